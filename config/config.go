@@ -1,0 +1,292 @@
+// Package config reads the gateway's one typed configuration from the
+// environment and validates it at start-up, naming the variable at fault.
+// Defaults suit development; production refuses unsafe settings.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environments.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+)
+
+// Plan is a rate-limit plan: requests allowed per minute and per UTC day.
+type Plan struct {
+	PerMinute int
+	PerDay    int
+}
+
+// Config is the whole configuration. Zero values never reach the server: Load
+// fills defaults and validates.
+type Config struct {
+	Env      string // GATEWAY_ENV
+	Port     int    // PORT
+	BasePath string // BASE_PATH
+	LogLevel slog.Level
+
+	DatabaseURL            string // DATABASE_URL: selects the postgres store
+	SupabaseURL            string // SUPABASE_URL
+	SupabaseServiceRoleKey string // SUPABASE_SERVICE_ROLE_KEY
+	RedisURL               string // REDIS_URL
+
+	// SecretEncryptionKey is the 32-byte AES-256-GCM key for webhook secrets
+	// and stored idempotent responses.
+	SecretEncryptionKey []byte
+	TrustedProxies      []netip.Prefix
+
+	Plans map[string]Plan // RATE_LIMIT_<PLAN> = "perMinute/perDay"
+	// IPLimitPerMinute bounds unauthenticated and failed-auth traffic per client IP.
+	IPLimitPerMinute int
+
+	MaxBodyBytes        int64
+	WebhookLimit        int           // WEBHOOK_LIMIT per workspace
+	KeyCacheTTL         time.Duration // how long a verified key is trusted without a store read
+	StoreTimeout        time.Duration // bound on every database call
+	RedisTimeout        time.Duration // bound on every Redis call
+	ShutdownTimeout     time.Duration
+	IdempotencyTTL      time.Duration
+	DevelopmentKeyPrint bool // print a development key at start (make run)
+}
+
+// StoreKind says which persistence the configuration selects.
+func (c *Config) StoreKind() string {
+	switch {
+	case c.DatabaseURL != "":
+		return "postgres"
+	case c.SupabaseURL != "":
+		return "supabase"
+	default:
+		return "memory"
+	}
+}
+
+// Production reports whether the gateway runs with production safety rules.
+func (c *Config) Production() bool { return c.Env == EnvProduction }
+
+// DefaultPlans are the contract's plan limits.
+func DefaultPlans() map[string]Plan {
+	return map[string]Plan{
+		"starter": {PerMinute: 10, PerDay: 100},
+		"pro":     {PerMinute: 50, PerDay: 1000},
+		"org":     {PerMinute: 200, PerDay: 10000},
+	}
+}
+
+// Load reads the configuration from getenv (os.Getenv in production, a map in
+// tests) and validates it. All problems are reported together.
+func Load(getenv func(string) string) (*Config, error) {
+	p := parser{getenv: getenv}
+	c := &Config{
+		Env:                 p.oneOf("GATEWAY_ENV", EnvDevelopment, EnvDevelopment, EnvProduction),
+		Port:                p.intRange("PORT", 8080, 1, 65535),
+		BasePath:            p.str("BASE_PATH", "/functions/v1/api-gateway"),
+		LogLevel:            p.level("LOG_LEVEL", slog.LevelInfo),
+		DatabaseURL:         p.str("DATABASE_URL", ""),
+		SupabaseURL:         p.str("SUPABASE_URL", ""),
+		RedisURL:            p.str("REDIS_URL", ""),
+		IPLimitPerMinute:    p.intRange("IP_RATE_LIMIT_PER_MINUTE", 60, 1, 1_000_000),
+		MaxBodyBytes:        int64(p.intRange("MAX_BODY_BYTES", 64<<10, 1024, 16<<20)),
+		WebhookLimit:        p.intRange("WEBHOOK_LIMIT", 100, 1, 100_000),
+		KeyCacheTTL:         p.duration("KEY_CACHE_TTL", 5*time.Second, 0, time.Minute),
+		StoreTimeout:        p.duration("STORE_TIMEOUT", 5*time.Second, 10*time.Millisecond, time.Minute),
+		RedisTimeout:        p.duration("REDIS_TIMEOUT", 100*time.Millisecond, time.Millisecond, 10*time.Second),
+		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute),
+		IdempotencyTTL:      p.duration("IDEMPOTENCY_TTL", 24*time.Hour, time.Minute, 7*24*time.Hour),
+		DevelopmentKeyPrint: p.boolean("DEV_PRINT_KEY", false),
+		Plans:               DefaultPlans(),
+	}
+	c.SupabaseServiceRoleKey = getenv("SUPABASE_SERVICE_ROLE_KEY")
+	c.BasePath = "/" + strings.Trim(c.BasePath, "/")
+	if c.BasePath == "/" {
+		c.BasePath = ""
+	}
+	for name := range c.Plans {
+		if v := getenv("RATE_LIMIT_" + strings.ToUpper(name)); v != "" {
+			plan, err := parsePlan(v)
+			if err != nil {
+				p.errf("RATE_LIMIT_%s: %v", strings.ToUpper(name), err)
+				continue
+			}
+			c.Plans[name] = plan
+		}
+	}
+	if v := getenv("SECRET_ENCRYPTION_KEY"); v != "" {
+		k, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(k) != 32 {
+			p.errf("SECRET_ENCRYPTION_KEY: must be the base64 encoding of exactly 32 bytes (generate one with: openssl rand -base64 32)")
+		} else {
+			c.SecretEncryptionKey = k
+		}
+	}
+	if v := getenv("TRUSTED_PROXIES"); v != "" {
+		for _, s := range strings.Split(v, ",") {
+			s = strings.TrimSpace(s)
+			if s == "" {
+				continue
+			}
+			pfx, err := netip.ParsePrefix(s)
+			if err != nil {
+				if a, aerr := netip.ParseAddr(s); aerr == nil {
+					pfx = netip.PrefixFrom(a, a.BitLen())
+				} else {
+					p.errf("TRUSTED_PROXIES: %q is not a CIDR or an IP address", s)
+					continue
+				}
+			}
+			c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
+		}
+	}
+	c.validate(&p)
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
+	}
+	return c, nil
+}
+
+// FromEnvironment loads the configuration from the process environment.
+func FromEnvironment() (*Config, error) { return Load(os.Getenv) }
+
+func (c *Config) validate(p *parser) {
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			p.errf("DATABASE_URL: must be a postgres:// URL")
+		}
+		if c.SupabaseURL != "" {
+			p.errf("DATABASE_URL and SUPABASE_URL: set only one; each selects a store")
+		}
+	}
+	if c.SupabaseURL != "" {
+		if u, err := url.Parse(c.SupabaseURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			p.errf("SUPABASE_URL: must be an http(s) URL such as https://<project>.supabase.co")
+		} else if c.Production() && u.Scheme != "https" {
+			p.errf("SUPABASE_URL: must use https in production")
+		}
+		if c.SupabaseServiceRoleKey == "" {
+			p.errf("SUPABASE_SERVICE_ROLE_KEY: required when SUPABASE_URL is set")
+		}
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			p.errf("REDIS_URL: must be a redis:// or rediss:// URL")
+		}
+	}
+	if c.Production() {
+		if c.StoreKind() == "memory" {
+			p.errf("DATABASE_URL or SUPABASE_URL: production needs a database; the in-memory store loses everything on restart")
+		}
+		if c.RedisURL == "" {
+			p.errf("REDIS_URL: production needs Redis; in-process rate limits are not shared between instances")
+		}
+		if c.SecretEncryptionKey == nil {
+			p.errf("SECRET_ENCRYPTION_KEY: production needs an encryption key for webhook secrets")
+		}
+		if c.DevelopmentKeyPrint {
+			p.errf("DEV_PRINT_KEY: not allowed in production")
+		}
+	}
+}
+
+func parsePlan(v string) (Plan, error) {
+	m, d, ok := strings.Cut(v, "/")
+	if !ok {
+		return Plan{}, fmt.Errorf("want PER_MINUTE/PER_DAY, e.g. 10/100, got %q", v)
+	}
+	pm, err1 := strconv.Atoi(strings.TrimSpace(m))
+	pd, err2 := strconv.Atoi(strings.TrimSpace(d))
+	if err1 != nil || err2 != nil || pm < 1 || pd < 1 {
+		return Plan{}, fmt.Errorf("want two positive integers PER_MINUTE/PER_DAY, got %q", v)
+	}
+	return Plan{PerMinute: pm, PerDay: pd}, nil
+}
+
+// parser collects every problem so that one start-up attempt reports them all.
+type parser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *parser) errf(format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf(format, args...))
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) oneOf(name, def string, allowed ...string) string {
+	v := p.str(name, def)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	p.errf("%s: must be one of %s, got %q", name, strings.Join(allowed, ", "), v)
+	return def
+}
+
+func (p *parser) intRange(name string, def, lo, hi int) int {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.errf("%s: must be an integer from %d to %d, got %q", name, lo, hi, v)
+		return def
+	}
+	return n
+}
+
+func (p *parser) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		p.errf("%s: must be a duration from %s to %s (e.g. 5s), got %q", name, lo, hi, v)
+		return def
+	}
+	return d
+}
+
+func (p *parser) boolean(name string, def bool) bool {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.errf("%s: must be true or false, got %q", name, v)
+		return def
+	}
+	return b
+}
+
+func (p *parser) level(name string, def slog.Level) slog.Level {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		p.errf("%s: must be debug, info, warn or error, got %q", name, v)
+		return def
+	}
+	return l
+}
