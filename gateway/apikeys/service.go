@@ -1,0 +1,320 @@
+package apikeys
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/leadlex/api-gateway/gateway"
+)
+
+// Key format: "wbk_" + 52 characters from [a-z0-9]. 52 × log2(36) ≈ 268 bits.
+const (
+	keyPrefix   = "wbk_"
+	keyBodyLen  = 52
+	keyAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	// displayLen is how much of a key listings show: the prefix and six
+	// characters, enough to tell keys apart, far too little to guess the rest.
+	displayLen = len(keyPrefix) + 6
+)
+
+// Tiers scale a plan's limits.
+const (
+	TierStandard  = "standard"
+	TierHigh      = "high"
+	TierUnmetered = "unmetered"
+)
+
+// Generate returns a new plaintext API key from crypto/rand, each character
+// drawn uniformly (no modulo bias).
+func Generate() (string, error) {
+	var b strings.Builder
+	b.Grow(len(keyPrefix) + keyBodyLen)
+	b.WriteString(keyPrefix)
+	max := big.NewInt(int64(len(keyAlphabet)))
+	for range keyBodyLen {
+		n, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			return "", err
+		}
+		b.WriteByte(keyAlphabet[n.Int64()])
+	}
+	return b.String(), nil
+}
+
+// WellFormed reports whether s has the shape of a key, so that garbage is
+// refused without a store lookup.
+func WellFormed(s string) bool {
+	if len(s) != len(keyPrefix)+keyBodyLen || !strings.HasPrefix(s, keyPrefix) {
+		return false
+	}
+	for i := len(keyPrefix); i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Hash returns the stored form of a key: lowercase hex SHA-256. A fast hash
+// suffices because keys carry over 256 bits of randomness; there is nothing
+// to brute-force as there would be with a password.
+func Hash(plaintext string) string {
+	sum := sha256.Sum256([]byte(plaintext))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateParams describe a key to issue.
+type CreateParams struct {
+	WorkspaceID string
+	Name        string
+	Permissions []gateway.Permission
+	Plan        string
+	Tier        string
+	ExpiresAt   *time.Time
+}
+
+// AuthError says why a key was refused. The API answers every reason with the
+// same code (invalid_key); the reason goes into the message and the logs.
+type AuthError struct{ Reason string }
+
+func (e *AuthError) Error() string { return "api key " + e.Reason }
+
+// Authentication failure reasons.
+var (
+	ErrMissing   = &AuthError{"missing"}
+	ErrMalformed = &AuthError{"malformed"}
+	ErrUnknown   = &AuthError{"unknown"}
+	ErrRevoked   = &AuthError{"revoked"}
+	ErrExpired   = &AuthError{"expired"}
+)
+
+// Service issues and verifies keys. Verification is served from a short-lived
+// in-process cache, so a warm instance spends no database round trip on it,
+// while a revocation takes effect everywhere within CacheTTL.
+type Service struct {
+	store    Store
+	clock    gateway.Clock
+	plans    map[string]bool
+	cacheTTL time.Duration
+
+	mu    sync.RWMutex
+	cache map[string]cached
+}
+
+type cached struct {
+	key     *Key
+	fetched time.Time
+}
+
+// maxCached bounds the cache; only existing keys are cached, so this is the
+// number of distinct live keys an instance serves within one TTL.
+const maxCached = 50_000
+
+// NewService returns a Service. plans lists the plan names keys may have.
+func NewService(store Store, clock gateway.Clock, plans []string, cacheTTL time.Duration) *Service {
+	s := &Service{store: store, clock: clock, plans: map[string]bool{}, cacheTTL: cacheTTL, cache: map[string]cached{}}
+	for _, p := range plans {
+		s.plans[p] = true
+	}
+	return s
+}
+
+// Create issues a key and returns its record and the plaintext, which exists
+// nowhere else afterwards.
+func (s *Service) Create(ctx context.Context, p CreateParams) (*Key, string, error) {
+	if err := s.validate(&p); err != nil {
+		return nil, "", err
+	}
+	plain, err := Generate()
+	if err != nil {
+		return nil, "", gateway.Internal(err)
+	}
+	k := &Key{
+		ID:          uuid.NewString(),
+		WorkspaceID: p.WorkspaceID,
+		Name:        p.Name,
+		Prefix:      plain[:displayLen],
+		Hash:        Hash(plain),
+		Permissions: p.Permissions,
+		Plan:        p.Plan,
+		Tier:        p.Tier,
+		ExpiresAt:   p.ExpiresAt,
+		CreatedAt:   s.clock.Now().UTC().Truncate(time.Second),
+	}
+	if err := s.store.CreateKey(ctx, k); err != nil {
+		return nil, "", gateway.Internal(fmt.Errorf("create key: %w", err))
+	}
+	return k, plain, nil
+}
+
+func (s *Service) validate(p *CreateParams) error {
+	invalid := func(field, msg string) error {
+		return gateway.E(gateway.CodeValidation, msg).WithDetails(map[string]any{"field": field})
+	}
+	ws, err := uuid.Parse(p.WorkspaceID)
+	if err != nil {
+		return invalid("workspace_id", "workspace_id must be a UUID.")
+	}
+	p.WorkspaceID = ws.String()
+	if len(p.Name) > 100 {
+		return invalid("name", "name must be at most 100 characters.")
+	}
+	if len(p.Permissions) == 0 {
+		return invalid("permissions", "permissions must name at least one permission.")
+	}
+	seen := map[gateway.Permission]bool{}
+	var perms []gateway.Permission
+	for _, perm := range p.Permissions {
+		if !gateway.ValidPermission(perm) {
+			return gateway.E(gateway.CodeValidation, fmt.Sprintf("Unknown permission %q.", perm)).
+				WithDetails(map[string]any{"field": "permissions", "invalid": []string{string(perm)}})
+		}
+		if !seen[perm] {
+			seen[perm] = true
+			perms = append(perms, perm)
+		}
+	}
+	sort.Slice(perms, func(i, j int) bool { return perms[i] < perms[j] })
+	p.Permissions = perms
+	if p.Plan == "" {
+		p.Plan = "starter"
+	}
+	if !s.plans[p.Plan] {
+		return invalid("plan", fmt.Sprintf("Unknown plan %q.", p.Plan))
+	}
+	if p.Tier == "" {
+		p.Tier = TierStandard
+	}
+	switch p.Tier {
+	case TierStandard, TierHigh, TierUnmetered:
+	default:
+		return invalid("rate_limit_tier", fmt.Sprintf("Unknown tier %q; use standard, high or unmetered.", p.Tier))
+	}
+	if p.ExpiresAt != nil {
+		t := p.ExpiresAt.UTC().Truncate(time.Second)
+		if !t.After(s.clock.Now()) {
+			return invalid("expires_at", "expires_at must be in the future.")
+		}
+		p.ExpiresAt = &t
+	}
+	return nil
+}
+
+// List returns a workspace's keys (never the plaintext, which is not stored).
+func (s *Service) List(ctx context.Context, workspaceID string, includeRevoked bool) ([]Key, error) {
+	if _, err := uuid.Parse(workspaceID); err != nil {
+		return nil, gateway.E(gateway.CodeValidation, "workspace_id must be a UUID.").WithDetails(map[string]any{"field": "workspace_id"})
+	}
+	keys, err := s.store.ListKeys(ctx, workspaceID, includeRevoked)
+	if err != nil {
+		return nil, gateway.Internal(err)
+	}
+	return keys, nil
+}
+
+// Revoke revokes a key (scoped to workspaceID unless it is empty) and drops it
+// from this instance's cache; other instances notice within the cache TTL.
+func (s *Service) Revoke(ctx context.Context, workspaceID, id string) error {
+	err := s.store.RevokeKey(ctx, workspaceID, id, s.clock.Now())
+	if errors.Is(err, ErrNotFound) {
+		return gateway.E(gateway.CodeNotFound, "No API key with that id.")
+	}
+	if err != nil {
+		return gateway.Internal(err)
+	}
+	s.mu.Lock()
+	for h, c := range s.cache {
+		if c.key.ID == id {
+			delete(s.cache, h)
+		}
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// Authenticate verifies a plaintext key and returns the principal it stands
+// for. Failures are *AuthError; store failures are returned as they are.
+// cacheHit reports whether the store was skipped, so that callers can apply
+// the per-IP limit only to lookups that reach the store.
+func (s *Service) Authenticate(ctx context.Context, plaintext string) (p *gateway.Principal, err error) {
+	if plaintext == "" {
+		return nil, ErrMissing
+	}
+	if !WellFormed(plaintext) {
+		return nil, ErrMalformed
+	}
+	k, err := s.lookup(ctx, Hash(plaintext))
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	if k.RevokedAt != nil && !k.RevokedAt.After(now) {
+		return nil, ErrRevoked
+	}
+	if k.ExpiresAt != nil && !k.ExpiresAt.After(now) {
+		return nil, ErrExpired
+	}
+	return &gateway.Principal{
+		KeyID:       k.ID,
+		WorkspaceID: k.WorkspaceID,
+		Permissions: k.Permissions,
+		Plan:        k.Plan,
+		Tier:        k.Tier,
+		ExpiresAt:   k.ExpiresAt,
+	}, nil
+}
+
+// Cached reports whether a plaintext key is verified from the cache right now
+// (no store round trip would be needed).
+func (s *Service) Cached(plaintext string) bool {
+	if !WellFormed(plaintext) {
+		return false
+	}
+	s.mu.RLock()
+	c, ok := s.cache[Hash(plaintext)]
+	s.mu.RUnlock()
+	return ok && s.clock.Now().Sub(c.fetched) < s.cacheTTL
+}
+
+func (s *Service) lookup(ctx context.Context, hash string) (*Key, error) {
+	now := s.clock.Now()
+	s.mu.RLock()
+	c, ok := s.cache[hash]
+	s.mu.RUnlock()
+	if ok && now.Sub(c.fetched) < s.cacheTTL {
+		return c.key, nil
+	}
+	k, err := s.store.KeyByHash(ctx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrUnknown
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up key: %w", err)
+	}
+	// The store found the row by its hash index; compare again in constant
+	// time so that no store implementation's matching rule can be abused.
+	if subtle.ConstantTimeCompare([]byte(k.Hash), []byte(hash)) != 1 {
+		return nil, ErrUnknown
+	}
+	if s.cacheTTL > 0 {
+		s.mu.Lock()
+		if len(s.cache) >= maxCached {
+			clear(s.cache)
+		}
+		s.cache[hash] = cached{key: k, fetched: now}
+		s.mu.Unlock()
+	}
+	return k, nil
+}

@@ -1,0 +1,361 @@
+// Package memory is the in-process store behind `make run` and the fast unit
+// tests. It mirrors the SQL schema's rules (unique keys, check constraints, the
+// per-workspace webhook limit) rather than being a lenient fake, so that code
+// which passes against it does not start failing on Postgres.
+package memory
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/routes/webhooks"
+)
+
+// Compile-time guards: a drift between this store and either interface breaks
+// the build here rather than at the call site that wires it.
+var (
+	_ webhooks.Store = (*Store)(nil)
+	_ apikeys.Store  = (*Store)(nil)
+)
+
+// Limits copied from the schema's check constraints
+// (deploy/supabase/migrations/20261127000001_gateway_core.sql).
+const (
+	maxURLChars         = 2048
+	maxDescriptionChars = 200
+)
+
+var (
+	keyHashFormat = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	validPlans    = []string{"starter", "pro", "org"}
+	validTiers    = []string{"standard", "high", "unmetered"}
+)
+
+// Store keeps webhooks and API keys in maps behind one mutex. One lock for
+// everything is deliberate: the webhook limit and duplicate checks must be
+// atomic with the insert, and the store is never the bottleneck where it is
+// used. The zero value is not ready; use New.
+type Store struct {
+	mu sync.Mutex
+	// webhooks and keys are indexed by canonical (lower-case) UUID, as
+	// Postgres would return them.
+	webhooks map[string]*webhooks.Webhook
+	keys     map[string]*apikeys.Key
+	// keyByHash mirrors the unique constraint on api_keys.key_hash.
+	keyByHash map[string]string
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		webhooks:  make(map[string]*webhooks.Webhook),
+		keys:      make(map[string]*apikeys.Key),
+		keyByHash: make(map[string]string),
+	}
+}
+
+// CreateWebhook stores a copy of w if the workspace holds fewer than limit
+// webhooks and none with w.URLKey. Like gateway_create_webhook, it checks the
+// limit first, sets UpdatedAt to CreatedAt and ignores the Last* fields: a new
+// webhook has not been updated or delivered to yet.
+func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, limit int) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: create webhook: %w", err)
+	}
+	id, err := canonicalUUID(w.ID)
+	if err != nil {
+		return fmt.Errorf("memory: create webhook: id: %w", err)
+	}
+	workspace, err := canonicalUUID(w.WorkspaceID)
+	if err != nil {
+		return fmt.Errorf("memory: create webhook: workspace id: %w", err)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	count := 0
+	duplicate := false
+	for _, existing := range s.webhooks {
+		if existing.WorkspaceID != workspace {
+			continue
+		}
+		count++
+		if existing.URLKey == w.URLKey {
+			duplicate = true
+		}
+	}
+	if count >= limit {
+		return fmt.Errorf("memory: create webhook: %w", webhooks.ErrLimitReached)
+	}
+	switch {
+	case utf8.RuneCountInString(w.URL) > maxURLChars:
+		return fmt.Errorf("memory: create webhook: url longer than %d characters", maxURLChars)
+	case utf8.RuneCountInString(w.Description) > maxDescriptionChars:
+		return fmt.Errorf("memory: create webhook: description longer than %d characters", maxDescriptionChars)
+	case len(w.Events) == 0:
+		return errors.New("memory: create webhook: no events")
+	}
+	if _, taken := s.webhooks[id]; taken {
+		return fmt.Errorf("memory: create webhook: id %s already exists", id)
+	}
+	if duplicate {
+		return fmt.Errorf("memory: create webhook: %w", webhooks.ErrDuplicateURL)
+	}
+
+	stored := copyWebhook(w)
+	stored.ID = id
+	stored.WorkspaceID = workspace
+	stored.CreatedAt = dbTime(w.CreatedAt)
+	stored.UpdatedAt = stored.CreatedAt
+	stored.LastDeliveryStatus = nil
+	stored.LastDeliveryAt = nil
+	s.webhooks[id] = stored
+	return nil
+}
+
+// GetWebhook returns a copy of the webhook, or ErrNotFound when it does not
+// exist in workspaceID (including when either id is not a UUID).
+func (s *Store) GetWebhook(ctx context.Context, workspaceID, id string) (*webhooks.Webhook, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memory: get webhook: %w", err)
+	}
+	id, idErr := canonicalUUID(id)
+	workspace, wsErr := canonicalUUID(workspaceID)
+	if idErr != nil || wsErr != nil {
+		return nil, fmt.Errorf("memory: get webhook: %w", webhooks.ErrNotFound)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.webhooks[id]
+	if !ok || w.WorkspaceID != workspace {
+		return nil, fmt.Errorf("memory: get webhook: %w", webhooks.ErrNotFound)
+	}
+	return copyWebhook(w), nil
+}
+
+// ListWebhooks returns copies of one page of the workspace's webhooks, newest
+// first with ties broken by id descending, and the workspace's total. A
+// negative offset or limit counts as zero.
+func (s *Store) ListWebhooks(ctx context.Context, workspaceID string, offset, limit int) ([]webhooks.Webhook, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("memory: list webhooks: %w", err)
+	}
+	workspace, err := canonicalUUID(workspaceID)
+	if err != nil {
+		return []webhooks.Webhook{}, 0, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []*webhooks.Webhook
+	for _, w := range s.webhooks {
+		if w.WorkspaceID == workspace {
+			all = append(all, w)
+		}
+	}
+	slices.SortFunc(all, func(a, b *webhooks.Webhook) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	offset, limit = max(offset, 0), max(limit, 0)
+	lo := min(offset, len(all))
+	hi := min(lo+limit, len(all))
+	page := make([]webhooks.Webhook, 0, hi-lo)
+	for _, w := range all[lo:hi] {
+		page = append(page, *copyWebhook(w))
+	}
+	return page, len(all), nil
+}
+
+// CreateKey stores a copy of k, enforcing the schema's rules: UUID ids, unique
+// id and hash, a lower-case hex SHA-256 hash, a known plan and tier. A zero
+// CreatedAt takes the current time, as the column default would.
+func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: create key: %w", err)
+	}
+	id, err := canonicalUUID(k.ID)
+	if err != nil {
+		return fmt.Errorf("memory: create key: id: %w", err)
+	}
+	workspace, err := canonicalUUID(k.WorkspaceID)
+	if err != nil {
+		return fmt.Errorf("memory: create key: workspace id: %w", err)
+	}
+	switch {
+	case !keyHashFormat.MatchString(k.Hash):
+		return errors.New("memory: create key: hash is not lower-case hex SHA-256")
+	case !slices.Contains(validPlans, k.Plan):
+		return fmt.Errorf("memory: create key: unknown plan %q", k.Plan)
+	case !slices.Contains(validTiers, k.Tier):
+		return fmt.Errorf("memory: create key: unknown tier %q", k.Tier)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, taken := s.keys[id]; taken {
+		return fmt.Errorf("memory: create key: id %s already exists", id)
+	}
+	if _, taken := s.keyByHash[k.Hash]; taken {
+		return errors.New("memory: create key: hash already exists")
+	}
+	stored := copyKey(k)
+	stored.ID = id
+	stored.WorkspaceID = workspace
+	if stored.CreatedAt.IsZero() {
+		stored.CreatedAt = time.Now()
+	}
+	stored.CreatedAt = dbTime(stored.CreatedAt)
+	stored.ExpiresAt = dbTimePtr(stored.ExpiresAt)
+	stored.RevokedAt = dbTimePtr(stored.RevokedAt)
+	s.keys[id] = stored
+	s.keyByHash[stored.Hash] = id
+	return nil
+}
+
+// KeyByHash returns a copy of the key with this hash, revoked or not.
+func (s *Store) KeyByHash(ctx context.Context, hash string) (*apikeys.Key, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memory: key by hash: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.keyByHash[hash]
+	if !ok {
+		return nil, fmt.Errorf("memory: key by hash: %w", apikeys.ErrNotFound)
+	}
+	return copyKey(s.keys[id]), nil
+}
+
+// ListKeys returns copies of the workspace's keys, newest first with ties
+// broken by id descending (the order of the Postgres index), leaving out
+// revoked keys unless includeRevoked is set.
+func (s *Store) ListKeys(ctx context.Context, workspaceID string, includeRevoked bool) ([]apikeys.Key, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memory: list keys: %w", err)
+	}
+	workspace, err := canonicalUUID(workspaceID)
+	if err != nil {
+		return []apikeys.Key{}, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []apikeys.Key{}
+	for _, k := range s.keys {
+		if k.WorkspaceID != workspace || (k.RevokedAt != nil && !includeRevoked) {
+			continue
+		}
+		out = append(out, *copyKey(k))
+	}
+	slices.SortFunc(out, func(a, b apikeys.Key) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	return out, nil
+}
+
+// RevokeKey sets RevokedAt on the key unless it is already set, so that the
+// first revocation time survives a retried or repeated revoke. An empty
+// workspaceID is the operator's unscoped revoke.
+func (s *Store) RevokeKey(ctx context.Context, workspaceID, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: revoke key: %w", err)
+	}
+	notFound := fmt.Errorf("memory: revoke key: %w", apikeys.ErrNotFound)
+	id, err := canonicalUUID(id)
+	if err != nil {
+		return notFound
+	}
+	workspace := ""
+	if workspaceID != "" {
+		if workspace, err = canonicalUUID(workspaceID); err != nil {
+			return notFound
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.keys[id]
+	if !ok || (workspace != "" && k.WorkspaceID != workspace) {
+		return notFound
+	}
+	if k.RevokedAt == nil {
+		t := dbTime(at)
+		k.RevokedAt = &t
+	}
+	return nil
+}
+
+// canonicalUUID returns s in the lower-case hyphenated form Postgres prints,
+// so that ids compare and sort the way they do in the uuid column.
+func canonicalUUID(s string) (string, error) {
+	u, err := uuid.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("not a UUID: %q", s)
+	}
+	return u.String(), nil
+}
+
+// dbTime returns t as a timestamptz column gives it back: in UTC, to the
+// microsecond (pgx truncates when encoding), without a monotonic reading.
+func dbTime(t time.Time) time.Time {
+	return t.Truncate(time.Microsecond).UTC()
+}
+
+// dbTimePtr is dbTime for nullable columns; it also unshares the pointer.
+func dbTimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := dbTime(*t)
+	return &v
+}
+
+// copyWebhook returns a deep copy, so that neither the caller of a write nor
+// the caller of a read can reach the stored value through a slice or pointer.
+func copyWebhook(w *webhooks.Webhook) *webhooks.Webhook {
+	c := *w
+	c.Events = slices.Clone(w.Events)
+	if w.LastDeliveryStatus != nil {
+		v := *w.LastDeliveryStatus
+		c.LastDeliveryStatus = &v
+	}
+	if w.LastDeliveryAt != nil {
+		v := *w.LastDeliveryAt
+		c.LastDeliveryAt = &v
+	}
+	return &c
+}
+
+// copyKey is copyWebhook for keys.
+func copyKey(k *apikeys.Key) *apikeys.Key {
+	c := *k
+	c.Permissions = slices.Clone(k.Permissions)
+	if c.Permissions == nil {
+		// The column is NOT NULL; an empty array is what Postgres returns.
+		c.Permissions = []gateway.Permission{}
+	}
+	if k.ExpiresAt != nil {
+		v := *k.ExpiresAt
+		c.ExpiresAt = &v
+	}
+	if k.RevokedAt != nil {
+		v := *k.RevokedAt
+		c.RevokedAt = &v
+	}
+	return &c
+}

@@ -1,0 +1,53 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Webhook is a registered receiver as the store keeps it. The signing secret is
+// only ever held encrypted here; the plaintext exists in the create response.
+type Webhook struct {
+	ID          string
+	WorkspaceID string
+	// URL is the address exactly as the client gave it.
+	URL string
+	// URLKey is the normalised URL (scheme and host lower case, default port
+	// dropped) on which uniqueness within a workspace is enforced.
+	URLKey             string
+	Events             []string
+	Description        string
+	Active             bool
+	SecretCiphertext   string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	LastDeliveryStatus *string
+	LastDeliveryAt     *time.Time
+}
+
+// Store errors. Implementations return these (possibly wrapped) so that the
+// service maps them to API codes in one place.
+var (
+	// ErrDuplicateURL means the workspace already has a webhook with this URLKey.
+	ErrDuplicateURL = errors.New("webhooks: duplicate url in workspace")
+	// ErrLimitReached means the workspace already holds the maximum number of webhooks.
+	ErrLimitReached = errors.New("webhooks: workspace webhook limit reached")
+	// ErrNotFound means no webhook with that id exists in the workspace.
+	ErrNotFound = errors.New("webhooks: not found")
+)
+
+// Store persists webhooks. Every method is scoped to one workspace: an id from
+// another workspace behaves exactly like an id that does not exist.
+type Store interface {
+	// CreateWebhook inserts w atomically with two checks: the workspace holds
+	// fewer than limit webhooks (else ErrLimitReached) and no webhook of the
+	// workspace has w.URLKey (else ErrDuplicateURL). Concurrent calls must not
+	// be able to break either rule.
+	CreateWebhook(ctx context.Context, w *Webhook, limit int) error
+	// GetWebhook returns one webhook of the workspace, or ErrNotFound.
+	GetWebhook(ctx context.Context, workspaceID, id string) (*Webhook, error)
+	// ListWebhooks returns a page of the workspace's webhooks, newest first
+	// (ties broken by id, descending), and the workspace's total count.
+	ListWebhooks(ctx context.Context, workspaceID string, offset, limit int) ([]Webhook, int, error)
+}
