@@ -1,0 +1,188 @@
+package middleware
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/leadlex/api-gateway/gateway"
+)
+
+// IdempotencyStore reserves and keeps idempotency records.
+// gateway/idempotency implements it for Redis and in-process.
+type IdempotencyStore interface {
+	// Begin reserves key unless taken; it returns the existing value ("" when
+	// the reservation is now ours).
+	Begin(ctx context.Context, key string, lockTTL time.Duration) (string, error)
+	Complete(ctx context.Context, key, record string, ttl time.Duration) error
+	Release(ctx context.Context, key string) error
+}
+
+// Sealer encrypts stored records. A replayed create response holds the
+// webhook's signing secret, which must not sit in Redis in plaintext.
+type Sealer interface {
+	Seal(plaintext, aad []byte) (string, error)
+	Open(sealed string, aad []byte) ([]byte, error)
+}
+
+// Idempotency makes POSTs with an Idempotency-Key header safe to retry: the
+// first response (status, body, Location) is kept for TTL and replayed for a
+// retry with the same key from the same API key; the same key with another
+// request gets 409 idempotency_key_reused, and a retry while the first is
+// still running gets 409 idempotency_key_in_use. 5xx answers are not kept,
+// so a retry after a server failure runs again.
+type Idempotency struct {
+	Store   IdempotencyStore
+	Sealer  Sealer
+	TTL     time.Duration
+	LockTTL time.Duration // how long a crashed request can hold a key
+	Logger  *slog.Logger
+}
+
+const headerIdempotencyKey = "Idempotency-Key"
+
+type idemRecord struct {
+	Fingerprint string `json:"f"`
+	Status      int    `json:"s"`
+	ContentType string `json:"t,omitempty"`
+	Location    string `json:"l,omitempty"`
+	Body        []byte `json:"b"`
+}
+
+// Middleware returns the echo middleware. It must run after Auth (records
+// are scoped by API key) and only on POST routes.
+func (m *Idempotency) Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ikey := c.Request().Header.Get(headerIdempotencyKey)
+			if ikey == "" {
+				return next(c)
+			}
+			if !validIdempotencyKey(ikey) {
+				return gateway.E(gateway.CodeValidation, "Idempotency-Key must be 1 to 255 printable ASCII characters.").
+					WithDetails(map[string]any{"field": headerIdempotencyKey})
+			}
+			req := c.Request()
+			body, err := io.ReadAll(req.Body)
+			if err != nil {
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					return gateway.TooLarge(tooLarge.Limit)
+				}
+				return gateway.E(gateway.CodeInvalidJSON, "The request body could not be read.")
+			}
+			req.Body = io.NopCloser(bytes.NewReader(body))
+
+			p := gateway.PrincipalFrom(c)
+			sum := sha256.Sum256([]byte(ikey))
+			storeKey := "{" + p.KeyID + "}:" + hex.EncodeToString(sum[:])
+			fp := fingerprint(req, body)
+			ctx := req.Context()
+
+			existing, err := m.Store.Begin(ctx, storeKey, m.LockTTL)
+			if err != nil {
+				// Without the store we cannot promise at-most-once; say so
+				// rather than risk doing the work twice.
+				c.Response().Header().Set(echo.HeaderRetryAfter, "1")
+				return gateway.Unavailable(err)
+			}
+			switch {
+			case existing == "pending":
+				return gateway.E(gateway.CodeIdempotencyKeyInUse, "A request with this Idempotency-Key is still being processed; retry shortly.")
+			case existing != "":
+				return m.replay(c, storeKey, existing, fp)
+			}
+
+			rec := &recorder{ResponseWriter: c.Response().Writer}
+			c.Response().Writer = rec
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			status := c.Response().Status
+			if status >= 500 || rec.overflow {
+				if err := m.Store.Release(context.WithoutCancel(ctx), storeKey); err != nil {
+					m.Logger.Warn("idempotency: release failed", "error", err.Error())
+				}
+				return nil
+			}
+			h := c.Response().Header()
+			raw, _ := json.Marshal(idemRecord{Fingerprint: fp, Status: status, ContentType: h.Get(echo.HeaderContentType), Location: h.Get(echo.HeaderLocation), Body: rec.buf.Bytes()})
+			sealed, err := m.Sealer.Seal(raw, []byte(storeKey))
+			if err == nil {
+				err = m.Store.Complete(context.WithoutCancel(ctx), storeKey, sealed, m.TTL)
+			}
+			if err != nil {
+				m.Logger.Error("idempotency: could not keep the response", "error", err.Error())
+				_ = m.Store.Release(context.WithoutCancel(ctx), storeKey)
+			}
+			return nil
+		}
+	}
+}
+
+func (m *Idempotency) replay(c echo.Context, storeKey, sealed, fp string) error {
+	raw, err := m.Sealer.Open(sealed, []byte(storeKey))
+	var rec idemRecord
+	if err == nil {
+		err = json.Unmarshal(raw, &rec)
+	}
+	if err != nil {
+		return gateway.Internal(err)
+	}
+	if rec.Fingerprint != fp {
+		return gateway.E(gateway.CodeIdempotencyKeyReused, "This Idempotency-Key was already used with a different request.")
+	}
+	h := c.Response().Header()
+	h.Set("Idempotent-Replayed", "true")
+	if rec.Location != "" {
+		h.Set(echo.HeaderLocation, rec.Location)
+	}
+	return c.Blob(rec.Status, rec.ContentType, rec.Body)
+}
+
+// fingerprint identifies "the same request": method, path and body.
+func fingerprint(r *http.Request, body []byte) string {
+	h := sha256.New()
+	io.WriteString(h, r.Method+" "+r.URL.Path+"\n")
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func validIdempotencyKey(s string) bool {
+	if len(s) == 0 || len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// maxRecorded bounds what one kept response may hold.
+const maxRecorded = 1 << 20
+
+// recorder copies what the handler writes, to keep it for replays.
+type recorder struct {
+	http.ResponseWriter
+	buf      bytes.Buffer
+	overflow bool
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.buf.Len()+len(b) > maxRecorded {
+		r.overflow = true
+	} else {
+		r.buf.Write(b)
+	}
+	return r.ResponseWriter.Write(b)
+}
