@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Makes PostgreSQL and Redis reachable for the tests, then prints the
+# environment for them (`eval "$(.ci/services.sh)"`). It uses DATABASE_URL and
+# REDIS_URL when set, else the default local ports; when nothing answers there
+# it installs the servers from Debian's packages if they are missing and starts
+# throwaway instances under ${GW_SERVICES_DIR:-/tmp/leadlex-gw-services}.
+# Everything it says goes to stderr; stdout carries only the export lines.
+set -euo pipefail
+
+log() { echo "services: $*" >&2; }
+dir=${GW_SERVICES_DIR:-/tmp/leadlex-gw-services}
+
+# reachable HOST PORT: true when something accepts TCP connections there.
+reachable() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+
+# hostport URL DEFAULT_PORT: prints "host port" of a URL.
+hostport() {
+  local rest=${1#*://}
+  rest=${rest#*@}
+  rest=${rest%%/*}
+  rest=${rest%%\?*}
+  local host=${rest%:*} port=${rest##*:}
+  [ "$host" = "$rest" ] && port=$2
+  [ -n "$host" ] || host=127.0.0.1
+  echo "$host $port"
+}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  log "installing $* from Debian's packages"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+wait_for() {
+  for _ in $(seq 1 100); do reachable "$1" "$2" && return 0; sleep 0.1; done
+  log "$3 did not start on $1:$2"; return 1
+}
+
+start_postgres() {
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
+  if [ -z "$bin" ]; then apt_install postgresql; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1); fi
+  local data=$dir/pg run=""
+  # PostgreSQL refuses to run as root; use the postgres account then.
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home "$dir" postgres
+    run="runuser -u postgres --"
+  fi
+  mkdir -p "$dir"; chmod 755 "$dir"
+  if [ ! -s "$data/PG_VERSION" ]; then
+    mkdir -p "$data"; [ -z "$run" ] || chown postgres "$data"
+    $run "$bin/initdb" -D "$data" -U postgres --auth=trust >/dev/null
+  fi
+  [ -z "$run" ] || chown postgres "$dir"
+  $run "$bin/pg_ctl" -D "$data" -l "$dir/pg.log" -w -o "-p 5432 -k $dir -c listen_addresses=127.0.0.1" start >&2
+}
+
+start_redis() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  mkdir -p "$dir"
+  redis-server --port 6379 --bind 127.0.0.1 --daemonize yes --save "" --appendonly no \
+    --dir "$dir" --logfile "$dir/redis.log" >&2
+}
+
+pg_url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+redis_url=${REDIS_URL:-redis://127.0.0.1:6379/0}
+
+read -r pg_host pg_port < <(hostport "$pg_url" 5432)
+if ! reachable "$pg_host" "$pg_port"; then
+  if [ -n "${DATABASE_URL:-}" ]; then log "DATABASE_URL is set but $pg_host:$pg_port does not answer"; exit 1; fi
+  log "no PostgreSQL on 127.0.0.1:5432; starting a throwaway one in $dir"
+  start_postgres
+  wait_for 127.0.0.1 5432 PostgreSQL
+fi
+
+read -r redis_host redis_port < <(hostport "$redis_url" 6379)
+if ! reachable "$redis_host" "$redis_port"; then
+  if [ -n "${REDIS_URL:-}" ]; then log "REDIS_URL is set but $redis_host:$redis_port does not answer"; exit 1; fi
+  log "no Redis on 127.0.0.1:6379; starting a throwaway one in $dir"
+  start_redis
+  wait_for 127.0.0.1 6379 Redis
+fi
+
+log "PostgreSQL at $pg_host:$pg_port, Redis at $redis_host:$redis_port"
+printf 'export DATABASE_URL=%q\nexport REDIS_URL=%q\n' "$pg_url" "$redis_url"

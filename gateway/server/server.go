@@ -1,0 +1,284 @@
+// Package server assembles the gateway from its configuration: it opens the
+// stores and Redis, builds the services, applies the middleware in order and
+// mounts every route module under the base path with auth, rate limits and
+// permission checks taken from the routes' own declarations. It is the one
+// place where wiring happens.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/leadlex/api-gateway/config"
+	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/idempotency"
+	"github.com/leadlex/api-gateway/gateway/ratelimit"
+	"github.com/leadlex/api-gateway/gateway/urlcheck"
+	"github.com/leadlex/api-gateway/middleware"
+	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/redis/go-redis/v9"
+)
+
+// App is an assembled gateway.
+type App struct {
+	Echo    *echo.Echo
+	Config  *config.Config
+	Keys    *apikeys.Service
+	Stores  *Stores
+	Redis   *redis.Client // nil without REDIS_URL
+	Limiter middleware.Limiter
+	logger  *slog.Logger
+	ready   atomic.Bool
+}
+
+// Options adjust an assembly; the zero value is production behaviour.
+type Options struct {
+	// Clock replaces the system clock (tests).
+	Clock gateway.Clock
+	// Resolver replaces DNS for URL checks (tests bring their own).
+	Resolver urlcheck.Resolver
+	// ExtraModules are mounted after the built-in ones (benchmarks, tests).
+	ExtraModules []gateway.Module
+}
+
+// New assembles the gateway. Close releases what it opened.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Options) (*App, error) {
+	clock := opts.Clock
+	if clock == nil {
+		clock = gateway.SystemClock{}
+	}
+	stores, err := OpenStores(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	app := &App{Config: cfg, Stores: stores, logger: logger}
+	box, err := openBox(cfg, logger)
+	if err != nil {
+		stores.Close()
+		return nil, err
+	}
+
+	var local = ratelimit.NewMemory()
+	var limiter middleware.Limiter = local
+	var idem middleware.IdempotencyStore = idempotency.NewMemory()
+	if cfg.RedisURL != "" {
+		app.Redis, err = openRedis(cfg)
+		if err != nil {
+			stores.Close()
+			return nil, err
+		}
+		shared := ratelimit.NewRedis(app.Redis, "ll:rl:")
+		if err := shared.Load(ctx); err != nil {
+			logger.Warn("redis not reachable at start; rate limits are per instance until it is", "error", err.Error())
+		}
+		limiter = &ratelimit.Fallback{Primary: shared, Secondary: local, Cooldown: time.Second, Logger: logger}
+		idem = idempotency.NewRedis(app.Redis, "ll:idem:")
+	}
+	app.Limiter = limiter
+
+	plans := make([]string, 0, len(cfg.Plans))
+	for name := range cfg.Plans {
+		plans = append(plans, name)
+	}
+	app.Keys = apikeys.NewService(stores, clock, plans, cfg.KeyCacheTTL)
+
+	modules := []gateway.Module{
+		&webhooks.Module{BasePath: cfg.BasePath, Service: &webhooks.Service{
+			Store:  stores,
+			URLs:   &urlcheck.Checker{Resolver: opts.Resolver},
+			Sealer: box,
+			Clock:  clock,
+			Limit:  cfg.WebhookLimit,
+		}},
+	}
+	modules = append(modules, opts.ExtraModules...)
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = handleError
+	e.IPExtractor = ipExtractor(cfg)
+	e.Use(
+		middleware.RequestID(),
+		middleware.AccessLog(logger),
+		middleware.Recover(logger),
+		middleware.BodyLimit(cfg.MaxBodyBytes),
+	)
+	chain := routeChain{
+		auth: (&middleware.Auth{Keys: app.Keys, IPLimiter: limiter, IPLimits: ratelimit.Limits{PerMinute: cfg.IPLimitPerMinute}, Clock: clock, Logger: logger}).Middleware(),
+		limit: (&middleware.RateLimit{Limiter: limiter, Clock: clock, Logger: logger, LimitsFor: func(p *gateway.Principal) (ratelimit.Limits, bool) {
+			return LimitsFor(cfg.Plans, p.Plan, p.Tier)
+		}}).Middleware(),
+		idem: (&middleware.Idempotency{Store: idem, Sealer: box, TTL: cfg.IdempotencyTTL, LockTTL: time.Minute, Logger: logger}).Middleware(),
+	}
+	for _, m := range modules {
+		if err := mount(e, cfg.BasePath, m, chain); err != nil {
+			app.Close()
+			return nil, err
+		}
+	}
+	for _, prefix := range []string{"", cfg.BasePath} {
+		e.GET(prefix+"/healthz", app.healthz)
+		e.GET(prefix+"/readyz", app.readyz)
+	}
+	e.Server.ReadHeaderTimeout = 5 * time.Second
+	e.Server.ReadTimeout = 30 * time.Second
+	e.Server.WriteTimeout = 30 * time.Second
+	e.Server.IdleTimeout = 120 * time.Second
+	app.Echo = e
+	app.ready.Store(true)
+	return app, nil
+}
+
+// LimitsFor returns a key's limits from its plan scaled by its tier, and
+// false for unmetered keys.
+func LimitsFor(plans map[string]config.Plan, plan, tier string) (ratelimit.Limits, bool) {
+	p, ok := plans[plan]
+	if !ok {
+		p = plans["starter"]
+	}
+	switch tier {
+	case apikeys.TierUnmetered:
+		return ratelimit.Limits{}, false
+	case apikeys.TierHigh:
+		return ratelimit.Limits{PerMinute: p.PerMinute * 5, PerDay: p.PerDay * 5}, true
+	default:
+		return ratelimit.Limits{PerMinute: p.PerMinute, PerDay: p.PerDay}, true
+	}
+}
+
+type routeChain struct{ auth, limit, idem echo.MiddlewareFunc }
+
+// mount registers a module's routes. Middleware is attached per route, not
+// per group, so an unknown path is a 404 rather than a 401.
+func mount(e *echo.Echo, base string, m gateway.Module, chain routeChain) error {
+	for _, r := range m.Routes() {
+		if r.Handler == nil || r.Path == "" || r.Method == "" {
+			return fmt.Errorf("module %s: route %s %s is incomplete", m.Name(), r.Method, r.Path)
+		}
+		var mws []echo.MiddlewareFunc
+		switch {
+		case r.Permission == gateway.Public:
+		case r.Permission == "" && len(r.AnyOf) == 0:
+			return fmt.Errorf("module %s: route %s %s declares no permission", m.Name(), r.Method, r.Path)
+		default:
+			mws = append(mws, chain.auth, chain.limit, middleware.RequirePermission(r.Required()...))
+			if r.Method == http.MethodPost {
+				mws = append(mws, chain.idem)
+			}
+		}
+		e.Add(r.Method, base+r.Path, r.Handler, mws...)
+	}
+	return nil
+}
+
+func ipExtractor(cfg *config.Config) echo.IPExtractor {
+	if len(cfg.TrustedProxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range cfg.TrustedProxies {
+		_, n, _ := net.ParseCIDR(p.String())
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+func openRedis(cfg *config.Config) (*redis.Client, error) {
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	// go-redis ignores context deadlines unless told otherwise; short
+	// timeouts make a dead Redis cost milliseconds, and the limiter's
+	// fallback keeps it from costing that on every request.
+	opts.ContextTimeoutEnabled = true
+	opts.DialTimeout = 2 * cfg.RedisTimeout
+	opts.ReadTimeout = cfg.RedisTimeout
+	opts.WriteTimeout = cfg.RedisTimeout
+	opts.PoolTimeout = cfg.RedisTimeout
+	opts.MaxRetries = 1
+	opts.MinRetryBackoff = time.Millisecond
+	opts.MaxRetryBackoff = 5 * time.Millisecond
+	return redis.NewClient(opts), nil
+}
+
+func (a *App) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz checks the dependencies a request needs. Redis being down is
+// reported but does not make the instance unready: limits fail open to
+// in-process ones, so the instance can still serve.
+func (a *App) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	ok := a.ready.Load()
+	if !ok {
+		checks["server"] = "shutting_down"
+	}
+	if err := a.Stores.Ping(ctx); err != nil {
+		ok = false
+		checks["database"] = "down"
+		a.logger.Warn("readiness: database", "error", err.Error())
+	} else {
+		checks["database"] = "ok"
+	}
+	if a.Redis != nil {
+		if err := a.Redis.Ping(ctx).Err(); err != nil {
+			checks["redis"] = "down"
+			a.logger.Warn("readiness: redis", "error", err.Error())
+		} else {
+			checks["redis"] = "ok"
+		}
+	}
+	status, word := http.StatusOK, "ready"
+	if !ok {
+		status, word = http.StatusServiceUnavailable, "unavailable"
+	}
+	return c.JSON(status, map[string]any{"status": word, "checks": checks})
+}
+
+// Serve accepts connections on ln until ctx is cancelled, then stops taking
+// new requests, lets those in flight finish (up to ShutdownTimeout) and
+// returns.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() {
+		a.Echo.Server.Handler = a.Echo
+		errc <- a.Echo.Server.Serve(ln)
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.ready.Store(false)
+	a.logger.Info("shutting down: draining requests in flight", "timeout", a.Config.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := a.Echo.Server.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	a.logger.Info("shutdown complete")
+	return nil
+}
+
+// Close releases the stores and Redis.
+func (a *App) Close() {
+	if a.Redis != nil {
+		_ = a.Redis.Close()
+	}
+	a.Stores.Close()
+}
