@@ -23,10 +23,14 @@ import (
 // is dropped since it is never sent, and so is any userinfo, so that a key
 // never holds credentials.
 //
-// Normalize never fails: a host that is not a valid name is only lowercased.
-// It is idempotent: Normalize of the parsed key is the key again.
+// Normalize never fails: a host that is not a valid name only has its ASCII
+// letters lowercased. (Full Unicode lowercasing could turn an invalid name
+// into a valid one, and Normalize would then not be idempotent.)
+// For absolute URLs it is idempotent: Normalize of the parsed key is the key
+// again. (Relative references are not webhook URLs; some, like "//@//", have
+// no unambiguous form once their userinfo is dropped.)
 func Normalize(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
+	scheme := lowerASCII(u.Scheme)
 	out := url.URL{
 		Scheme:     scheme,
 		Opaque:     u.Opaque,
@@ -47,14 +51,14 @@ func normalizeHostPort(scheme string, u *url.URL) string {
 	if !strings.HasPrefix(u.Host, "[") && strings.Count(u.Host, ":") > 1 {
 		// Not host:port (e.g. "::"); Hostname and Port would split it in
 		// a way that does not survive a round trip, so keep it whole.
-		return strings.ToLower(u.Host)
+		return lowerASCII(u.Host)
 	}
 	if hp := normalizeHost(u) + normalizePort(scheme, u.Port()); hp != "" || u.Host == "" {
 		return hp
 	}
 	// A host of only a colon or an empty port: dropping it would change how
 	// the rest of the URL parses, so keep it.
-	return strings.ToLower(u.Host)
+	return lowerASCII(u.Host)
 }
 
 // normalizeHost returns the normalised host of u, without port.
@@ -64,7 +68,7 @@ func normalizeHost(u *url.URL) string {
 		if a, err := netip.ParseAddr(host); err == nil {
 			return "[" + a.String() + "]"
 		}
-		return "[" + strings.ToLower(host) + "]"
+		return "[" + lowerASCII(host) + "]"
 	}
 	if trimmed := strings.TrimRight(host, "."); trimmed != "" {
 		host = trimmed
@@ -75,7 +79,7 @@ func normalizeHost(u *url.URL) string {
 			return trimmed
 		}
 	}
-	return strings.ToLower(host)
+	return lowerASCII(host)
 }
 
 // normalizePort returns ":port" for a port worth keeping, or "" for none or
@@ -94,4 +98,21 @@ func normalizePort(scheme, port string) string {
 		return ""
 	}
 	return ":" + strconv.FormatUint(n, 10)
+}
+
+// lowerASCII lowercases the ASCII letters of s and leaves every other byte
+// alone.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }

@@ -178,6 +178,9 @@ func TestCheck(t *testing.T) {
 		{"empty user", "https://@public.example/", ReasonUserinfo, ""},
 		{"password only", "https://:pw@public.example/", ReasonUserinfo, ""},
 		{"userinfo hiding private host", "https://public.example@127.0.0.1/", ReasonUserinfo, ""},
+		{"backslash confusion", "https://127.0.0.1\\@public.example/", ReasonMalformed, ""},
+		{"tab in host", "https://public.exa\tmple/", ReasonMalformed, ""},
+		{"newline", "https://public.example/\nHost: x", ReasonMalformed, ""},
 
 		// Length.
 		{"one past max length", long + "a", ReasonTooLong, ""},
