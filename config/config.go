@@ -40,6 +40,10 @@ type Config struct {
 	SupabaseURL            string // SUPABASE_URL
 	SupabaseServiceRoleKey string // SUPABASE_SERVICE_ROLE_KEY
 	RedisURL               string // REDIS_URL
+	// RedisKeyPrefix namespaces every key the gateway writes, so that
+	// environments (and test runs) can share one Redis without touching
+	// each other's data.
+	RedisKeyPrefix string // REDIS_KEY_PREFIX
 
 	// SecretEncryptionKey is the 32-byte AES-256-GCM key for webhook secrets
 	// and stored idempotent responses.
@@ -96,6 +100,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		DatabaseURL:         p.str("DATABASE_URL", ""),
 		SupabaseURL:         p.str("SUPABASE_URL", ""),
 		RedisURL:            p.str("REDIS_URL", ""),
+		RedisKeyPrefix:      p.str("REDIS_KEY_PREFIX", "ll:"),
 		IPLimitPerMinute:    p.intRange("IP_RATE_LIMIT_PER_MINUTE", 60, 1, 1_000_000),
 		MaxBodyBytes:        int64(p.intRange("MAX_BODY_BYTES", 64<<10, 1024, 16<<20)),
 		WebhookLimit:        p.intRange("WEBHOOK_LIMIT", 100, 1, 100_000),

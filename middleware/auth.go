@@ -50,6 +50,9 @@ func (a *Auth) Middleware() echo.MiddlewareFunc {
 			if !present {
 				return invalidKey(c, apikeys.ErrMissing)
 			}
+			if token == "" {
+				return invalidKey(c, apikeys.ErrMalformed)
+			}
 			p, err := a.Keys.Authenticate(c.Request().Context(), token)
 			if err != nil {
 				var ae *apikeys.AuthError
@@ -78,6 +81,8 @@ func (a *Auth) limitIP(c echo.Context) error {
 }
 
 // bearer extracts the token of "Bearer <token>" (scheme case-insensitive).
+// present is true for any non-empty header; the token is empty when the
+// header is not a Bearer credential.
 func bearer(h string) (string, bool) {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {

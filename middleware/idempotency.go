@@ -103,7 +103,17 @@ func (m *Idempotency) Middleware() echo.MiddlewareFunc {
 
 			rec := &recorder{ResponseWriter: c.Response().Writer}
 			c.Response().Writer = rec
-			if err := next(c); err != nil {
+			returned := false
+			defer func() {
+				// A panicking handler gets its 500 from Recover further out;
+				// like any 5xx, it must not hold the key until LockTTL.
+				if !returned {
+					_ = m.Store.Release(context.WithoutCancel(ctx), storeKey)
+				}
+			}()
+			err = next(c)
+			returned = true
+			if err != nil {
 				c.Error(err)
 			}
 			status := c.Response().Status
@@ -145,7 +155,27 @@ func (m *Idempotency) replay(c echo.Context, storeKey, sealed, fp string) error 
 	if rec.Location != "" {
 		h.Set(echo.HeaderLocation, rec.Location)
 	}
-	return c.Blob(rec.Status, rec.ContentType, rec.Body)
+	body := rec.Body
+	if rec.Status >= 400 {
+		body = withRequestID(body, RequestIDOf(c))
+	}
+	return c.Blob(rec.Status, rec.ContentType, body)
+}
+
+// withRequestID points a replayed error envelope at this request, since the
+// contract has error.request_id repeat the response's X-Request-ID. Success
+// bodies are replayed byte for byte.
+func withRequestID(body []byte, id string) []byte {
+	var env map[string]map[string]any
+	if json.Unmarshal(body, &env) != nil || env["error"] == nil {
+		return body
+	}
+	env["error"]["request_id"] = id
+	out, err := json.Marshal(env)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // fingerprint identifies "the same request": method, path and body.

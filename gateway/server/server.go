@@ -75,12 +75,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			stores.Close()
 			return nil, err
 		}
-		shared := ratelimit.NewRedis(app.Redis, "ll:rl:")
+		shared := ratelimit.NewRedis(app.Redis, cfg.RedisKeyPrefix+"rl:")
 		if err := shared.Load(ctx); err != nil {
 			logger.Warn("redis not reachable at start; rate limits are per instance until it is", "error", err.Error())
 		}
 		limiter = &ratelimit.Fallback{Primary: shared, Secondary: local, Cooldown: time.Second, Logger: logger}
-		idem = idempotency.NewRedis(app.Redis, "ll:idem:")
+		idem = idempotency.NewRedis(app.Redis, cfg.RedisKeyPrefix+"idem:")
 	}
 	app.Limiter = limiter
 
