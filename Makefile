@@ -1,7 +1,7 @@
 # LeadLex API gateway. `make run` to try it, `make test` to test it.
 SHELL := /bin/bash
 GO ?= go
-STATICCHECK_VERSION := 2026.2.2
+STATICCHECK_VERSION := v0.8.2
 SERVICES := eval "$$(.ci/services.sh)"
 
 .PHONY: build run test lint bench fuzz migrate clean

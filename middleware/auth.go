@@ -92,7 +92,12 @@ func bearer(h string) (string, bool) {
 }
 
 func invalidKey(c echo.Context, reason *apikeys.AuthError) error {
-	c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="leadlex", error="invalid_token"`)
+	// RFC 6750 §3.1: no error attribute when the request had no credentials.
+	challenge := `Bearer realm="leadlex", error="invalid_token"`
+	if reason == apikeys.ErrMissing {
+		challenge = `Bearer realm="leadlex"`
+	}
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, challenge)
 	msg := map[*apikeys.AuthError]string{
 		apikeys.ErrMissing:   "Missing API key: send Authorization: Bearer wbk_...",
 		apikeys.ErrMalformed: "Malformed API key: expected Authorization: Bearer wbk_ followed by 52 lowercase letters and digits.",

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/leadlex/api-gateway/gateway/internal/testdb"
-	"github.com/leadlex/api-gateway/gateway/internal/testredis"
+	"github.com/leadlex/api-gateway/internal/testdb"
+	"github.com/leadlex/api-gateway/internal/testredis"
 	"github.com/redis/go-redis/v9"
 )
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/leadlex/api-gateway/gateway/internal/testdb"
+	"github.com/leadlex/api-gateway/internal/testdb"
 )
 
 func TestNoPlaintextSecretsStoredOrLogged(t *testing.T) {

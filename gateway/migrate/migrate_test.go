@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/leadlex/api-gateway/deploy"
-	"github.com/leadlex/api-gateway/gateway/internal/testdb"
 	"github.com/leadlex/api-gateway/gateway/migrate"
+	"github.com/leadlex/api-gateway/internal/testdb"
 )
 
 // shipped returns the migrations the binary embeds and their file names.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadlex/api-gateway/gateway/internal/testredis"
+	"github.com/leadlex/api-gateway/internal/testredis"
 	"github.com/redis/go-redis/v9"
 )
 

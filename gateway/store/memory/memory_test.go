@@ -134,6 +134,7 @@ func TestCreateKeyMirrorsSchemaConstraints(t *testing.T) {
 		{"short hash", func(k *apikeys.Key) { k.Hash = "abcd" }},
 		{"unknown plan", func(k *apikeys.Key) { k.Plan = "enterprise" }},
 		{"unknown tier", func(k *apikeys.Key) { k.Tier = "" }},
+		{"description over 500 characters", func(k *apikeys.Key) { k.Description = strings.Repeat("é", 501) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,5 +191,21 @@ func TestCanceledContext(t *testing.T) {
 	}
 	if err := s.CreateKey(ctx, validKey()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("CreateKey = %v, want context.Canceled", err)
+	}
+	w := validWebhook()
+	if err := s.CreateWebhook(context.Background(), w, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateWebhook(ctx, w.WorkspaceID, w.ID, webhooks.Patch{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("UpdateWebhook = %v, want context.Canceled", err)
+	}
+	if err := s.DeleteWebhook(ctx, w.WorkspaceID, w.ID); !errors.Is(err, context.Canceled) {
+		t.Fatalf("DeleteWebhook = %v, want context.Canceled", err)
+	}
+	if _, err := s.RotateSecret(ctx, w.WorkspaceID, w.ID, "c2", time.Now(), time.Now()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("RotateSecret = %v, want context.Canceled", err)
+	}
+	if _, err := s.GetWebhook(context.Background(), w.WorkspaceID, w.ID); err != nil {
+		t.Fatalf("a canceled call changed the store: %v", err)
 	}
 }

@@ -62,8 +62,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// webhookColumns is the select list that scanWebhook reads, in its order. It
+// also serves as the RETURNING list of writes and as the select list over the
+// rows that the SQL functions return.
 const webhookColumns = `id, workspace_id, url, url_key, events, description, active,
-	secret_ciphertext, created_at, updated_at, last_delivery_status, last_delivery_at`
+	secret_ciphertext, previous_secret_ciphertext, previous_secret_expires_at,
+	created_at, updated_at, last_delivery_status, last_delivery_at`
 
 // CreateWebhook inserts w through gateway_create_webhook, the SQL function the
 // supabase store calls too, so that the limit rule lives in one place. As
@@ -146,23 +150,33 @@ func (s *Store) ListWebhooks(ctx context.Context, workspaceID string, offset, li
 	return page, total, nil
 }
 
-// scanWebhook reads one row selected with webhookColumns.
+// scanWebhook reads one row selected with webhookColumns. A null previous
+// secret (never rotated) becomes the empty string.
 func scanWebhook(row pgx.Row) (*webhooks.Webhook, error) {
-	var w webhooks.Webhook
+	var (
+		w        webhooks.Webhook
+		previous *string
+	)
 	err := row.Scan(&w.ID, &w.WorkspaceID, &w.URL, &w.URLKey, &w.Events, &w.Description,
-		&w.Active, &w.SecretCiphertext, &w.CreatedAt, &w.UpdatedAt,
-		&w.LastDeliveryStatus, &w.LastDeliveryAt)
+		&w.Active, &w.SecretCiphertext, &previous, &w.PreviousSecretExpiresAt,
+		&w.CreatedAt, &w.UpdatedAt, &w.LastDeliveryStatus, &w.LastDeliveryAt)
 	if err != nil {
 		return nil, err
 	}
+	if previous != nil {
+		w.PreviousSecretCiphertext = *previous
+	}
+	w.PreviousSecretExpiresAt = utcPtr(w.PreviousSecretExpiresAt)
 	w.CreatedAt = w.CreatedAt.UTC()
 	w.UpdatedAt = w.UpdatedAt.UTC()
 	w.LastDeliveryAt = utcPtr(w.LastDeliveryAt)
 	return &w, nil
 }
 
-const keyColumns = `id, workspace_id, name, key_prefix, key_hash, permissions, plan, tier,
-	expires_at, revoked_at, created_at`
+// keyColumns is the select list that scanKey reads, in its order, and the
+// column list of CreateKey's insert.
+const keyColumns = `id, workspace_id, name, description, key_prefix, key_hash, permissions,
+	plan, tier, expires_at, revoked_at, created_at`
 
 // CreateKey inserts k. A duplicate id or hash, or a value the schema's checks
 // refuse, is returned as a wrapped database error. A zero CreatedAt takes the
@@ -181,8 +195,8 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	}
 	_, err := s.pool.Exec(ctx,
 		`insert into api_keys (`+keyColumns+`)
-		 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()))`,
-		id, workspaceID, k.Name, k.Prefix, k.Hash, perms, k.Plan, k.Tier,
+		 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce($12, now()))`,
+		id, workspaceID, k.Name, k.Description, k.Prefix, k.Hash, perms, k.Plan, k.Tier,
 		k.ExpiresAt, k.RevokedAt, createdAt)
 	if err != nil {
 		return mapError(op, apikeys.ErrNotFound, err)
@@ -274,8 +288,8 @@ func scanKey(row pgx.Row) (*apikeys.Key, error) {
 		k     apikeys.Key
 		perms []string
 	)
-	err := row.Scan(&k.ID, &k.WorkspaceID, &k.Name, &k.Prefix, &k.Hash, &perms, &k.Plan,
-		&k.Tier, &k.ExpiresAt, &k.RevokedAt, &k.CreatedAt)
+	err := row.Scan(&k.ID, &k.WorkspaceID, &k.Name, &k.Description, &k.Prefix, &k.Hash, &perms,
+		&k.Plan, &k.Tier, &k.ExpiresAt, &k.RevokedAt, &k.CreatedAt)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/apikeys/apikeystest"
-	"github.com/leadlex/api-gateway/gateway/internal/testdb"
+	"github.com/leadlex/api-gateway/internal/testdb"
 	"github.com/leadlex/api-gateway/routes/webhooks"
 	"github.com/leadlex/api-gateway/routes/webhooks/webhookstest"
 )
@@ -315,6 +315,74 @@ func TestRowLevelSecurity(t *testing.T) {
 			t.Fatalf("calling gateway_create_webhook as %s: %v, want insufficient_privilege (42501)", role, err)
 		}
 	})
+
+	t.Run("gateway_rotate_webhook_secret", func(t *testing.T) {
+		err := pgx.BeginFunc(ctx(t), pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx(t), "set local role "+pgx.Identifier{role}.Sanitize()); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx(t),
+				"select gateway_rotate_webhook_secret($1, $2, 'stolen', now(), now())",
+				workspace, uuid.NewString())
+			return err
+		})
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Fatalf("calling gateway_rotate_webhook_secret as %s: %v, want insufficient_privilege (42501)", role, err)
+		}
+	})
+}
+
+// The duplicate mapping on update relies on the same constraint name as on
+// create; check that the database error stays in the chain for the logs.
+func TestUpdateWebhookKeepsDatabaseErrorInChain(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	workspace := uuid.NewString()
+	mk := func(url string) *webhooks.Webhook {
+		w := &webhooks.Webhook{
+			ID: uuid.NewString(), WorkspaceID: workspace, URL: url, URLKey: url,
+			Events: []string{"e"}, SecretCiphertext: "c", CreatedAt: time.Now(),
+		}
+		if err := s.CreateWebhook(ctx(t), w, 10); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	a, b := mk("https://a.example"), mk("https://b.example")
+	_, err := s.UpdateWebhook(ctx(t), workspace, b.ID, webhooks.Patch{URL: &a.URL, URLKey: &a.URLKey, UpdatedAt: time.Now()})
+	var pgErr *pgconn.PgError
+	if !errors.Is(err, webhooks.ErrDuplicateURL) || !errors.As(err, &pgErr) || pgErr.ConstraintName != constraintWebhookURLKey {
+		t.Fatalf("UpdateWebhook = %v, want ErrDuplicateURL wrapping the 23505 on %s", err, constraintWebhookURLKey)
+	}
+	if !strings.HasPrefix(err.Error(), "postgres: update webhook: ") {
+		t.Fatalf("error %q lacks context", err)
+	}
+}
+
+// Values travel as parameters, never as SQL text: quotes, placeholders and
+// statement separators in them are stored as they are.
+func TestUpdateWebhookValuesAreNotSQL(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	w := &webhooks.Webhook{
+		ID: uuid.NewString(), WorkspaceID: uuid.NewString(), URL: "https://a.example", URLKey: "https://a.example",
+		Events: []string{"e"}, SecretCiphertext: "c", CreatedAt: time.Now(),
+	}
+	if err := s.CreateWebhook(ctx(t), w, 10); err != nil {
+		t.Fatal(err)
+	}
+	hostile := `x', secret_ciphertext = 'owned' where true; drop table webhooks; -- $1 $2`
+	got, err := s.UpdateWebhook(ctx(t), w.WorkspaceID, w.ID, webhooks.Patch{
+		URL: &hostile, URLKey: &hostile, Events: []string{hostile}, Description: &hostile, UpdatedAt: time.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.URL != hostile || got.URLKey != hostile || got.Description != hostile ||
+		len(got.Events) != 1 || got.Events[0] != hostile || got.SecretCiphertext != "c" {
+		t.Fatalf("UpdateWebhook stored %+v", got)
+	}
 }
 
 // throwawayRole creates a role with SELECT on both tables and nothing else,

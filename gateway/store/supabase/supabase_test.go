@@ -250,12 +250,14 @@ func checkErr(t *testing.T, op string, err, want error) {
 const hookRowJSON = `{"id":"5f0e8a9c-2d41-4b7a-9e63-1c2d3e4f5a6b","workspace_id":"0b7e3c4a-5a1f-4c3e-9d2b-6f8e1a2b3c4d",` +
 	`"url":"https://Example.com:443/Hook","url_key":"https://example.com/Hook","events":["lead.created","lead.updated"],` +
 	`"description":"CRM sync","active":true,"secret_ciphertext":"v1:nonce:ct",` +
+	`"previous_secret_ciphertext":null,"previous_secret_expires_at":null,` +
 	`"created_at":"2026-11-27T08:00:00.123456+00:00","updated_at":"2026-11-27T10:30:00.5+02:00",` +
 	`"last_delivery_status":null,"last_delivery_at":null}`
 
 const hookRow2JSON = `{"id":"1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d","workspace_id":"0b7e3c4a-5a1f-4c3e-9d2b-6f8e1a2b3c4d",` +
 	`"url":"https://b.example.com/in","url_key":"https://b.example.com/in","events":["lead.deleted"],` +
 	`"description":"","active":false,"secret_ciphertext":"v1:x:y",` +
+	`"previous_secret_ciphertext":"v1:old:ct","previous_secret_expires_at":"2026-11-28T01:00:00.25+01:00",` +
 	`"created_at":"2026-11-26T23:59:59+00:00","updated_at":"2026-11-27T01:00:00+00:00",` +
 	`"last_delivery_status":"failed","last_delivery_at":"2026-11-27T09:15:00.000001-05:00"}`
 
@@ -277,27 +279,30 @@ func hookFixture() webhooks.Webhook {
 func hook2Fixture() webhooks.Webhook {
 	status := "failed"
 	at := time.Date(2026, 11, 27, 14, 15, 0, 1000, time.UTC)
+	expires := time.Date(2026, 11, 28, 0, 0, 0, 250000000, time.UTC)
 	return webhooks.Webhook{
-		ID:                 hookID2,
-		WorkspaceID:        wsID,
-		URL:                "https://b.example.com/in",
-		URLKey:             "https://b.example.com/in",
-		Events:             []string{"lead.deleted"},
-		SecretCiphertext:   "v1:x:y",
-		CreatedAt:          time.Date(2026, 11, 26, 23, 59, 59, 0, time.UTC),
-		UpdatedAt:          time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC),
-		LastDeliveryStatus: &status,
-		LastDeliveryAt:     &at,
+		ID:                       hookID2,
+		WorkspaceID:              wsID,
+		URL:                      "https://b.example.com/in",
+		URLKey:                   "https://b.example.com/in",
+		Events:                   []string{"lead.deleted"},
+		SecretCiphertext:         "v1:x:y",
+		PreviousSecretCiphertext: "v1:old:ct",
+		PreviousSecretExpiresAt:  &expires,
+		CreatedAt:                time.Date(2026, 11, 26, 23, 59, 59, 0, time.UTC),
+		UpdatedAt:                time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC),
+		LastDeliveryStatus:       &status,
+		LastDeliveryAt:           &at,
 	}
 }
 
 const keyRowJSON = `{"id":"9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d","workspace_id":"0b7e3c4a-5a1f-4c3e-9d2b-6f8e1a2b3c4d",` +
-	`"name":"CI deploy","key_prefix":"wbk_ab12cd","key_hash":"` + "abababababababababababababababababababababababababababababababab" + `",` +
+	`"name":"CI deploy","description":"Deploys from the CI pipeline","key_prefix":"wbk_ab12cd","key_hash":"` + "abababababababababababababababababababababababababababababababab" + `",` +
 	`"permissions":["webhooks:read","webhooks:write"],"plan":"pro","tier":"standard",` +
 	`"expires_at":"2027-01-01T00:00:00+00:00","revoked_at":null,"created_at":"2026-11-27T08:00:00.123456+00:00"}`
 
 const keyRow2JSON = `{"id":"2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f","workspace_id":"0b7e3c4a-5a1f-4c3e-9d2b-6f8e1a2b3c4d",` +
-	`"name":"","key_prefix":"wbk_ff00ee","key_hash":"` + "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd" + `",` +
+	`"name":"","description":"","key_prefix":"wbk_ff00ee","key_hash":"` + "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd" + `",` +
 	`"permissions":["admin:api_keys"],"plan":"org","tier":"unmetered",` +
 	`"expires_at":null,"revoked_at":"2026-11-27T09:00:00+01:00","created_at":"2026-11-26T07:00:00+00:00"}`
 
@@ -307,6 +312,7 @@ func keyFixture() apikeys.Key {
 		ID:          keyID,
 		WorkspaceID: wsID,
 		Name:        "CI deploy",
+		Description: "Deploys from the CI pipeline",
 		Prefix:      "wbk_ab12cd",
 		Hash:        testHash,
 		Permissions: []gateway.Permission{gateway.PermWebhooksRead, gateway.PermWebhooksWrite},
@@ -659,7 +665,7 @@ func TestCreateKey(t *testing.T) {
 		return &k
 	}
 	body := func(withCreated bool) string {
-		b := `{"id":"` + keyID + `","workspace_id":"` + wsID + `","name":"CI deploy",` +
+		b := `{"id":"` + keyID + `","workspace_id":"` + wsID + `","name":"CI deploy","description":"Deploys from the CI pipeline",` +
 			`"key_prefix":"wbk_ab12cd","key_hash":"` + testHash + `",` +
 			`"permissions":["webhooks:read","webhooks:write"],"plan":"pro","tier":"standard",` +
 			`"expires_at":"2027-01-01T00:00:00Z","revoked_at":null`
@@ -908,6 +914,18 @@ func operations() map[string]func(ctx context.Context, s *Store) error {
 		},
 		"revoke key": func(ctx context.Context, s *Store) error {
 			return s.RevokeKey(ctx, wsID, keyID, time.Now())
+		},
+		"update webhook": func(ctx context.Context, s *Store) error {
+			_, err := s.UpdateWebhook(ctx, wsID, hookID, webhooks.Patch{Active: ptr(false), UpdatedAt: time.Now()})
+			return err
+		},
+		"delete webhook": func(ctx context.Context, s *Store) error {
+			return s.DeleteWebhook(ctx, wsID, hookID)
+		},
+		"rotate secret": func(ctx context.Context, s *Store) error {
+			now := time.Now()
+			_, err := s.RotateSecret(ctx, wsID, hookID, "v1:new:ct", now.Add(24*time.Hour), now)
+			return err
 		},
 	}
 }

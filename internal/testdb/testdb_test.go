@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/leadlex/api-gateway/gateway/internal/testdb"
+	"github.com/leadlex/api-gateway/internal/testdb"
 )
 
 func TestNewCreatesMigratedDatabaseAndDropsIt(t *testing.T) {
