@@ -65,6 +65,47 @@ type Route struct {
 	AnyOf   []Permission
 	Handler echo.HandlerFunc
 	Summary string
+	// Doc describes the route for the OpenAPI document. It sits next to the
+	// handler and names the same Go types the handler decodes and encodes, so
+	// the document is generated, not written, and cannot drift.
+	Doc Doc
+}
+
+// Doc is a route's documentation.
+type Doc struct {
+	Description string
+	// Body is a value of the request body's type (a struct), nil for none.
+	Body any
+	// Required lists the body's required fields.
+	Required []string
+	// BodyOptional marks a body that may be left out entirely.
+	BodyOptional bool
+	Query        []Param
+	// Data is a value of the type of the success response's "data", nil for
+	// a response without a body.
+	Data any
+	// Raw means the success body is Data itself, not {"data": Data}
+	// (health checks, the OpenAPI document).
+	Raw bool
+	// Status is the success status; 0 means 200.
+	Status int
+	// Paginated adds the "meta" object and the page/per_page parameters.
+	Paginated bool
+	// Errors are the route's own error codes; the gateway adds the ones its
+	// middleware can answer with (auth, permissions, limits, body rules).
+	Errors []Code
+	// Example is an example request body in JSON.
+	Example string
+	// Tag groups the operation in the document.
+	Tag string
+}
+
+// Param is a documented query parameter.
+type Param struct {
+	Name        string
+	Description string
+	Type        string // "string", "integer" or "boolean"
+	Enum        []string
 }
 
 // Required returns the permissions of which the caller needs at least one.

@@ -16,6 +16,7 @@ type Key struct {
 	ID          string
 	WorkspaceID string
 	Name        string
+	Description string
 	// Prefix is the first characters of the key ("wbk_ab12cd"), kept so that
 	// operators can recognise a key in listings without it being usable.
 	Prefix string

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/leadlex/api-gateway/gateway"
@@ -79,6 +80,8 @@ func Hash(plaintext string) string {
 type CreateParams struct {
 	WorkspaceID string
 	Name        string
+	// Description is free text for the key's owners, at most 500 characters.
+	Description string
 	Permissions []gateway.Permission
 	Plan        string
 	Tier        string
@@ -111,6 +114,9 @@ type Service struct {
 
 	mu    sync.RWMutex
 	cache map[string]cached
+	// revocations counts Revoke calls, so that a lookup that read the store
+	// before a revocation does not cache what it read after it.
+	revocations uint64
 }
 
 type cached struct {
@@ -145,6 +151,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Key, string, err
 		ID:          uuid.NewString(),
 		WorkspaceID: p.WorkspaceID,
 		Name:        p.Name,
+		Description: p.Description,
 		Prefix:      plain[:displayLen],
 		Hash:        Hash(plain),
 		Permissions: p.Permissions,
@@ -168,8 +175,11 @@ func (s *Service) validate(p *CreateParams) error {
 		return invalid("workspace_id", "workspace_id must be a UUID.")
 	}
 	p.WorkspaceID = ws.String()
-	if len(p.Name) > 100 {
+	if utf8.RuneCountInString(p.Name) > 100 {
 		return invalid("name", "name must be at most 100 characters.")
+	}
+	if utf8.RuneCountInString(p.Description) > 500 {
+		return invalid("description", "description must be at most 500 characters.")
 	}
 	if len(p.Permissions) == 0 {
 		return invalid("permissions", "permissions must name at least one permission.")
@@ -234,7 +244,13 @@ func (s *Service) Revoke(ctx context.Context, workspaceID, id string) error {
 	if err != nil {
 		return gateway.Internal(err)
 	}
+	// The store accepts any spelling of a UUID; the cache holds the
+	// canonical one.
+	if u, err := uuid.Parse(id); err == nil {
+		id = u.String()
+	}
 	s.mu.Lock()
+	s.revocations++
 	for h, c := range s.cache {
 		if c.key.ID == id {
 			delete(s.cache, h)
@@ -292,6 +308,7 @@ func (s *Service) lookup(ctx context.Context, hash string) (*Key, error) {
 	now := s.clock.Now()
 	s.mu.RLock()
 	c, ok := s.cache[hash]
+	revocations := s.revocations
 	s.mu.RUnlock()
 	if ok && now.Sub(c.fetched) < s.cacheTTL {
 		return c.key, nil
@@ -310,10 +327,12 @@ func (s *Service) lookup(ctx context.Context, hash string) (*Key, error) {
 	}
 	if s.cacheTTL > 0 {
 		s.mu.Lock()
-		if len(s.cache) >= maxCached {
-			clear(s.cache)
+		if s.revocations == revocations {
+			if len(s.cache) >= maxCached {
+				clear(s.cache)
+			}
+			s.cache[hash] = cached{key: k, fetched: now}
 		}
-		s.cache[hash] = cached{key: k, fetched: now}
 		s.mu.Unlock()
 	}
 	return k, nil

@@ -5,9 +5,50 @@
 // publisher all read this list, so that a type can never be accepted in one
 // place and unknown in another. The package imports nothing from the rest of
 // the module so that any layer may depend on it.
+//
+// Besides its name, category and description, every event documents its
+// delivery: DataSchema is a JSON Schema (draft 2020-12) of the "data" object
+// of the delivery body, and ExamplePayload is a complete delivery body as a
+// receiver would get it (api-contract §6). The conventions are:
+//
+//   - IntroducedIn is the calendar date (YYYY-MM-DD, UTC) from which the
+//     gateway has emitted the event type. Dates rather than "v1" because every
+//     event lives under /v1; a date tells a consumer whether an integration
+//     built on a given day could have seen the event.
+//   - Stability is "stable" for every documented event and "beta" for
+//     contact.merged, the one type the public docs only mention in passing
+//     (see api-contract §5): its name is fixed and it can be subscribed to
+//     like any other, but its data may still change shape. A stable event's
+//     data only ever gains fields.
+//   - Data schemas list every field as required and say null where a field
+//     may be empty, so a receiver never has to tell "absent" from "null".
+//     They do not forbid unknown properties: new fields may be added to a
+//     stable event without notice, and receivers must ignore those they do
+//     not know.
+//   - Bulk events (contact.bulk_created, deal.bulk_created,
+//     deal.bulk_updated) carry the affected records in "items" and their
+//     number in "count"; the *.deleted events carry only "id" and
+//     "deleted_at"; the *.updated events carry the record as it is after the
+//     change, with "changed_fields" and the "previous_values" of those
+//     fields.
+//   - Timestamps are RFC 3339 in UTC with second precision, IDs are
+//     lowercase UUIDs (api-contract §1).
 package catalog
 
-// Event describes one webhook event type.
+// Stability says how settled an event type's payload is.
+type Stability string
+
+// The stability levels an event can have.
+const (
+	// Stable events keep their data's shape; new fields may be added.
+	Stable Stability = "stable"
+	// Beta events have a fixed name, but their data may still change shape
+	// in incompatible ways, announced in the changelog.
+	Beta Stability = "beta"
+)
+
+// Event describes one webhook event type. Event is comparable, and a copy
+// cannot alter the catalog: its documents are immutable JSON values.
 type Event struct {
 	// Type is the wire name, "category.action", e.g. "contact.created".
 	Type string
@@ -17,46 +58,17 @@ type Event struct {
 	// Description is one sentence, suitable for API clients, saying when the
 	// event is emitted.
 	Description string
-}
-
-// events is the catalog in the contract's order. The order is part of the
-// API (the catalog endpoint lists events in this order), so append new types
-// at the end of their category rather than sorting.
-var events = [...]Event{
-	{"contact.created", "contact", "A contact was created."},
-	{"contact.updated", "contact", "One or more fields of a contact were changed."},
-	{"contact.deleted", "contact", "A contact was deleted."},
-	{"contact.bulk_created", "contact", "A batch of contacts was created in a single bulk request."},
-	{"contact.merged", "contact", "Two or more contacts were merged into one surviving contact."},
-
-	{"company.created", "company", "A company was created."},
-	{"company.updated", "company", "One or more fields of a company were changed."},
-	{"company.deleted", "company", "A company was deleted."},
-
-	{"deal.created", "deal", "A deal was created."},
-	{"deal.updated", "deal", "One or more fields of a deal, such as its stage or value, were changed."},
-	{"deal.deleted", "deal", "A deal was deleted."},
-	{"deal.bulk_created", "deal", "A batch of deals was created in a single bulk request."},
-	{"deal.bulk_updated", "deal", "A batch of deals was updated in a single bulk request."},
-
-	{"list.created", "list", "A contact list was created."},
-	{"list.deleted", "list", "A contact list was deleted."},
-	{"list.contacts_added", "list", "One or more contacts were added to a list."},
-	{"list.contacts_removed", "list", "One or more contacts were removed from a list."},
-
-	{"campaign.created", "campaign", "A campaign was created."},
-	{"campaign.started", "campaign", "A campaign was started and began sending its steps."},
-	{"campaign.paused", "campaign", "A running campaign was paused."},
-	{"campaign.deleted", "campaign", "A campaign was deleted."},
-	{"campaign.step_created", "campaign", "A step was added to a campaign's sequence."},
-	{"campaign.contacts_added", "campaign", "One or more contacts were enrolled in a campaign."},
-
-	{"activity.created", "activity", "An activity, such as a call, email or meeting, was logged."},
-
-	{"task.created", "task", "A task was created."},
-	{"task.updated", "task", "One or more fields of a task were changed."},
-	{"task.approved", "task", "A task was approved."},
-	{"task.dismissed", "task", "A task was dismissed."},
+	// DataSchema is a self-contained JSON Schema (draft 2020-12) of the
+	// "data" member of the event's delivery body.
+	DataSchema JSON
+	// ExamplePayload is a complete, realistic delivery body: id, type,
+	// created_at, workspace_id and data, in that order.
+	ExamplePayload JSON
+	// IntroducedIn is the date, YYYY-MM-DD in UTC, from which the event type
+	// has been emitted.
+	IntroducedIn string
+	// Stability is Stable or Beta.
+	Stability Stability
 }
 
 // categories lists the categories in the order in which they first appear

@@ -23,6 +23,9 @@ import (
 	"github.com/leadlex/api-gateway/gateway/ratelimit"
 	"github.com/leadlex/api-gateway/gateway/urlcheck"
 	"github.com/leadlex/api-gateway/middleware"
+	apikeysroute "github.com/leadlex/api-gateway/routes/apikeys"
+	"github.com/leadlex/api-gateway/routes/events"
+	"github.com/leadlex/api-gateway/routes/openapi"
 	"github.com/leadlex/api-gateway/routes/webhooks"
 	"github.com/redis/go-redis/v9"
 )
@@ -99,7 +102,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			Limit:  cfg.WebhookLimit,
 		}},
 	}
+	modules = append(modules,
+		events.Module{},
+		&apikeysroute.Module{Keys: app.Keys, BasePath: cfg.BasePath, Clock: clock},
+		&systemModule{app},
+	)
 	modules = append(modules, opts.ExtraModules...)
+	doc := &openapi.Module{Title: "LeadLex API", Version: "1.0.0", BasePath: cfg.BasePath}
+	modules = append(modules, doc)
+	if err := doc.Build(modules); err != nil {
+		stores.Close()
+		return nil, err
+	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -124,10 +138,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			return nil, err
 		}
 	}
-	for _, prefix := range []string{"", cfg.BasePath} {
-		e.GET(prefix+"/healthz", app.healthz)
-		e.GET(prefix+"/readyz", app.readyz)
-	}
+	// The probes also answer at the root, where platforms look for them.
+	e.GET("/healthz", app.healthz)
+	e.GET("/readyz", app.readyz)
 	e.Server.ReadHeaderTimeout = 5 * time.Second
 	e.Server.ReadTimeout = 30 * time.Second
 	e.Server.WriteTimeout = 30 * time.Second
@@ -210,8 +223,30 @@ func openRedis(cfg *config.Config) (*redis.Client, error) {
 	return redis.NewClient(opts), nil
 }
 
+// systemModule declares the probes under the base path, so they are in the
+// OpenAPI document like every other route.
+type systemModule struct{ app *App }
+
+// Health is the body of /healthz and /readyz.
+type Health struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks,omitempty"`
+}
+
+func (m *systemModule) Name() string { return "system" }
+
+func (m *systemModule) Routes() []gateway.Route {
+	return []gateway.Route{
+		{Method: http.MethodGet, Path: "/healthz", Permission: gateway.Public, Handler: m.app.healthz, Summary: "Liveness",
+			Doc: gateway.Doc{Tag: "meta", Raw: true, Data: Health{}, Description: "200 while the process serves requests."}},
+		{Method: http.MethodGet, Path: "/readyz", Permission: gateway.Public, Handler: m.app.readyz, Summary: "Readiness",
+			Doc: gateway.Doc{Tag: "meta", Raw: true, Data: Health{},
+				Description: "200 when the database answers (503, same body, when it does not); Redis being down is reported but does not make the instance unready (limits fall back to in-process ones). 503 while shutting down."}},
+	}
+}
+
 func (a *App) healthz(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	return c.JSON(http.StatusOK, Health{Status: "ok"})
 }
 
 // readyz checks the dependencies a request needs. Redis being down is
@@ -244,7 +279,7 @@ func (a *App) readyz(c echo.Context) error {
 	if !ok {
 		status, word = http.StatusServiceUnavailable, "unavailable"
 	}
-	return c.JSON(status, map[string]any{"status": word, "checks": checks})
+	return c.JSON(status, Health{Status: word, Checks: checks})
 }
 
 // Serve accepts connections on ln until ctx is cancelled, then stops taking

@@ -22,10 +22,52 @@ func (m *Module) Name() string { return "webhooks" }
 // Routes implements gateway.Module: each route declares its permission and
 // the gateway applies auth, limits and the check from it.
 func (m *Module) Routes() []gateway.Route {
+	errs := []gateway.Code{gateway.CodeWebhookNotFound}
 	return []gateway.Route{
-		{Method: http.MethodPost, Path: "/v1/webhooks", Permission: gateway.PermWebhooksWrite, Handler: m.create, Summary: "Create a webhook"},
+		{Method: http.MethodPost, Path: "/v1/webhooks", Permission: gateway.PermWebhooksWrite, Handler: m.create, Summary: "Create a webhook",
+			Doc: gateway.Doc{Body: createRequest{}, Required: []string{"url", "events"}, Data: createdData{}, Status: http.StatusCreated,
+				Description: "Registers an HTTPS receiver. The response is the only place the signing secret appears.",
+				Errors:      []gateway.Code{gateway.CodeInvalidURL, gateway.CodeInvalidEvents, gateway.CodeMissingRequiredField, gateway.CodeDuplicateWebhook, gateway.CodeWebhookLimitReached},
+				Example:     `{"url": "https://93.184.215.14/leadlex/webhook", "events": ["contact.created", "deal.updated"], "description": "Production CRM sync", "active": true}`}},
+		{Method: http.MethodGet, Path: "/v1/webhooks", Permission: gateway.PermWebhooksRead, Handler: m.list, Summary: "List webhooks",
+			Doc: gateway.Doc{Data: []View{}, Paginated: true, Description: "The workspace's webhooks, newest first. Never includes secrets."}},
+		{Method: http.MethodGet, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksRead, Handler: m.get, Summary: "Get a webhook",
+			Doc: gateway.Doc{Data: webhookData{}, Errors: errs}},
+		{Method: http.MethodPatch, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksWrite, Handler: m.update, Summary: "Update a webhook",
+			Doc: gateway.Doc{Body: updateRequest{}, Data: webhookData{},
+				Description: "Changes any of url, events (replaces the list), description, active, with the same rules as create. The secret does not change.",
+				Errors:      []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeInvalidURL, gateway.CodeInvalidEvents, gateway.CodeDuplicateWebhook},
+				Example:     `{"events": ["contact.created", "contact.updated"], "active": false}`}},
+		{Method: http.MethodDelete, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksWrite, Handler: m.delete, Summary: "Delete a webhook",
+			Doc: gateway.Doc{Data: deletedData{}, Errors: errs}},
+		{Method: http.MethodPost, Path: "/v1/webhooks/:id/rotate-secret", Permission: gateway.PermWebhooksWrite, Handler: m.rotate, Summary: "Rotate a webhook's signing secret",
+			Doc: gateway.Doc{Body: rotateRequest{}, BodyOptional: true, Data: rotatedData{}, Errors: errs,
+				Description: "Issues a new secret, returned only here. The previous one stays valid for expire_previous_in_seconds (default 86400, 0 = now), and deliveries carry both signatures meanwhile.",
+				Example:     `{"expire_previous_in_seconds": 3600}`}},
 	}
 }
+
+// Response data shapes, shared by the handlers and the OpenAPI document.
+type (
+	createdData struct {
+		Webhook CreatedView `json:"webhook"`
+	}
+	webhookData struct {
+		Webhook View `json:"webhook"`
+	}
+	deletedData struct {
+		Deleted bool   `json:"deleted"`
+		ID      string `json:"id"`
+	}
+	rotatedView struct {
+		View
+		Secret                  string  `json:"secret"`
+		PreviousSecretExpiresAt *string `json:"previous_secret_expires_at"`
+	}
+	rotatedData struct {
+		Webhook rotatedView `json:"webhook"`
+	}
+)
 
 // createRequest is the body of POST /v1/webhooks. Pointers tell "absent" from
 // zero values: active defaults to true.
@@ -36,20 +78,63 @@ type createRequest struct {
 	Active      *bool    `json:"active"`
 }
 
-// View is a webhook as the API shows it. Secret is set only in the response
-// that creates it.
-type View struct {
+// updateRequest is the body of PATCH /v1/webhooks/{id}: every field optional.
+type updateRequest struct {
+	URL         *string  `json:"url"`
+	Events      []string `json:"events"`
+	Description *string  `json:"description" validate:"omitempty,max=200"`
+	Active      *bool    `json:"active"`
+}
+
+// rotateRequest is the optional body of POST .../rotate-secret.
+type rotateRequest struct {
+	ExpirePreviousInSeconds *int `json:"expire_previous_in_seconds" validate:"omitempty,min=0,max=604800"`
+}
+
+// CreatedView is the webhook as the create response shows it: exactly the
+// seed page's fields, with the secret.
+type CreatedView struct {
 	ID          string   `json:"id"`
 	URL         string   `json:"url"`
 	Events      []string `json:"events"`
 	Description string   `json:"description"`
 	Active      bool     `json:"active"`
-	Secret      string   `json:"secret,omitempty"`
+	Secret      string   `json:"secret"`
 	CreatedAt   string   `json:"created_at"`
+}
+
+// View is a webhook as reads and updates show it; it never has a secret.
+type View struct {
+	ID                 string   `json:"id"`
+	URL                string   `json:"url"`
+	Events             []string `json:"events"`
+	Description        string   `json:"description"`
+	Active             bool     `json:"active"`
+	CreatedAt          string   `json:"created_at"`
+	UpdatedAt          string   `json:"updated_at"`
+	LastDeliveryStatus *string  `json:"last_delivery_status"`
+	LastDeliveryAt     *string  `json:"last_delivery_at"`
 }
 
 // Timestamp renders a time as the contract wants: RFC 3339, UTC, seconds.
 func Timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func optionalTimestamp(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := Timestamp(*t)
+	return &s
+}
+
+// ViewOf renders a stored webhook.
+func ViewOf(w *Webhook) View {
+	return View{ID: w.ID, URL: w.URL, Events: w.Events, Description: w.Description, Active: w.Active,
+		CreatedAt: Timestamp(w.CreatedAt), UpdatedAt: Timestamp(w.UpdatedAt),
+		LastDeliveryStatus: w.LastDeliveryStatus, LastDeliveryAt: optionalTimestamp(w.LastDeliveryAt)}
+}
+
+func data(v any) map[string]any { return map[string]any{"data": v} }
 
 func (m *Module) create(c echo.Context) error {
 	var req createRequest
@@ -63,20 +148,82 @@ func (m *Module) create(c echo.Context) error {
 	if req.Active != nil {
 		in.Active = *req.Active
 	}
-	p := gateway.PrincipalFrom(c)
-	created, err := m.Service.Create(c.Request().Context(), p.WorkspaceID, in)
+	created, err := m.Service.Create(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, in)
 	if err != nil {
 		return err
 	}
 	w := created.Webhook
 	c.Response().Header().Set(echo.HeaderLocation, m.BasePath+"/v1/webhooks/"+w.ID)
-	return c.JSON(http.StatusCreated, map[string]any{"data": map[string]any{"webhook": View{
-		ID:          w.ID,
-		URL:         w.URL,
-		Events:      w.Events,
-		Description: w.Description,
-		Active:      w.Active,
-		Secret:      created.Secret,
-		CreatedAt:   Timestamp(w.CreatedAt),
-	}}})
+	return c.JSON(http.StatusCreated, data(createdData{Webhook: CreatedView{
+		ID: w.ID, URL: w.URL, Events: w.Events, Description: w.Description, Active: w.Active,
+		Secret: created.Secret, CreatedAt: Timestamp(w.CreatedAt),
+	}}))
+}
+
+func (m *Module) list(c echo.Context) error {
+	page, err := gateway.ParsePage(c, 50)
+	if err != nil {
+		return err
+	}
+	list, total, err := m.Service.List(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, page)
+	if err != nil {
+		return err
+	}
+	views := make([]View, len(list))
+	for i := range list {
+		views[i] = ViewOf(&list[i])
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": views, "meta": gateway.Meta{Page: page.Page, PerPage: page.PerPage, Total: total}})
+}
+
+func (m *Module) get(c echo.Context) error {
+	w, err := m.Service.Get(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, data(webhookData{Webhook: ViewOf(w)}))
+}
+
+func (m *Module) update(c echo.Context) error {
+	var req updateRequest
+	if err := gateway.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.URL == nil && req.Events == nil && req.Description == nil && req.Active == nil {
+		return gateway.E(gateway.CodeValidation, "Send at least one of url, events, description, active.").
+			WithDetails(map[string]any{"fields": []string{"url", "events", "description", "active"}})
+	}
+	w, err := m.Service.Update(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, c.Param("id"),
+		UpdateInput(req))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, data(webhookData{Webhook: ViewOf(w)}))
+}
+
+func (m *Module) delete(c echo.Context) error {
+	id := c.Param("id")
+	if err := m.Service.Delete(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, data(deletedData{Deleted: true, ID: id}))
+}
+
+func (m *Module) rotate(c echo.Context) error {
+	var req rotateRequest
+	// The body is optional: no body (or an empty one) keeps the default.
+	if c.Request().ContentLength != 0 {
+		if err := gateway.DecodeJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	overlap := 24 * time.Hour
+	if req.ExpirePreviousInSeconds != nil {
+		overlap = time.Duration(*req.ExpirePreviousInSeconds) * time.Second
+	}
+	r, err := m.Service.RotateSecret(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, c.Param("id"), overlap)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, data(rotatedData{Webhook: rotatedView{ViewOf(r.Webhook), r.Secret, optionalTimestamp(r.Webhook.PreviousSecretExpiresAt)}}))
 }

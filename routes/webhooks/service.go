@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -125,14 +124,8 @@ func (s *Service) Create(ctx context.Context, workspaceID string, in CreateInput
 		CreatedAt:        now,
 		UpdatedAt:        now,
 	}
-	switch err := s.Store.CreateWebhook(ctx, w, s.Limit); {
-	case errors.Is(err, ErrDuplicateURL):
-		return nil, gateway.E(gateway.CodeDuplicateWebhook, "This workspace already has a webhook with this URL.")
-	case errors.Is(err, ErrLimitReached):
-		return nil, gateway.E(gateway.CodeWebhookLimitReached, fmt.Sprintf("This workspace already has the maximum of %d webhooks.", s.Limit)).
-			WithDetails(map[string]any{"limit": s.Limit})
-	case err != nil:
-		return nil, gateway.Unavailable(fmt.Errorf("create webhook: %w", err))
+	if err := s.Store.CreateWebhook(ctx, w, s.Limit); err != nil {
+		return nil, s.storeError("create webhook", err)
 	}
 	return &Created{Webhook: w, Secret: secret}, nil
 }

@@ -15,15 +15,20 @@ type Webhook struct {
 	URL string
 	// URLKey is the normalised URL (scheme and host lower case, default port
 	// dropped) on which uniqueness within a workspace is enforced.
-	URLKey             string
-	Events             []string
-	Description        string
-	Active             bool
-	SecretCiphertext   string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	LastDeliveryStatus *string
-	LastDeliveryAt     *time.Time
+	URLKey           string
+	Events           []string
+	Description      string
+	Active           bool
+	SecretCiphertext string
+	// PreviousSecretCiphertext is the secret replaced by the last rotation,
+	// kept until PreviousSecretExpiresAt so that deliveries can carry both
+	// signatures during the overlap. Empty when there is none.
+	PreviousSecretCiphertext string
+	PreviousSecretExpiresAt  *time.Time
+	CreatedAt                time.Time
+	UpdatedAt                time.Time
+	LastDeliveryStatus       *string
+	LastDeliveryAt           *time.Time
 }
 
 // Store errors. Implementations return these (possibly wrapped) so that the
@@ -50,4 +55,28 @@ type Store interface {
 	// ListWebhooks returns a page of the workspace's webhooks, newest first
 	// (ties broken by id, descending), and the workspace's total count.
 	ListWebhooks(ctx context.Context, workspaceID string, offset, limit int) ([]Webhook, int, error)
+	// UpdateWebhook applies the non-nil fields of p and sets UpdatedAt, and
+	// returns the updated webhook. ErrNotFound if the workspace has no such
+	// webhook; ErrDuplicateURL if p.URLKey is taken by another webhook of the
+	// workspace (decided by the unique index, so concurrent updates to one URL
+	// give one winner). The secrets never change here.
+	UpdateWebhook(ctx context.Context, workspaceID, id string, p Patch) (*Webhook, error)
+	// DeleteWebhook removes the webhook, or returns ErrNotFound.
+	DeleteWebhook(ctx context.Context, workspaceID, id string) error
+	// RotateSecret atomically moves the current secret to the previous slot
+	// (expiring at previousExpiresAt), stores newCiphertext as the current
+	// one, sets UpdatedAt to now, and returns the webhook. ErrNotFound if the
+	// workspace has no such webhook.
+	RotateSecret(ctx context.Context, workspaceID, id, newCiphertext string, previousExpiresAt, now time.Time) (*Webhook, error)
+}
+
+// Patch is a partial update; nil fields stay as they are. URL and URLKey
+// change together.
+type Patch struct {
+	URL         *string
+	URLKey      *string
+	Events      []string // nil: unchanged; otherwise replaces the list
+	Description *string
+	Active      *bool
+	UpdatedAt   time.Time
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) apikeys.Store) {
 		fn   func(t *testing.T, s apikeys.Store)
 	}{
 		{"CreateKeyByHashRoundTrip", testRoundTrip},
+		{"DescriptionRoundTrip", testDescriptionRoundTrip},
 		{"ReturnsCopies", testReturnsCopies},
 		{"UnknownHash", testUnknownHash},
 		{"DuplicateHash", testDuplicateHash},
@@ -128,6 +130,7 @@ func assertSameKey(t *testing.T, got, want *apikeys.Key) {
 		{"ID", got.ID, want.ID},
 		{"WorkspaceID", got.WorkspaceID, want.WorkspaceID},
 		{"Name", got.Name, want.Name},
+		{"Description", got.Description, want.Description},
 		{"Prefix", got.Prefix, want.Prefix},
 		{"Hash", got.Hash, want.Hash},
 		{"Plan", got.Plan, want.Plan},
@@ -179,6 +182,7 @@ func testRoundTrip(t *testing.T, s apikeys.Store) {
 	}{
 		{"all fields", func(k *apikeys.Key) {
 			k.Name = "CI deploy — staging"
+			k.Description = "Pushes release events from the staging pipeline."
 			// Deliberately not sorted: the store must keep the order.
 			k.Permissions = []gateway.Permission{gateway.PermEventsPublish, gateway.PermWebhooksWrite, gateway.PermAdminAPIKeys}
 			k.Plan = "pro"
@@ -199,6 +203,33 @@ func testRoundTrip(t *testing.T, s apikeys.Store) {
 			tc.modify(k)
 			mustCreate(t, s, k)
 			assertSameKey(t, mustByHash(t, s, k.Hash), k)
+		})
+	}
+}
+
+func testDescriptionRoundTrip(t *testing.T, s apikeys.Store) {
+	workspace := uuid.NewString()
+	tests := []struct{ name, description string }{
+		{"text", "Used by the EU billing export — rotate quarterly."},
+		{"empty", ""},
+		{"500 characters", strings.Repeat("é", 500)},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Distinct creation times give a known list order.
+			k := newKey(t, workspace, base.Add(time.Duration(i)*time.Minute))
+			k.Description = tc.description
+			mustCreate(t, s, k)
+			assertSameKey(t, mustByHash(t, s, k.Hash), k)
+
+			keys, err := s.ListKeys(ctx(t), workspace, true)
+			if err != nil {
+				t.Fatalf("ListKeys: %v", err)
+			}
+			if len(keys) != i+1 || keys[0].ID != k.ID {
+				t.Fatalf("ListKeys = %d keys, first %v; want %d, first %s", len(keys), keys, i+1, k.ID)
+			}
+			assertSameKey(t, &keys[0], k)
 		})
 	}
 }

@@ -30,10 +30,12 @@ var (
 )
 
 // Limits copied from the schema's check constraints
-// (deploy/supabase/migrations/20261127000001_gateway_core.sql).
+// (deploy/supabase/migrations/20261127000001_gateway_core.sql, and
+// 20261127000002_rotation_and_key_description.sql for key descriptions).
 const (
-	maxURLChars         = 2048
-	maxDescriptionChars = 200
+	maxURLChars            = 2048
+	maxDescriptionChars    = 200
+	maxKeyDescriptionChars = 500
 )
 
 var (
@@ -67,8 +69,9 @@ func New() *Store {
 
 // CreateWebhook stores a copy of w if the workspace holds fewer than limit
 // webhooks and none with w.URLKey. Like gateway_create_webhook, it checks the
-// limit first, sets UpdatedAt to CreatedAt and ignores the Last* fields: a new
-// webhook has not been updated or delivered to yet.
+// limit first, sets UpdatedAt to CreatedAt and ignores the Last* and
+// PreviousSecret* fields: a new webhook has not been updated, delivered to or
+// rotated yet.
 func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, limit int) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memory: create webhook: %w", err)
@@ -99,13 +102,8 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, limit in
 	if count >= limit {
 		return fmt.Errorf("memory: create webhook: %w", webhooks.ErrLimitReached)
 	}
-	switch {
-	case utf8.RuneCountInString(w.URL) > maxURLChars:
-		return fmt.Errorf("memory: create webhook: url longer than %d characters", maxURLChars)
-	case utf8.RuneCountInString(w.Description) > maxDescriptionChars:
-		return fmt.Errorf("memory: create webhook: description longer than %d characters", maxDescriptionChars)
-	case len(w.Events) == 0:
-		return errors.New("memory: create webhook: no events")
+	if err := checkWebhook(w); err != nil {
+		return fmt.Errorf("memory: create webhook: %w", err)
 	}
 	if _, taken := s.webhooks[id]; taken {
 		return fmt.Errorf("memory: create webhook: id %s already exists", id)
@@ -121,7 +119,22 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, limit in
 	stored.UpdatedAt = stored.CreatedAt
 	stored.LastDeliveryStatus = nil
 	stored.LastDeliveryAt = nil
+	stored.PreviousSecretCiphertext = ""
+	stored.PreviousSecretExpiresAt = nil
 	s.webhooks[id] = stored
+	return nil
+}
+
+// checkWebhook applies the webhooks table's check constraints to w.
+func checkWebhook(w *webhooks.Webhook) error {
+	switch {
+	case utf8.RuneCountInString(w.URL) > maxURLChars:
+		return fmt.Errorf("url longer than %d characters", maxURLChars)
+	case utf8.RuneCountInString(w.Description) > maxDescriptionChars:
+		return fmt.Errorf("description longer than %d characters", maxDescriptionChars)
+	case len(w.Events) == 0:
+		return errors.New("no events")
+	}
 	return nil
 }
 
@@ -202,6 +215,8 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 		return fmt.Errorf("memory: create key: unknown plan %q", k.Plan)
 	case !slices.Contains(validTiers, k.Tier):
 		return fmt.Errorf("memory: create key: unknown tier %q", k.Tier)
+	case utf8.RuneCountInString(k.Description) > maxKeyDescriptionChars:
+		return fmt.Errorf("memory: create key: description longer than %d characters", maxKeyDescriptionChars)
 	}
 
 	s.mu.Lock()
@@ -337,6 +352,10 @@ func copyWebhook(w *webhooks.Webhook) *webhooks.Webhook {
 	if w.LastDeliveryAt != nil {
 		v := *w.LastDeliveryAt
 		c.LastDeliveryAt = &v
+	}
+	if w.PreviousSecretExpiresAt != nil {
+		v := *w.PreviousSecretExpiresAt
+		c.PreviousSecretExpiresAt = &v
 	}
 	return &c
 }

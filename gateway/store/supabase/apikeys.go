@@ -23,6 +23,7 @@ type keyRow struct {
 	ID          string               `json:"id"`
 	WorkspaceID string               `json:"workspace_id"`
 	Name        string               `json:"name"`
+	Description string               `json:"description"`
 	KeyPrefix   string               `json:"key_prefix"`
 	KeyHash     string               `json:"key_hash"`
 	Permissions []gateway.Permission `json:"permissions"`
@@ -39,6 +40,7 @@ func (r *keyRow) key() apikeys.Key {
 		ID:          r.ID,
 		WorkspaceID: r.WorkspaceID,
 		Name:        r.Name,
+		Description: r.Description,
 		Prefix:      r.KeyPrefix,
 		Hash:        r.KeyHash,
 		Permissions: r.Permissions,
@@ -56,6 +58,7 @@ type keyInsert struct {
 	ID          string               `json:"id"`
 	WorkspaceID string               `json:"workspace_id"`
 	Name        string               `json:"name"`
+	Description string               `json:"description"`
 	KeyPrefix   string               `json:"key_prefix"`
 	KeyHash     string               `json:"key_hash"`
 	Permissions []gateway.Permission `json:"permissions"`
@@ -91,6 +94,7 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 		ID:          id,
 		WorkspaceID: ws,
 		Name:        k.Name,
+		Description: k.Description,
 		KeyPrefix:   k.Prefix,
 		KeyHash:     k.Hash,
 		Permissions: perms,

@@ -40,13 +40,14 @@ var (
 // callers match it with errors.Is.
 var ErrDuplicateKey = errors.New("supabase: duplicate api key")
 
-// Table and function names as created by the gateway_core migration.
+// Table and function names as created by the migrations.
 const (
 	tableWebhooks = "webhooks"
 	tableAPIKeys  = "api_keys"
-	// fnCreateWebhook is addressed as a "table" of the form rpc/<function>; see
+	// The functions are addressed as "tables" of the form rpc/<function>; see
 	// CreateWebhook for why.
-	fnCreateWebhook = "rpc/gateway_create_webhook"
+	fnCreateWebhook       = "rpc/gateway_create_webhook"
+	fnRotateWebhookSecret = "rpc/gateway_rotate_webhook_secret"
 )
 
 // Store is the Supabase (PostgREST) implementation of webhooks.Store and

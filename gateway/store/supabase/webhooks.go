@@ -19,35 +19,44 @@ var newestFirst = &postgrest.OrderOpts{Ascending: false, NullsFirst: true}
 
 // webhookRow is a row of the webhooks table as PostgREST renders it.
 type webhookRow struct {
-	ID                 string   `json:"id"`
-	WorkspaceID        string   `json:"workspace_id"`
-	URL                string   `json:"url"`
-	URLKey             string   `json:"url_key"`
-	Events             []string `json:"events"`
-	Description        string   `json:"description"`
-	Active             bool     `json:"active"`
-	SecretCiphertext   string   `json:"secret_ciphertext"`
-	CreatedAt          pgTime   `json:"created_at"`
-	UpdatedAt          pgTime   `json:"updated_at"`
-	LastDeliveryStatus *string  `json:"last_delivery_status"`
-	LastDeliveryAt     *pgTime  `json:"last_delivery_at"`
+	ID                       string   `json:"id"`
+	WorkspaceID              string   `json:"workspace_id"`
+	URL                      string   `json:"url"`
+	URLKey                   string   `json:"url_key"`
+	Events                   []string `json:"events"`
+	Description              string   `json:"description"`
+	Active                   bool     `json:"active"`
+	SecretCiphertext         string   `json:"secret_ciphertext"`
+	PreviousSecretCiphertext *string  `json:"previous_secret_ciphertext"`
+	PreviousSecretExpiresAt  *pgTime  `json:"previous_secret_expires_at"`
+	CreatedAt                pgTime   `json:"created_at"`
+	UpdatedAt                pgTime   `json:"updated_at"`
+	LastDeliveryStatus       *string  `json:"last_delivery_status"`
+	LastDeliveryAt           *pgTime  `json:"last_delivery_at"`
 }
 
-// webhook converts the row to the module's type.
+// webhook converts the row to the module's type. A null previous secret
+// (never rotated) becomes the empty string.
 func (r *webhookRow) webhook() webhooks.Webhook {
+	previous := ""
+	if r.PreviousSecretCiphertext != nil {
+		previous = *r.PreviousSecretCiphertext
+	}
 	return webhooks.Webhook{
-		ID:                 r.ID,
-		WorkspaceID:        r.WorkspaceID,
-		URL:                r.URL,
-		URLKey:             r.URLKey,
-		Events:             r.Events,
-		Description:        r.Description,
-		Active:             r.Active,
-		SecretCiphertext:   r.SecretCiphertext,
-		CreatedAt:          r.CreatedAt.Time,
-		UpdatedAt:          r.UpdatedAt.Time,
-		LastDeliveryStatus: r.LastDeliveryStatus,
-		LastDeliveryAt:     r.LastDeliveryAt.timePtr(),
+		ID:                       r.ID,
+		WorkspaceID:              r.WorkspaceID,
+		URL:                      r.URL,
+		URLKey:                   r.URLKey,
+		Events:                   r.Events,
+		Description:              r.Description,
+		Active:                   r.Active,
+		SecretCiphertext:         r.SecretCiphertext,
+		PreviousSecretCiphertext: previous,
+		PreviousSecretExpiresAt:  r.PreviousSecretExpiresAt.timePtr(),
+		CreatedAt:                r.CreatedAt.Time,
+		UpdatedAt:                r.UpdatedAt.Time,
+		LastDeliveryStatus:       r.LastDeliveryStatus,
+		LastDeliveryAt:           r.LastDeliveryAt.timePtr(),
 	}
 }
 

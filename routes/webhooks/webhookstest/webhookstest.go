@@ -39,6 +39,19 @@ func Run(t *testing.T, newStore func(t *testing.T) webhooks.Store) {
 		{"ConcurrentCreatesAtLimit", testConcurrentCreatesAtLimit},
 		{"ListOrder", testListOrder},
 		{"ListPaging", testListPaging},
+		{"CreateLeavesNoPreviousSecret", testCreateLeavesNoPreviousSecret},
+		{"UpdateEachField", testUpdateEachField},
+		{"UpdateKeepsSecrets", testUpdateKeepsSecrets},
+		{"UpdateReturnsCopies", testUpdateReturnsCopies},
+		{"UpdateDuplicateURLKey", testUpdateDuplicateURLKey},
+		{"UpdateUnknownOrForeignID", testUpdateUnknownOrForeignID},
+		{"UpdateRefusesInvalidValues", testUpdateRefusesInvalidValues},
+		{"ConcurrentUpdatesToOneURL", testConcurrentUpdatesToOneURL},
+		{"Delete", testDelete},
+		{"DeleteUnknownOrForeignID", testDeleteUnknownOrForeignID},
+		{"RotateSecret", testRotateSecret},
+		{"RotateUnknownOrForeignID", testRotateUnknownOrForeignID},
+		{"ConcurrentRotations", testConcurrentRotations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,6 +136,7 @@ func assertSameWebhook(t *testing.T, got, want *webhooks.Webhook) {
 		{"Description", got.Description, want.Description},
 		{"Active", got.Active, want.Active},
 		{"SecretCiphertext", got.SecretCiphertext, want.SecretCiphertext},
+		{"PreviousSecretCiphertext", got.PreviousSecretCiphertext, want.PreviousSecretCiphertext},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -134,6 +148,12 @@ func assertSameWebhook(t *testing.T, got, want *webhooks.Webhook) {
 	}
 	assertUTCTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	assertUTCTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
+	switch {
+	case (got.PreviousSecretExpiresAt == nil) != (want.PreviousSecretExpiresAt == nil):
+		t.Errorf("PreviousSecretExpiresAt = %v, want %v", got.PreviousSecretExpiresAt, want.PreviousSecretExpiresAt)
+	case got.PreviousSecretExpiresAt != nil:
+		assertUTCTime(t, "PreviousSecretExpiresAt", *got.PreviousSecretExpiresAt, *want.PreviousSecretExpiresAt)
+	}
 	switch {
 	case (got.LastDeliveryStatus == nil) != (want.LastDeliveryStatus == nil):
 		t.Errorf("LastDeliveryStatus = %v, want %v", got.LastDeliveryStatus, want.LastDeliveryStatus)

@@ -1,0 +1,136 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/leadlex/api-gateway/gateway"
+)
+
+// notFound is the answer for an unknown, malformed or foreign id: another
+// workspace's webhook is indistinguishable from one that does not exist.
+func notFound() *gateway.Error {
+	return gateway.E(gateway.CodeWebhookNotFound, "No webhook with that id.")
+}
+
+// storeError maps the store's sentinel errors to API errors in one place.
+func (s *Service) storeError(op string, err error) error {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return notFound()
+	case errors.Is(err, ErrDuplicateURL):
+		return gateway.E(gateway.CodeDuplicateWebhook, "This workspace already has a webhook with this URL.")
+	case errors.Is(err, ErrLimitReached):
+		return gateway.E(gateway.CodeWebhookLimitReached, fmt.Sprintf("This workspace already has the maximum of %d webhooks.", s.Limit)).
+			WithDetails(map[string]any{"limit": s.Limit})
+	}
+	return gateway.Unavailable(fmt.Errorf("%s: %w", op, err))
+}
+
+func validID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
+}
+
+// Get returns one webhook of the workspace.
+func (s *Service) Get(ctx context.Context, workspaceID, id string) (*Webhook, error) {
+	if !validID(id) {
+		return nil, notFound()
+	}
+	w, err := s.Store.GetWebhook(ctx, workspaceID, id)
+	if err != nil {
+		return nil, s.storeError("get webhook", err)
+	}
+	return w, nil
+}
+
+// List returns a page of the workspace's webhooks, newest first.
+func (s *Service) List(ctx context.Context, workspaceID string, p gateway.Page) ([]Webhook, int, error) {
+	list, total, err := s.Store.ListWebhooks(ctx, workspaceID, p.Offset(), p.PerPage)
+	if err != nil {
+		return nil, 0, s.storeError("list webhooks", err)
+	}
+	return list, total, nil
+}
+
+// UpdateInput is a partial update; nil fields stay unchanged.
+type UpdateInput struct {
+	URL         *string
+	Events      []string
+	Description *string
+	Active      *bool
+}
+
+// Update validates and applies a partial update with the same rules as
+// Create. The secret never changes here.
+func (s *Service) Update(ctx context.Context, workspaceID, id string, in UpdateInput) (*Webhook, error) {
+	if !validID(id) {
+		return nil, notFound()
+	}
+	p := Patch{Description: in.Description, Active: in.Active, UpdatedAt: s.Clock.Now().UTC().Truncate(time.Second)}
+	if in.Events != nil {
+		if err := ValidateEvents(in.Events); err != nil {
+			return nil, err
+		}
+		p.Events = in.Events
+	}
+	if in.URL != nil {
+		key, err := s.CheckURL(ctx, *in.URL)
+		if err != nil {
+			return nil, err
+		}
+		p.URL, p.URLKey = in.URL, &key
+	}
+	w, err := s.Store.UpdateWebhook(ctx, workspaceID, id, p)
+	if err != nil {
+		return nil, s.storeError("update webhook", err)
+	}
+	return w, nil
+}
+
+// Delete removes a webhook. (Pending deliveries are cancelled by the
+// delivery module, which checks the webhook before every attempt.)
+func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
+	if !validID(id) {
+		return notFound()
+	}
+	if err := s.Store.DeleteWebhook(ctx, workspaceID, id); err != nil {
+		return s.storeError("delete webhook", err)
+	}
+	return nil
+}
+
+// Rotated is a webhook right after a secret rotation, with the new secret,
+// which exists only here.
+type Rotated struct {
+	Webhook *Webhook
+	Secret  string
+}
+
+// MaxRotationOverlap bounds how long a previous secret may stay valid.
+const MaxRotationOverlap = 7 * 24 * time.Hour
+
+// RotateSecret issues a new secret; the previous one stays valid for
+// overlap (0: it stops at once), so receivers can switch without a gap.
+func (s *Service) RotateSecret(ctx context.Context, workspaceID, id string, overlap time.Duration) (*Rotated, error) {
+	if !validID(id) {
+		return nil, notFound()
+	}
+	secret, err := NewSecret()
+	if err != nil {
+		return nil, gateway.Internal(err)
+	}
+	sealed, err := s.Sealer.Seal([]byte(secret), []byte(id))
+	if err != nil {
+		return nil, gateway.Internal(err)
+	}
+	now := s.Clock.Now().UTC().Truncate(time.Second)
+	w, err := s.Store.RotateSecret(ctx, workspaceID, id, sealed, now.Add(overlap), now)
+	if err != nil {
+		return nil, s.storeError("rotate secret", err)
+	}
+	return &Rotated{Webhook: w, Secret: secret}, nil
+}

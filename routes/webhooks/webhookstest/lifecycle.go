@@ -1,0 +1,496 @@
+package webhookstest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leadlex/api-gateway/routes/webhooks"
+)
+
+// later is a time after base, again outside UTC and with microseconds, for
+// UpdatedAt values and rotation times.
+var later = time.Date(2026, 11, 28, 7, 45, 30, 654321000, time.FixedZone("UTC-3", -3*60*60))
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
+
+// mustUpdate applies p and fails the test on error.
+func mustUpdate(t *testing.T, s webhooks.Store, workspace, id string, p webhooks.Patch) *webhooks.Webhook {
+	t.Helper()
+	got, err := s.UpdateWebhook(ctx(t), workspace, id, p)
+	if err != nil {
+		t.Fatalf("UpdateWebhook(%s): %v", id, err)
+	}
+	return got
+}
+
+// mustRotate rotates the secret and fails the test on error.
+func mustRotate(t *testing.T, s webhooks.Store, workspace, id, ciphertext string, expires, now time.Time) *webhooks.Webhook {
+	t.Helper()
+	got, err := s.RotateSecret(ctx(t), workspace, id, ciphertext, expires, now)
+	if err != nil {
+		t.Fatalf("RotateSecret(%s): %v", id, err)
+	}
+	return got
+}
+
+// assertGone checks that the workspace has no webhook with id.
+func assertGone(t *testing.T, s webhooks.Store, workspace, id string) {
+	t.Helper()
+	if got, err := s.GetWebhook(ctx(t), workspace, id); !errors.Is(err, webhooks.ErrNotFound) {
+		t.Fatalf("GetWebhook after delete = %v, %v; want ErrNotFound", got, err)
+	}
+}
+
+// stored returns what the store gives back for w right after creating it:
+// the caller's values, with the times the store owns.
+func stored(w *webhooks.Webhook) *webhooks.Webhook {
+	c := *w
+	c.Events = slices.Clone(w.Events)
+	c.UpdatedAt = w.CreatedAt
+	c.PreviousSecretCiphertext = ""
+	c.PreviousSecretExpiresAt = nil
+	c.LastDeliveryStatus = nil
+	c.LastDeliveryAt = nil
+	return &c
+}
+
+// foreignIDs are ids under which a webhook of workspace must not be found
+// (besides ids from another workspace, which the tests add themselves).
+func foreignIDs(workspace, id string) []struct{ name, workspace, id string } {
+	return []struct{ name, workspace, id string }{
+		{"unknown id", workspace, uuid.NewString()},
+		{"malformed id", workspace, "not-a-uuid"},
+		{"empty id", workspace, ""},
+		{"id with trailing junk", workspace, id + "x"},
+		{"SQL in id", workspace, "' or '1'='1"},
+		{"malformed workspace", "not-a-uuid", id},
+	}
+}
+
+func testCreateLeavesNoPreviousSecret(t *testing.T, s webhooks.Store) {
+	// gateway_create_webhook has no parameters for the previous secret: a
+	// new webhook has none, whatever the caller put in the struct.
+	workspace := uuid.NewString()
+	w := newWebhook(workspace, "no-previous.example", base)
+	w.PreviousSecretCiphertext = "stale"
+	w.PreviousSecretExpiresAt = ptr(base.Add(time.Hour))
+	want := stored(w)
+	mustCreate(t, s, w, 10)
+
+	got := mustGet(t, s, workspace, want.ID)
+	if got.PreviousSecretCiphertext != "" || got.PreviousSecretExpiresAt != nil {
+		t.Errorf("GetWebhook: previous secret %q expiring %v, want none", got.PreviousSecretCiphertext, got.PreviousSecretExpiresAt)
+	}
+	assertSameWebhook(t, got, want)
+	page, _ := mustList(t, s, workspace, 0, 10)
+	if len(page) != 1 {
+		t.Fatalf("ListWebhooks = %d items, want 1", len(page))
+	}
+	assertSameWebhook(t, &page[0], want)
+}
+
+func testUpdateEachField(t *testing.T, s webhooks.Store) {
+	workspace := uuid.NewString()
+	tests := []struct {
+		name  string
+		patch webhooks.Patch
+		apply func(w *webhooks.Webhook)
+	}{
+		{
+			name:  "url",
+			patch: webhooks.Patch{URL: ptr("HTTPS://Moved.example:443/in"), URLKey: ptr("https://moved.example/in")},
+			apply: func(w *webhooks.Webhook) {
+				w.URL, w.URLKey = "HTTPS://Moved.example:443/in", "https://moved.example/in"
+			},
+		},
+		{
+			name:  "events",
+			patch: webhooks.Patch{Events: []string{"lead.deleted", "call.ended"}},
+			apply: func(w *webhooks.Webhook) { w.Events = []string{"lead.deleted", "call.ended"} },
+		},
+		{
+			name:  "description",
+			patch: webhooks.Patch{Description: ptr("Billing — EU")},
+			apply: func(w *webhooks.Webhook) { w.Description = "Billing — EU" },
+		},
+		{
+			name:  "description cleared",
+			patch: webhooks.Patch{Description: ptr("")},
+			apply: func(w *webhooks.Webhook) { w.Description = "" },
+		},
+		{
+			name:  "active",
+			patch: webhooks.Patch{Active: ptr(false)},
+			apply: func(w *webhooks.Webhook) { w.Active = false },
+		},
+		{
+			name: "all together",
+			patch: webhooks.Patch{
+				URL: ptr("https://all.example/new"), URLKey: ptr("https://all.example/new"),
+				Events: []string{"call.ended"}, Description: ptr("everything"), Active: ptr(false),
+			},
+			apply: func(w *webhooks.Webhook) {
+				w.URL, w.URLKey = "https://all.example/new", "https://all.example/new"
+				w.Events = []string{"call.ended"}
+				w.Description = "everything"
+				w.Active = false
+			},
+		},
+		{
+			name:  "nothing but the time",
+			apply: func(*webhooks.Webhook) {},
+		},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWebhook(workspace, fmt.Sprintf("update-%d.example", i), base)
+			w.Events = []string{"lead.created", "lead.updated"}
+			want := stored(w)
+			mustCreate(t, s, w, 100)
+
+			p := tc.patch
+			p.UpdatedAt = later
+			tc.apply(want)
+			want.UpdatedAt = later
+			got := mustUpdate(t, s, workspace, want.ID, p)
+			assertSameWebhook(t, got, want)
+			assertSameWebhook(t, mustGet(t, s, workspace, want.ID), want)
+		})
+	}
+}
+
+func testUpdateKeepsSecrets(t *testing.T, s webhooks.Store) {
+	workspace := uuid.NewString()
+	w := newWebhook(workspace, "keeps-secrets.example", base)
+	w.SecretCiphertext = "first"
+	mustCreate(t, s, w, 10)
+	want := mustRotate(t, s, workspace, w.ID, "second", later.Add(24*time.Hour), later)
+
+	at := later.Add(time.Minute)
+	got := mustUpdate(t, s, workspace, w.ID, webhooks.Patch{
+		URL: ptr("https://keeps-secrets.example/v2"), URLKey: ptr("https://keeps-secrets.example/v2"),
+		Events: []string{"call.ended"}, Description: ptr("v2"), Active: ptr(false), UpdatedAt: at,
+	})
+	want.URL, want.URLKey = "https://keeps-secrets.example/v2", "https://keeps-secrets.example/v2"
+	want.Events = []string{"call.ended"}
+	want.Description = "v2"
+	want.Active = false
+	want.UpdatedAt = at
+	assertSameWebhook(t, got, want)
+	assertSameWebhook(t, mustGet(t, s, workspace, w.ID), want)
+}
+
+func testUpdateReturnsCopies(t *testing.T, s webhooks.Store) {
+	workspace := uuid.NewString()
+	w := newWebhook(workspace, "update-copies.example", base)
+	mustCreate(t, s, w, 10)
+
+	p := webhooks.Patch{Events: []string{"a", "b"}, UpdatedAt: later}
+	want := stored(w)
+	want.Events = []string{"a", "b"}
+	want.UpdatedAt = later
+	got := mustUpdate(t, s, workspace, w.ID, p)
+
+	// Neither the patch nor the result may alias what the store keeps.
+	p.Events[0] = "mutated-patch"
+	got.Events[1] = "mutated-result"
+	assertSameWebhook(t, mustGet(t, s, workspace, w.ID), want)
+}
+
+func testUpdateDuplicateURLKey(t *testing.T, s webhooks.Store) {
+	workspace, other := uuid.NewString(), uuid.NewString()
+	taken := newWebhook(workspace, "taken.example", base)
+	mover := newWebhook(workspace, "mover.example", base)
+	foreign := newWebhook(other, "foreign.example", base)
+	for _, w := range []*webhooks.Webhook{taken, mover, foreign} {
+		mustCreate(t, s, w, 10)
+	}
+	wantMover := stored(mover)
+
+	t.Run("key of another webhook", func(t *testing.T) {
+		// The check is on the key: a different spelling of the same URL
+		// is still a duplicate.
+		got, err := s.UpdateWebhook(ctx(t), workspace, mover.ID, webhooks.Patch{
+			URL: ptr("HTTPS://TAKEN.example:443/hook"), URLKey: ptr(taken.URLKey),
+			Description: ptr("must not be applied"), UpdatedAt: later,
+		})
+		if !errors.Is(err, webhooks.ErrDuplicateURL) {
+			t.Fatalf("UpdateWebhook = %v, %v; want ErrDuplicateURL", got, err)
+		}
+		assertSameWebhook(t, mustGet(t, s, workspace, mover.ID), wantMover)
+		assertSameWebhook(t, mustGet(t, s, workspace, taken.ID), stored(taken))
+	})
+
+	t.Run("its own key", func(t *testing.T) {
+		got := mustUpdate(t, s, workspace, mover.ID, webhooks.Patch{
+			URL: ptr("HTTPS://Mover.example/hook"), URLKey: ptr(mover.URLKey), UpdatedAt: later,
+		})
+		wantMover.URL = "HTTPS://Mover.example/hook"
+		wantMover.UpdatedAt = later
+		assertSameWebhook(t, got, wantMover)
+	})
+
+	t.Run("key used in another workspace only", func(t *testing.T) {
+		got := mustUpdate(t, s, other, foreign.ID, webhooks.Patch{
+			URL: ptr(taken.URL), URLKey: ptr(taken.URLKey), UpdatedAt: later,
+		})
+		want := stored(foreign)
+		want.URL, want.URLKey, want.UpdatedAt = taken.URL, taken.URLKey, later
+		assertSameWebhook(t, got, want)
+	})
+}
+
+func testUpdateUnknownOrForeignID(t *testing.T, s webhooks.Store) {
+	workspace, other := uuid.NewString(), uuid.NewString()
+	w := newWebhook(workspace, "update-owner.example", base)
+	mustCreate(t, s, w, 10)
+	want := stored(w)
+
+	tests := append(foreignIDs(workspace, w.ID),
+		struct{ name, workspace, id string }{"another workspace", other, w.ID})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.UpdateWebhook(ctx(t), tc.workspace, tc.id, webhooks.Patch{
+				URL: ptr("https://hijack.example"), URLKey: ptr("https://hijack.example"),
+				Events: []string{"call.ended"}, Description: ptr("hijacked"), Active: ptr(false), UpdatedAt: later,
+			})
+			if !errors.Is(err, webhooks.ErrNotFound) {
+				t.Fatalf("UpdateWebhook(%q, %q) = %v, %v; want ErrNotFound", tc.workspace, tc.id, got, err)
+			}
+			assertSameWebhook(t, mustGet(t, s, workspace, w.ID), want)
+		})
+	}
+}
+
+func testUpdateRefusesInvalidValues(t *testing.T, s webhooks.Store) {
+	// What the table's check constraints refuse on insert they refuse on
+	// update too, and a refused update changes nothing.
+	workspace := uuid.NewString()
+	w := newWebhook(workspace, "invalid-update.example", base)
+	mustCreate(t, s, w, 10)
+	want := stored(w)
+
+	tests := []struct {
+		name  string
+		patch webhooks.Patch
+	}{
+		{"empty events", webhooks.Patch{Events: []string{}, Description: ptr("x")}},
+		{"description over 200 characters", webhooks.Patch{Description: ptr(strings.Repeat("é", 201)), Active: ptr(false)}},
+		{"url over 2048 characters", webhooks.Patch{URL: ptr("https://e.com/" + strings.Repeat("é", 2035)), URLKey: ptr("https://e.com/long")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.patch
+			p.UpdatedAt = later
+			got, err := s.UpdateWebhook(ctx(t), workspace, w.ID, p)
+			if err == nil || errors.Is(err, webhooks.ErrNotFound) || errors.Is(err, webhooks.ErrDuplicateURL) {
+				t.Fatalf("UpdateWebhook = %v, %v; want a plain error", got, err)
+			}
+			assertSameWebhook(t, mustGet(t, s, workspace, w.ID), want)
+		})
+	}
+}
+
+func testConcurrentUpdatesToOneURL(t *testing.T, s webhooks.Store) {
+	const n = 10
+	workspace := uuid.NewString()
+	hooks := make([]*webhooks.Webhook, n)
+	for i := range hooks {
+		hooks[i] = newWebhook(workspace, fmt.Sprintf("converge-%d.example", i), base)
+		mustCreate(t, s, hooks[i], n)
+	}
+	const target = "https://converge.example/hook"
+
+	c := ctx(t)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, w := range hooks {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = s.UpdateWebhook(c, workspace, w.ID, webhooks.Patch{
+				URL: ptr(target), URLKey: ptr(target), UpdatedAt: later,
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	winner := -1
+	dups := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			winner = i
+		case errors.Is(err, webhooks.ErrDuplicateURL):
+			dups++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if dups != n-1 || winner < 0 {
+		t.Fatalf("%d ErrDuplicateURL of %d updates, want exactly one success", dups, n)
+	}
+	for i, w := range hooks {
+		want := stored(w)
+		if i == winner {
+			want.URL, want.URLKey, want.UpdatedAt = target, target, later
+		}
+		assertSameWebhook(t, mustGet(t, s, workspace, w.ID), want)
+	}
+}
+
+func testDelete(t *testing.T, s webhooks.Store) {
+	const limit = 2
+	workspace := uuid.NewString()
+	doomed := newWebhook(workspace, "doomed.example", base)
+	kept := newWebhook(workspace, "kept.example", base)
+	mustCreate(t, s, doomed, limit)
+	mustCreate(t, s, kept, limit)
+
+	if err := s.DeleteWebhook(ctx(t), workspace, doomed.ID); err != nil {
+		t.Fatalf("DeleteWebhook: %v", err)
+	}
+	assertGone(t, s, workspace, doomed.ID)
+	if err := s.DeleteWebhook(ctx(t), workspace, doomed.ID); !errors.Is(err, webhooks.ErrNotFound) {
+		t.Fatalf("second DeleteWebhook = %v, want ErrNotFound", err)
+	}
+	assertSameWebhook(t, mustGet(t, s, workspace, kept.ID), stored(kept))
+	if page, total := mustList(t, s, workspace, 0, 10); total != 1 || len(page) != 1 || page[0].ID != kept.ID {
+		t.Fatalf("ListWebhooks = %v, total %d; want only %s", ids(page), total, kept.ID)
+	}
+
+	// The row is really gone: its URL and its place under the limit are free.
+	mustCreate(t, s, newWebhook(workspace, "doomed.example", base), limit)
+}
+
+func testDeleteUnknownOrForeignID(t *testing.T, s webhooks.Store) {
+	workspace, other := uuid.NewString(), uuid.NewString()
+	w := newWebhook(workspace, "delete-owner.example", base)
+	mustCreate(t, s, w, 10)
+
+	tests := append(foreignIDs(workspace, w.ID),
+		struct{ name, workspace, id string }{"another workspace", other, w.ID})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := s.DeleteWebhook(ctx(t), tc.workspace, tc.id); !errors.Is(err, webhooks.ErrNotFound) {
+				t.Fatalf("DeleteWebhook(%q, %q) = %v, want ErrNotFound", tc.workspace, tc.id, err)
+			}
+			assertSameWebhook(t, mustGet(t, s, workspace, w.ID), stored(w))
+		})
+	}
+}
+
+func testRotateSecret(t *testing.T, s webhooks.Store) {
+	workspace := uuid.NewString()
+	w := newWebhook(workspace, "rotate.example", base)
+	w.SecretCiphertext = "secret-0"
+	mustCreate(t, s, w, 10)
+	want := stored(w)
+
+	rotations := []struct {
+		ciphertext   string
+		now, expires time.Time
+		previous     string
+	}{
+		{"secret-1", later, later.Add(24 * time.Hour), "secret-0"},
+		// The second rotation moves the first rotation's secret into the
+		// previous slot; the original one is gone.
+		{"secret-2", later.Add(time.Hour), later.Add(25 * time.Hour), "secret-1"},
+	}
+	for i, r := range rotations {
+		t.Run(fmt.Sprintf("rotation %d", i+1), func(t *testing.T) {
+			got := mustRotate(t, s, workspace, w.ID, r.ciphertext, r.expires, r.now)
+			want.SecretCiphertext = r.ciphertext
+			want.PreviousSecretCiphertext = r.previous
+			want.PreviousSecretExpiresAt = ptr(r.expires)
+			want.UpdatedAt = r.now
+			assertSameWebhook(t, got, want)
+			assertSameWebhook(t, mustGet(t, s, workspace, w.ID), want)
+			page, _ := mustList(t, s, workspace, 0, 10)
+			if len(page) != 1 {
+				t.Fatalf("ListWebhooks = %d items, want 1", len(page))
+			}
+			assertSameWebhook(t, &page[0], want)
+
+			// The result must not alias what the store keeps.
+			*got.PreviousSecretExpiresAt = base
+			got.Events[0] = "mutated-result"
+			assertSameWebhook(t, mustGet(t, s, workspace, w.ID), want)
+		})
+	}
+}
+
+func testRotateUnknownOrForeignID(t *testing.T, s webhooks.Store) {
+	workspace, other := uuid.NewString(), uuid.NewString()
+	w := newWebhook(workspace, "rotate-owner.example", base)
+	mustCreate(t, s, w, 10)
+
+	tests := append(foreignIDs(workspace, w.ID),
+		struct{ name, workspace, id string }{"another workspace", other, w.ID})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.RotateSecret(ctx(t), tc.workspace, tc.id, "stolen", later.Add(time.Hour), later)
+			if !errors.Is(err, webhooks.ErrNotFound) {
+				t.Fatalf("RotateSecret(%q, %q) = %v, %v; want ErrNotFound", tc.workspace, tc.id, got, err)
+			}
+			assertSameWebhook(t, mustGet(t, s, workspace, w.ID), stored(w))
+		})
+	}
+}
+
+func testConcurrentRotations(t *testing.T, s webhooks.Store) {
+	// Whatever order the rotations take effect in, each must see the secret
+	// the one before it stored: every secret but the last ends up as some
+	// rotation's previous secret exactly once, and none is lost.
+	const n = 10
+	workspace := uuid.NewString()
+	w := newWebhook(workspace, "rotate-race.example", base)
+	w.SecretCiphertext = "secret-0"
+	mustCreate(t, s, w, 10)
+
+	c := ctx(t)
+	results := make([]*webhooks.Webhook, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			results[i], errs[i] = s.RotateSecret(c, workspace, w.ID, fmt.Sprintf("secret-%d", i+1), later.Add(time.Hour), later)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("RotateSecret: %v", err)
+		}
+	}
+
+	final := mustGet(t, s, workspace, w.ID)
+	seen := []string{final.SecretCiphertext}
+	for i, r := range results {
+		if want := fmt.Sprintf("secret-%d", i+1); r.SecretCiphertext != want {
+			t.Errorf("rotation %d returned secret %q, want %q", i+1, r.SecretCiphertext, want)
+		}
+		seen = append(seen, r.PreviousSecretCiphertext)
+	}
+	slices.Sort(seen)
+	want := make([]string, n+1)
+	for i := range want {
+		want[i] = fmt.Sprintf("secret-%d", i)
+	}
+	slices.Sort(want)
+	if !slices.Equal(seen, want) {
+		t.Fatalf("previous secrets plus the final one = %q, want each of %q once", seen, want)
+	}
+}
