@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,39 +26,53 @@ type Limiter interface {
 	Allow(ctx context.Context, subject string, l ratelimit.Limits, now time.Time) (ratelimit.Decision, error)
 }
 
-// Auth authenticates the API key of a request. Unauthenticated traffic (no
-// key, a bad key, or a key this instance has not verified recently) is first
-// limited per client IP, so that guessing keys is slow and cannot flood the
-// store; a warm, valid key costs no Redis call here.
+// Auth authenticates the API key of a request. Unauthenticated traffic is
+// limited per client IP so that guessing keys is slow: every failed attempt
+// (no key, a bad key) spends one unit of the IP's budget in the shared
+// limiter, and an IP over its budget gets 429 instead of 401. An IP found
+// over budget is also remembered in-process until its window frees up, so
+// that its further guesses are refused before any store read. A valid key
+// never spends the IP budget, so clients behind one address are not limited
+// by each other's successes.
 type Auth struct {
 	Keys      Authenticator
 	IPLimiter Limiter
 	IPLimits  ratelimit.Limits
 	Clock     gateway.Clock
 	Logger    *slog.Logger
+
+	mu      sync.Mutex
+	blocked map[string]blockedIP
 }
+
+type blockedIP struct {
+	until    time.Time
+	decision ratelimit.Decision
+}
+
+// maxBlocked bounds the in-process block list; past it, expired entries go.
+const maxBlocked = 10_000
 
 // Middleware returns the echo middleware.
 func (a *Auth) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			token, present := bearer(c.Request().Header.Get(echo.HeaderAuthorization))
-			if !present || !a.Keys.Cached(token) {
-				if err := a.limitIP(c); err != nil {
-					return err
-				}
+			ip := c.RealIP()
+			if b, ok := a.isBlocked(ip); ok && !a.Keys.Cached(token) {
+				return RateLimited(c, b)
 			}
 			if !present {
-				return invalidKey(c, apikeys.ErrMissing)
+				return a.fail(c, ip, apikeys.ErrMissing)
 			}
 			if token == "" {
-				return invalidKey(c, apikeys.ErrMalformed)
+				return a.fail(c, ip, apikeys.ErrMalformed)
 			}
 			p, err := a.Keys.Authenticate(c.Request().Context(), token)
 			if err != nil {
 				var ae *apikeys.AuthError
 				if errors.As(err, &ae) {
-					return invalidKey(c, ae)
+					return a.fail(c, ip, ae)
 				}
 				return gateway.Unavailable(err)
 			}
@@ -67,17 +82,56 @@ func (a *Auth) Middleware() echo.MiddlewareFunc {
 	}
 }
 
-func (a *Auth) limitIP(c echo.Context) error {
+// fail answers a failed authentication: 401, or 429 once the IP has used up
+// its budget of failures.
+func (a *Auth) fail(c echo.Context, ip string, reason *apikeys.AuthError) error {
 	now := a.Clock.Now()
-	d, err := a.IPLimiter.Allow(c.Request().Context(), "ip:"+c.RealIP(), a.IPLimits, now)
+	d, err := a.IPLimiter.Allow(c.Request().Context(), "ip:"+ip, a.IPLimits, now)
 	if err != nil {
-		a.Logger.Warn("per-IP limit unavailable; allowing", "error", err.Error())
-		return nil
+		a.Logger.Warn("per-IP limit unavailable; answering 401 without it", "error", err.Error())
+		return invalidKey(c, reason)
 	}
 	if !d.Allowed {
+		a.block(ip, now, d)
 		return RateLimited(c, d)
 	}
-	return nil
+	return invalidKey(c, reason)
+}
+
+func (a *Auth) isBlocked(ip string) (ratelimit.Decision, bool) {
+	now := a.Clock.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, ok := a.blocked[ip]
+	if !ok {
+		return ratelimit.Decision{}, false
+	}
+	if !now.Before(b.until) {
+		delete(a.blocked, ip)
+		return ratelimit.Decision{}, false
+	}
+	d := b.decision
+	d.RetryAfter = b.until.Sub(now)
+	return d, true
+}
+
+func (a *Auth) block(ip string, now time.Time, d ratelimit.Decision) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.blocked == nil {
+		a.blocked = map[string]blockedIP{}
+	}
+	if len(a.blocked) >= maxBlocked {
+		for k, b := range a.blocked {
+			if !now.Before(b.until) {
+				delete(a.blocked, k)
+			}
+		}
+		if len(a.blocked) >= maxBlocked {
+			clear(a.blocked)
+		}
+	}
+	a.blocked[ip] = blockedIP{until: now.Add(d.RetryAfter), decision: d}
 }
 
 // bearer extracts the token of "Bearer <token>" (scheme case-insensitive).

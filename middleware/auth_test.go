@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -229,11 +230,12 @@ func TestAuthIPLimiterConsultation(t *testing.T) {
 		{"malformed key is limited", "Bearer nope", 0, http.StatusUnauthorized, []string{"ip:192.0.2.1"}},
 		{"unknown key is limited", "Bearer " + unknown, 0, http.StatusUnauthorized, []string{"ip:192.0.2.1"}},
 		{"unknown key is limited again (not cached)", "Bearer " + unknown, 0, http.StatusUnauthorized, []string{"ip:192.0.2.1"}},
-		{"first use of a valid key is limited", "Bearer " + f.valid, 0, http.StatusOK, []string{"ip:192.0.2.1"}},
+		// A valid key never spends the IP's budget: not on first use, not
+		// when its cache entry expires (a busy key must not be limited by
+		// its own refreshes).
+		{"first use of a valid key is not limited", "Bearer " + f.valid, 0, http.StatusOK, nil},
 		{"cached valid key is not", "Bearer " + f.valid, 0, http.StatusOK, nil},
-		{"still cached just before the TTL", "Bearer " + f.valid, authCacheTTL - time.Nanosecond, http.StatusOK, nil},
-		{"limited again once the cache expired", "Bearer " + f.valid, time.Nanosecond, http.StatusOK, []string{"ip:192.0.2.1"}},
-		{"and cached again", "Bearer " + f.valid, 0, http.StatusOK, nil},
+		{"nor once the cache expired", "Bearer " + f.valid, authCacheTTL, http.StatusOK, nil},
 	}
 	for _, s := range steps {
 		f.clock.Advance(s.advance)
@@ -348,5 +350,57 @@ func TestAuthStoreDown(t *testing.T) {
 				t.Errorf("the response exposes the store error: %s", rec.Body)
 			}
 		})
+	}
+}
+
+// lookupCounter counts the key store's hash lookups.
+type lookupCounter struct {
+	*memory.Store
+	n atomic.Int64
+}
+
+func (s *lookupCounter) KeyByHash(ctx context.Context, hash string) (*apikeys.Key, error) {
+	s.n.Add(1)
+	return s.Store.KeyByHash(ctx, hash)
+}
+
+func TestAuthBlockedIPCostsNothing(t *testing.T) {
+	store := &lookupCounter{Store: memory.New()}
+	clock := newFakeClock(t0)
+	keys := apikeys.NewService(store, clock, []string{"starter"}, authCacheTTL)
+	limiter := &countingLimiter{inner: ratelimit.NewMemory()}
+	a := &middleware.Auth{Keys: keys, IPLimiter: limiter, IPLimits: ratelimit.Limits{PerMinute: 2}, Clock: clock, Logger: discardLogger()}
+	e := newEcho(t)
+	e.GET("/", func(c echo.Context) error { return c.NoContent(http.StatusOK) }, a.Middleware())
+	guess := func() int {
+		unknown, _ := apikeys.Generate()
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.RemoteAddr = "203.0.113.50:1234"
+		req.Header.Set("Authorization", "Bearer "+unknown)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for range 2 {
+		if code := guess(); code != http.StatusUnauthorized {
+			t.Fatalf("within budget: %d", code)
+		}
+	}
+	if code := guess(); code != http.StatusTooManyRequests {
+		t.Fatalf("over budget: %d", code)
+	}
+	lookups, asked := store.n.Load(), len(limiter.calls())
+	for range 20 {
+		if code := guess(); code != http.StatusTooManyRequests {
+			t.Fatalf("blocked IP: %d", code)
+		}
+	}
+	if store.n.Load() != lookups || len(limiter.calls()) != 0 {
+		t.Errorf("a blocked IP's guesses cost %d store reads and %d limiter calls (after %d, %d)", store.n.Load()-lookups, len(limiter.calls()), lookups, asked)
+	}
+	// Once the window frees up, the IP is heard again.
+	clock.Advance(time.Minute)
+	if code := guess(); code != http.StatusUnauthorized {
+		t.Fatalf("after the window: %d", code)
 	}
 }

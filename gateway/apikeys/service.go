@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/leadlex/api-gateway/gateway"
+	"golang.org/x/sync/singleflight"
 )
 
 // Key format: "wbk_" + 52 characters from [a-z0-9]. 52 × log2(36) ≈ 268 bits.
@@ -117,12 +118,16 @@ type Service struct {
 	// revocations counts Revoke calls, so that a lookup that read the store
 	// before a revocation does not cache what it read after it.
 	revocations uint64
+	flight      singleflight.Group
 }
 
 type cached struct {
 	key     *Key
 	fetched time.Time
 }
+
+// fetchTimeout bounds one store read of a key.
+const fetchTimeout = 5 * time.Second
 
 // maxCached bounds the cache; only existing keys are cached, so this is the
 // number of distinct live keys an instance serves within one TTL.
@@ -308,11 +313,30 @@ func (s *Service) lookup(ctx context.Context, hash string) (*Key, error) {
 	now := s.clock.Now()
 	s.mu.RLock()
 	c, ok := s.cache[hash]
-	revocations := s.revocations
 	s.mu.RUnlock()
 	if ok && now.Sub(c.fetched) < s.cacheTTL {
 		return c.key, nil
 	}
+	// When a busy key's entry expires, every request in flight misses at
+	// once; one store read serves them all.
+	// The read is shared, so it must not fail because the first caller gave
+	// up; it is bounded on its own instead.
+	v, err, _ := s.flight.Do(hash, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+		defer cancel()
+		return s.fetch(fctx, hash, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Key), nil
+}
+
+// fetch reads a key from the store and caches it.
+func (s *Service) fetch(ctx context.Context, hash string, now time.Time) (*Key, error) {
+	s.mu.RLock()
+	revocations := s.revocations
+	s.mu.RUnlock()
 	k, err := s.store.KeyByHash(ctx, hash)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrUnknown

@@ -103,7 +103,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		}},
 	}
 	modules = append(modules,
-		events.Module{},
+		&events.Module{},
 		&apikeysroute.Module{Keys: app.Keys, BasePath: cfg.BasePath, Clock: clock},
 		&systemModule{app},
 	)
@@ -217,9 +217,9 @@ func openRedis(cfg *config.Config) (*redis.Client, error) {
 	opts.ReadTimeout = cfg.RedisTimeout
 	opts.WriteTimeout = cfg.RedisTimeout
 	opts.PoolTimeout = cfg.RedisTimeout
-	opts.MaxRetries = 1
-	opts.MinRetryBackoff = time.Millisecond
-	opts.MaxRetryBackoff = 5 * time.Millisecond
+	// No retries: a limiter script that timed out may have run, and running
+	// it again would count the request twice. The fallback covers the gap.
+	opts.MaxRetries = -1
 	return redis.NewClient(opts), nil
 }
 

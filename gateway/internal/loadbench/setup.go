@@ -331,7 +331,10 @@ func (b *bench) startGateway(ctx context.Context, dbURL string) (*gatewayServer,
 		"REDIS_URL":    b.opts.redisURL,
 		// Plans so high that no request is refused; the limiter still makes
 		// its full decision in Redis for every request.
-		"RATE_LIMIT_ORG":           "100000000/1000000000",
+		"RATE_LIMIT_ORG": "100000000/1000000000",
+		// Raised too: each time a key's cache entry expires, every request
+		// then in flight with it goes through the per-IP limiter, and with
+		// the default of 60 a minute the workers would soon be refused.
 		"IP_RATE_LIMIT_PER_MINUTE": "1000000",
 		"WEBHOOK_LIMIT":            strconv.Itoa(webhookLimit),
 		"SECRET_ENCRYPTION_KEY":    base64.StdEncoding.EncodeToString(secret),
