@@ -29,6 +29,9 @@ type Webhook struct {
 	UpdatedAt                time.Time
 	LastDeliveryStatus       *string
 	LastDeliveryAt           *time.Time
+	// DisabledReason says why delivery paused the webhook (all deliveries
+	// failing for too long); nil unless it did. Reactivating clears it.
+	DisabledReason *string
 }
 
 // Store errors. Implementations return these (possibly wrapped) so that the

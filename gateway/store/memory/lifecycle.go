@@ -29,7 +29,9 @@ func (s *Store) lookup(workspaceID, id string) *webhooks.Webhook {
 // a copy of the result. As the UPDATE on Postgres would, it refuses what the
 // table's check constraints refuse, and returns webhooks.ErrDuplicateURL when
 // another webhook of the workspace has p.URLKey, leaving the webhook as it
-// was in both cases. The secrets are never touched.
+// was in both cases. The secrets are never touched. Making an inactive
+// webhook active clears its auto-disable state, as the webhooks_reactivated
+// trigger does.
 func (s *Store) UpdateWebhook(ctx context.Context, workspaceID, id string, p webhooks.Patch) (*webhooks.Webhook, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memory: update webhook: %w", err)
@@ -73,11 +75,16 @@ func (s *Store) UpdateWebhook(ctx context.Context, workspaceID, id string, p web
 			return nil, fmt.Errorf("memory: update webhook: %w", webhooks.ErrDuplicateURL)
 		}
 	}
+	if next.Active && !stored.Active {
+		s.delivery.reactivated(next.ID)
+		next.DisabledReason = nil
+	}
 	s.webhooks[next.ID] = next
 	return copyWebhook(next), nil
 }
 
-// DeleteWebhook removes the webhook, or returns webhooks.ErrNotFound when the
+// DeleteWebhook removes the webhook with its deliveries and their attempts
+// (the schema's ON DELETE CASCADE), or returns webhooks.ErrNotFound when the
 // workspace has no webhook with that id.
 func (s *Store) DeleteWebhook(ctx context.Context, workspaceID, id string) error {
 	if err := ctx.Err(); err != nil {
@@ -90,6 +97,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, workspaceID, id string) error
 		return fmt.Errorf("memory: delete webhook: %w", webhooks.ErrNotFound)
 	}
 	delete(s.webhooks, stored.ID)
+	s.delivery.dropWebhook(stored.ID)
 	return nil
 }
 

@@ -44,10 +44,11 @@ var (
 	validTiers    = []string{"standard", "high", "unmetered"}
 )
 
-// Store keeps webhooks and API keys in maps behind one mutex. One lock for
-// everything is deliberate: the webhook limit and duplicate checks must be
-// atomic with the insert, and the store is never the bottleneck where it is
-// used. The zero value is not ready; use New.
+// Store keeps webhooks, API keys, events, deliveries and attempts in maps
+// behind one mutex. One lock for everything is deliberate: the webhook limit
+// and duplicate checks must be atomic with the insert, a claim or an outcome
+// must be atomic with the webhook it reads or updates, and the store is never
+// the bottleneck where it is used. The zero value is not ready; use New.
 type Store struct {
 	mu sync.Mutex
 	// webhooks and keys are indexed by canonical (lower-case) UUID, as
@@ -56,6 +57,8 @@ type Store struct {
 	keys     map[string]*apikeys.Key
 	// keyByHash mirrors the unique constraint on api_keys.key_hash.
 	keyByHash map[string]string
+	// delivery holds events, deliveries and attempts (delivery.go).
+	delivery deliveryState
 }
 
 // New returns an empty store.
@@ -64,6 +67,7 @@ func New() *Store {
 		webhooks:  make(map[string]*webhooks.Webhook),
 		keys:      make(map[string]*apikeys.Key),
 		keyByHash: make(map[string]string),
+		delivery:  newDeliveryState(),
 	}
 }
 
@@ -356,6 +360,10 @@ func copyWebhook(w *webhooks.Webhook) *webhooks.Webhook {
 	if w.PreviousSecretExpiresAt != nil {
 		v := *w.PreviousSecretExpiresAt
 		c.PreviousSecretExpiresAt = &v
+	}
+	if w.DisabledReason != nil {
+		v := *w.DisabledReason
+		c.DisabledReason = &v
 	}
 	return &c
 }

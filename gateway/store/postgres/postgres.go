@@ -67,7 +67,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // rows that the SQL functions return.
 const webhookColumns = `id, workspace_id, url, url_key, events, description, active,
 	secret_ciphertext, previous_secret_ciphertext, previous_secret_expires_at,
-	created_at, updated_at, last_delivery_status, last_delivery_at`
+	created_at, updated_at, last_delivery_status, last_delivery_at, disabled_reason`
 
 // CreateWebhook inserts w through gateway_create_webhook, the SQL function the
 // supabase store calls too, so that the limit rule lives in one place. As
@@ -159,7 +159,7 @@ func scanWebhook(row pgx.Row) (*webhooks.Webhook, error) {
 	)
 	err := row.Scan(&w.ID, &w.WorkspaceID, &w.URL, &w.URLKey, &w.Events, &w.Description,
 		&w.Active, &w.SecretCiphertext, &previous, &w.PreviousSecretExpiresAt,
-		&w.CreatedAt, &w.UpdatedAt, &w.LastDeliveryStatus, &w.LastDeliveryAt)
+		&w.CreatedAt, &w.UpdatedAt, &w.LastDeliveryStatus, &w.LastDeliveryAt, &w.DisabledReason)
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,7 @@ type webhookRow struct {
 	UpdatedAt                pgTime   `json:"updated_at"`
 	LastDeliveryStatus       *string  `json:"last_delivery_status"`
 	LastDeliveryAt           *pgTime  `json:"last_delivery_at"`
+	DisabledReason           *string  `json:"disabled_reason"`
 }
 
 // webhook converts the row to the module's type. A null previous secret
@@ -57,6 +58,7 @@ func (r *webhookRow) webhook() webhooks.Webhook {
 		UpdatedAt:                r.UpdatedAt.Time,
 		LastDeliveryStatus:       r.LastDeliveryStatus,
 		LastDeliveryAt:           r.LastDeliveryAt.timePtr(),
+		DisabledReason:           r.DisabledReason,
 	}
 }
 

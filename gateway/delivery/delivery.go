@@ -1,0 +1,164 @@
+// Package delivery sends events to webhooks: the event and its deliveries are
+// written to the store first, a queue schedules each attempt, and a worker
+// claims, signs, sends and records it. The store is the source of truth (a
+// sweeper re-enqueues anything due), so losing the queue loses no delivery.
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Delivery statuses. A delivery is pending until it succeeds, fails for good
+// or is cancelled (its webhook was deleted or paused).
+const (
+	StatusPending   = "pending"
+	StatusSuccess   = "success"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Attempt error classes, as the logs show them (contract §4).
+const (
+	ErrClassTimeout           = "timeout"
+	ErrClassConnectionRefused = "connection_refused"
+	ErrClassDNS               = "dns_failure"
+	ErrClassTLS               = "tls_error"
+	ErrClassRedirect          = "redirect"
+	ErrClassHTTP              = "http_error"
+	ErrClassBlocked           = "blocked_address"
+)
+
+// Event is a published event. Data is kept exactly as published (stored as
+// text, not jsonb), so that every attempt sends the same bytes.
+type Event struct {
+	ID          string
+	WorkspaceID string
+	Type        string
+	Data        json.RawMessage
+	CreatedAt   time.Time
+}
+
+// Delivery is one event to one webhook. Its ID is the X-LeadLex-Delivery-ID,
+// the same on every attempt, so receivers can de-duplicate.
+type Delivery struct {
+	ID          string
+	WorkspaceID string
+	WebhookID   string
+	EventID     string
+	EventType   string
+	// Test marks a one-shot delivery made by POST .../test: never retried.
+	Test          bool
+	Status        string
+	Attempts      int
+	NextAttemptAt *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Claim is a leased delivery with everything needed to send it.
+type Claim struct {
+	Delivery Delivery
+	Event    Event
+	Target   Target
+}
+
+// Target is what a worker needs to send a claimed delivery: the webhook's URL
+// and secrets (sealed), read in the same claim so that a paused or deleted
+// webhook is noticed before sending.
+type Target struct {
+	URL                      string
+	Active                   bool
+	SecretCiphertext         string
+	PreviousSecretCiphertext string
+	PreviousSecretExpiresAt  *time.Time
+}
+
+// Attempt is one try of a delivery, as the logs show it.
+type Attempt struct {
+	ID                 string
+	DeliveryID         string
+	WebhookID          string
+	WorkspaceID        string
+	EventType          string
+	Attempt            int
+	Status             string // success, failed (for good) or pending (another try is scheduled)
+	ResponseStatusCode *int
+	ResponseBody       string // at most 2 KB
+	DurationMS         int
+	Error              *string // an ErrClass, nil on success
+	DeliveredAt        time.Time
+}
+
+// Outcome is what a worker records after an attempt.
+type Outcome struct {
+	Attempt Attempt
+	// NextAttemptAt schedules another try; nil ends the delivery with
+	// Attempt.Status (success or failed).
+	NextAttemptAt *time.Time
+	// DisableAfter: a webhook whose deliveries have all failed for longer
+	// than this (since its first failure without a success since) is set
+	// inactive with a disabled_reason. Zero disables the rule.
+	DisableAfter time.Duration
+}
+
+// Store errors.
+var (
+	// ErrNotFound: no such delivery (or webhook) in the workspace.
+	ErrNotFound = errors.New("delivery: not found")
+	// ErrNotClaimed: the delivery is not pending, not due, or leased by
+	// another worker; the caller does nothing.
+	ErrNotClaimed = errors.New("delivery: not claimable")
+)
+
+// Store persists events, deliveries and attempts.
+type Store interface {
+	// PublishEvent stores the event and one pending delivery (due at
+	// ev.CreatedAt, with a new UUID) for every active webhook of the
+	// workspace subscribed to its type, in one transaction, and returns the
+	// deliveries. If an event with this ID already exists in the workspace,
+	// nothing is written, created is false and the existing event's
+	// deliveries are returned (publishing is idempotent by event ID).
+	PublishEvent(ctx context.Context, ev Event) (deliveries []Delivery, created bool, err error)
+	// ClaimDelivery leases a pending delivery that is due (next_attempt_at <=
+	// now) and not leased, for lease; it increments Attempts and returns the
+	// claim. ErrNotClaimed otherwise (also for unknown ids). When the
+	// webhook is inactive and the delivery is not a test, the delivery is
+	// set cancelled and ErrNotClaimed is returned (a deleted webhook's
+	// deliveries are deleted with it).
+	ClaimDelivery(ctx context.Context, id string, now time.Time, lease time.Duration) (*Claim, error)
+	// RecordAttempt stores the attempt, sets the delivery's status (pending
+	// with NextAttemptAt, success or failed), releases the lease, updates the
+	// webhook's last_delivery_status/at, and applies the auto-disable rule,
+	// atomically. The outcome applies only if Attempt.Attempt is the claim's
+	// attempt number and the delivery is still pending and leased: a worker
+	// whose lease ran out cannot overwrite a newer claim, and a repeated
+	// record is not applied twice (the attempt is still logged, and
+	// ErrNotClaimed returned).
+	RecordAttempt(ctx context.Context, o Outcome) error
+	// DueDeliveries lists ids of pending deliveries due at or before now
+	// whose lease (if any) has expired, oldest first, at most limit.
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// CreateTestDelivery stores ev and a one-shot delivery (Test, due at
+	// ev.CreatedAt) of it to one webhook of the workspace, whatever the
+	// webhook's subscriptions and active flag. ErrNotFound if no such webhook.
+	CreateTestDelivery(ctx context.Context, ev Event, webhookID string) (*Delivery, error)
+	// RetryDelivery makes a delivery of the workspace's webhook pending and
+	// due at now again, whatever its status. ErrNotFound if there is none.
+	RetryDelivery(ctx context.Context, workspaceID, webhookID, deliveryID string, now time.Time) (*Delivery, error)
+	// ListAttempts returns a webhook's attempts, newest first, optionally
+	// only those with status, and the total. ErrNotFound if the workspace
+	// has no such webhook.
+	ListAttempts(ctx context.Context, workspaceID, webhookID, status string, offset, limit int) ([]Attempt, int, error)
+	// DeleteAttemptsBefore removes attempts older than cutoff (the 30-day
+	// retention) and returns how many.
+	DeleteAttemptsBefore(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// Queue schedules attempts. Enqueueing the same delivery for the same time
+// twice must be harmless (the claim decides who sends).
+type Queue interface {
+	Enqueue(ctx context.Context, deliveryID string, at time.Time) error
+}

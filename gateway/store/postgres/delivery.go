@@ -1,0 +1,431 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/leadlex/api-gateway/gateway/delivery"
+)
+
+// Compile-time guard, as for the other interfaces.
+var _ delivery.Store = (*Store)(nil)
+
+// Answers of gateway_record_attempt.
+const (
+	recordRecorded = "recorded"
+	recordNotFound = "not_found"
+	recordStale    = "stale"
+)
+
+// deliveryDoc is a deliveries row as the delivery functions render it in
+// jsonb (to_jsonb of the row, without the lease).
+type deliveryDoc struct {
+	ID            string     `json:"id"`
+	WorkspaceID   string     `json:"workspace_id"`
+	WebhookID     string     `json:"webhook_id"`
+	EventID       string     `json:"event_id"`
+	EventType     string     `json:"event_type"`
+	Test          bool       `json:"test"`
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+// delivery converts the document, with its times in UTC.
+func (d *deliveryDoc) delivery() delivery.Delivery {
+	return delivery.Delivery{
+		ID:            d.ID,
+		WorkspaceID:   d.WorkspaceID,
+		WebhookID:     d.WebhookID,
+		EventID:       d.EventID,
+		EventType:     d.EventType,
+		Test:          d.Test,
+		Status:        d.Status,
+		Attempts:      d.Attempts,
+		NextAttemptAt: utcPtr(d.NextAttemptAt),
+		CreatedAt:     d.CreatedAt.UTC(),
+		UpdatedAt:     d.UpdatedAt.UTC(),
+	}
+}
+
+// publishDoc is what gateway_publish_event returns.
+type publishDoc struct {
+	Created    *bool         `json:"created"`
+	Deliveries []deliveryDoc `json:"deliveries"`
+}
+
+// claimDoc is what gateway_claim_delivery returns for a successful claim.
+type claimDoc struct {
+	Delivery *deliveryDoc `json:"delivery"`
+	Event    *struct {
+		ID          string    `json:"id"`
+		WorkspaceID string    `json:"workspace_id"`
+		Type        string    `json:"type"`
+		Data        string    `json:"data"`
+		CreatedAt   time.Time `json:"created_at"`
+	} `json:"event"`
+	Target *struct {
+		URL                      string     `json:"url"`
+		Active                   bool       `json:"active"`
+		SecretCiphertext         string     `json:"secret_ciphertext"`
+		PreviousSecretCiphertext *string    `json:"previous_secret_ciphertext"`
+		PreviousSecretExpiresAt  *time.Time `json:"previous_secret_expires_at"`
+	} `json:"target"`
+}
+
+// claim converts the document; an incomplete one is an error.
+func (c *claimDoc) claim() (*delivery.Claim, error) {
+	if c.Delivery == nil || c.Event == nil || c.Target == nil {
+		return nil, errors.New("the claim lacks its delivery, event or target")
+	}
+	previous := ""
+	if c.Target.PreviousSecretCiphertext != nil {
+		previous = *c.Target.PreviousSecretCiphertext
+	}
+	return &delivery.Claim{
+		Delivery: c.Delivery.delivery(),
+		Event: delivery.Event{
+			ID:          c.Event.ID,
+			WorkspaceID: c.Event.WorkspaceID,
+			Type:        c.Event.Type,
+			Data:        json.RawMessage(c.Event.Data),
+			CreatedAt:   c.Event.CreatedAt.UTC(),
+		},
+		Target: delivery.Target{
+			URL:                      c.Target.URL,
+			Active:                   c.Target.Active,
+			SecretCiphertext:         c.Target.SecretCiphertext,
+			PreviousSecretCiphertext: previous,
+			PreviousSecretExpiresAt:  utcPtr(c.Target.PreviousSecretExpiresAt),
+		},
+	}, nil
+}
+
+// decodeDelivery decodes a jsonb delivery; SQL null (nil) is pgx.ErrNoRows,
+// so that mapError makes it the caller's not-found error.
+func decodeDelivery(raw []byte) (*delivery.Delivery, error) {
+	if raw == nil {
+		return nil, pgx.ErrNoRows
+	}
+	var doc deliveryDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("decoding the delivery: %w", err)
+	}
+	d := doc.delivery()
+	return &d, nil
+}
+
+// PublishEvent calls gateway_publish_event, the SQL function the supabase
+// store calls too: it stores the event and one pending delivery for every
+// active webhook of the workspace subscribed to its type, in one
+// transaction, unless the workspace has the event already, and returns the
+// event's deliveries by id. A zero CreatedAt means the current time. Ids that
+// are not UUIDs go through as given, for Postgres to refuse.
+func (s *Store) PublishEvent(ctx context.Context, ev delivery.Event) ([]delivery.Delivery, bool, error) {
+	const op = "publish event"
+	id, _ := canonicalID(ev.ID)
+	workspaceID, _ := canonicalID(ev.WorkspaceID)
+	createdAt := ev.CreatedAt
+	if createdAt.IsZero() {
+		createdAt = time.Now()
+	}
+	var raw []byte
+	err := s.pool.QueryRow(ctx, `select gateway_publish_event($1, $2, $3, $4, $5)`,
+		id, workspaceID, ev.Type, string(ev.Data), createdAt).Scan(&raw)
+	if err != nil {
+		return nil, false, mapError(op, delivery.ErrNotFound, err)
+	}
+	var doc publishDoc
+	if err := json.Unmarshal(raw, &doc); err != nil || doc.Created == nil {
+		return nil, false, fmt.Errorf("postgres: %s: unexpected answer %s (%v)", op, raw, err)
+	}
+	out := make([]delivery.Delivery, len(doc.Deliveries))
+	for i := range doc.Deliveries {
+		out[i] = doc.Deliveries[i].delivery()
+	}
+	return out, *doc.Created, nil
+}
+
+// ClaimDelivery calls gateway_claim_delivery, whose single UPDATE leases the
+// delivery if it is pending, due and not leased, or cancels it if its webhook
+// is inactive and it is not a test. delivery.ErrNotClaimed when the function
+// answers null, and for ids that are not UUIDs. A zero now means the current
+// time; the lease is passed in whole milliseconds, and under one is refused
+// by the function.
+func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lease time.Duration) (*delivery.Claim, error) {
+	const op = "claim delivery"
+	id, ok := canonicalID(id)
+	if !ok {
+		return nil, mapError(op, delivery.ErrNotClaimed, errMalformedID)
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var raw []byte
+	err := s.pool.QueryRow(ctx, `select gateway_claim_delivery($1, $2, $3)`,
+		id, now, lease.Milliseconds()).Scan(&raw)
+	if err == nil && raw == nil {
+		err = pgx.ErrNoRows
+	}
+	if err != nil {
+		return nil, mapError(op, delivery.ErrNotClaimed, err)
+	}
+	var doc claimDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("postgres: %s: decoding the claim: %w", op, err)
+	}
+	c, err := doc.claim()
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	return c, nil
+}
+
+// RecordAttempt calls gateway_record_attempt, which stores the attempt and
+// applies the outcome to the delivery and the webhook in one transaction
+// (see the function for the rules). delivery.ErrNotFound when the workspace's
+// webhook has no such delivery (also for ids that are not UUIDs), and
+// delivery.ErrNotClaimed when the claim that made the attempt no longer holds
+// the delivery: the attempt is then logged but changes nothing. An empty
+// Attempt.ID lets the database choose one; a zero DeliveredAt means the
+// current time.
+func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
+	const op = "record attempt"
+	a := o.Attempt
+	workspaceID, ok1 := canonicalID(a.WorkspaceID)
+	webhookID, ok2 := canonicalID(a.WebhookID)
+	deliveryID, ok3 := canonicalID(a.DeliveryID)
+	if !ok1 || !ok2 || !ok3 {
+		return mapError(op, delivery.ErrNotFound, errMalformedID)
+	}
+	var attemptID any
+	if a.ID != "" {
+		// Not a UUID: through as given, for Postgres to refuse.
+		attemptID, _ = canonicalID(a.ID)
+	}
+	deliveredAt := a.DeliveredAt
+	if deliveredAt.IsZero() {
+		deliveredAt = time.Now()
+	}
+	var result string
+	err := s.pool.QueryRow(ctx,
+		`select gateway_record_attempt($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		attemptID, workspaceID, webhookID, deliveryID, clampInt32(a.Attempt), a.Status,
+		a.ResponseStatusCode, a.ResponseBody, clampInt32(a.DurationMS), a.Error, deliveredAt,
+		o.NextAttemptAt, max(o.DisableAfter.Milliseconds(), 0)).Scan(&result)
+	if err != nil {
+		return mapError(op, delivery.ErrNotFound, err)
+	}
+	switch result {
+	case recordRecorded:
+		return nil
+	case recordNotFound:
+		return mapError(op, delivery.ErrNotFound, pgx.ErrNoRows)
+	case recordStale:
+		return mapError(op, delivery.ErrNotClaimed, pgx.ErrNoRows)
+	default:
+		return fmt.Errorf("postgres: %s: unexpected answer %q", op, result)
+	}
+}
+
+// clampInt32 keeps v within an integer column's range, so that an absurd
+// value reaches the table's check constraints instead of failing to encode.
+func clampInt32(v int) int32 {
+	return int32(min(max(v, math.MinInt32), math.MaxInt32))
+}
+
+// DueDeliveries returns the ids of up to limit pending deliveries due at or
+// before now whose lease, if any, ended before now, by due time then id, from
+// the partial index deliveries_due_idx. A zero now means the current time.
+func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	const op = "due deliveries"
+	ids := []string{}
+	if limit <= 0 {
+		return ids, nil
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	rows, err := s.pool.Query(ctx,
+		`select id from deliveries
+		 where status = 'pending' and next_attempt_at <= $1
+		   and (lease_until is null or lease_until < $1)
+		 order by next_attempt_at, id
+		 limit $2`,
+		now, int64(limit))
+	if err != nil {
+		return nil, mapError(op, delivery.ErrNotFound, err)
+	}
+	ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, mapError(op, delivery.ErrNotFound, err)
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return ids, nil
+}
+
+// CreateTestDelivery calls gateway_create_test_delivery, which stores ev and
+// a test delivery of it to the webhook, whatever the webhook's subscriptions
+// and active flag. delivery.ErrNotFound, with nothing stored, when the
+// workspace has no such webhook (also for ids that are not UUIDs). A zero
+// CreatedAt means the current time; an event id that is not a UUID goes
+// through as given, for Postgres to refuse.
+func (s *Store) CreateTestDelivery(ctx context.Context, ev delivery.Event, webhookID string) (*delivery.Delivery, error) {
+	const op = "create test delivery"
+	workspaceID, okWorkspace := canonicalID(ev.WorkspaceID)
+	webhookID, okWebhook := canonicalID(webhookID)
+	if !okWorkspace || !okWebhook {
+		return nil, mapError(op, delivery.ErrNotFound, errMalformedID)
+	}
+	eventID, _ := canonicalID(ev.ID)
+	createdAt := ev.CreatedAt
+	if createdAt.IsZero() {
+		createdAt = time.Now()
+	}
+	var raw []byte
+	err := s.pool.QueryRow(ctx, `select gateway_create_test_delivery($1, $2, $3, $4, $5, $6)`,
+		eventID, workspaceID, ev.Type, string(ev.Data), createdAt, webhookID).Scan(&raw)
+	if err != nil {
+		return nil, mapError(op, delivery.ErrNotFound, err)
+	}
+	d, err := decodeDelivery(raw)
+	if err != nil {
+		return nil, mapError(op, delivery.ErrNotFound, err)
+	}
+	return d, nil
+}
+
+// RetryDelivery calls gateway_retry_delivery, which makes the delivery
+// pending and due at now whatever its status, and returns it.
+// delivery.ErrNotFound when the workspace's webhook has no such delivery
+// (also for ids that are not UUIDs). A zero now means the current time.
+func (s *Store) RetryDelivery(ctx context.Context, workspaceID, webhookID, deliveryID string, now time.Time) (*delivery.Delivery, error) {
+	const op = "retry delivery"
+	workspaceID, ok1 := canonicalID(workspaceID)
+	webhookID, ok2 := canonicalID(webhookID)
+	deliveryID, ok3 := canonicalID(deliveryID)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, mapError(op, delivery.ErrNotFound, errMalformedID)
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var raw []byte
+	err := s.pool.QueryRow(ctx, `select gateway_retry_delivery($1, $2, $3, $4)`,
+		workspaceID, webhookID, deliveryID, now).Scan(&raw)
+	if err != nil {
+		return nil, mapError(op, delivery.ErrNotFound, err)
+	}
+	d, err := decodeDelivery(raw)
+	if err != nil {
+		return nil, mapError(op, delivery.ErrNotFound, err)
+	}
+	return d, nil
+}
+
+// attemptColumns is the select list that scanAttempt reads, in its order.
+const attemptColumns = `id, delivery_id, webhook_id, workspace_id, event_type, attempt, status,
+	response_status_code, response_body, duration_ms, error, delivered_at`
+
+// ListAttempts returns a page of the webhook's attempts, newest first with
+// ties broken by id descending (the order of delivery_attempts_webhook_idx),
+// only those with status unless it is empty, and their total, all from one
+// snapshot. delivery.ErrNotFound when the workspace has no such webhook (also
+// for ids that are not UUIDs). A negative offset or limit counts as zero.
+func (s *Store) ListAttempts(ctx context.Context, workspaceID, webhookID, status string, offset, limit int) ([]delivery.Attempt, int, error) {
+	const op = "list attempts"
+	workspaceID, okWorkspace := canonicalID(workspaceID)
+	webhookID, okWebhook := canonicalID(webhookID)
+	if !okWorkspace || !okWebhook {
+		return nil, 0, mapError(op, delivery.ErrNotFound, errMalformedID)
+	}
+	offset, limit = max(offset, 0), max(limit, 0)
+	page := []delivery.Attempt{}
+	var total int
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			var exists bool
+			err := tx.QueryRow(ctx,
+				`select exists (select 1 from webhooks where workspace_id = $1 and id = $2)`,
+				workspaceID, webhookID).Scan(&exists)
+			if err != nil {
+				return err
+			}
+			if !exists {
+				return pgx.ErrNoRows
+			}
+			const where = `where webhook_id = $1 and workspace_id = $2 and ($3 = '' or status = $3)`
+			if err := tx.QueryRow(ctx, `select count(*) from delivery_attempts `+where,
+				webhookID, workspaceID, status).Scan(&total); err != nil {
+				return err
+			}
+			if limit == 0 || offset >= total {
+				return nil
+			}
+			rows, err := tx.Query(ctx,
+				`select `+attemptColumns+` from delivery_attempts `+where+`
+				 order by delivered_at desc, id desc offset $4 limit $5`,
+				webhookID, workspaceID, status, int64(offset), int64(limit))
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				a, err := scanAttempt(rows)
+				if err != nil {
+					return err
+				}
+				page = append(page, *a)
+			}
+			return rows.Err()
+		})
+	if err != nil {
+		return nil, 0, mapError(op, delivery.ErrNotFound, err)
+	}
+	return page, total, nil
+}
+
+// scanAttempt reads one row selected with attemptColumns.
+func scanAttempt(row pgx.Row) (*delivery.Attempt, error) {
+	var (
+		a          delivery.Attempt
+		statusCode *int32
+		attempt    int32
+		duration   int32
+	)
+	err := row.Scan(&a.ID, &a.DeliveryID, &a.WebhookID, &a.WorkspaceID, &a.EventType, &attempt,
+		&a.Status, &statusCode, &a.ResponseBody, &duration, &a.Error, &a.DeliveredAt)
+	if err != nil {
+		return nil, err
+	}
+	a.Attempt = int(attempt)
+	a.DurationMS = int(duration)
+	if statusCode != nil {
+		v := int(*statusCode)
+		a.ResponseStatusCode = &v
+	}
+	a.DeliveredAt = a.DeliveredAt.UTC()
+	return &a, nil
+}
+
+// DeleteAttemptsBefore removes the attempts delivered before cutoff, in every
+// workspace (the 30-day retention; the BRIN index on delivered_at finds
+// them), and returns how many it removed.
+func (s *Store) DeleteAttemptsBefore(ctx context.Context, cutoff time.Time) (int, error) {
+	const op = "delete attempts"
+	tag, err := s.pool.Exec(ctx, `delete from delivery_attempts where delivered_at < $1`, cutoff)
+	if err != nil {
+		return 0, mapError(op, delivery.ErrNotFound, err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,600 @@
+package supabase
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	postgrest "github.com/supabase-community/postgrest-go"
+
+	"github.com/leadlex/api-gateway/gateway/delivery"
+)
+
+// Compile-time guard: the store also implements delivery.Store.
+var _ delivery.Store = (*Store)(nil)
+
+// Tables and functions of the delivery migration. The functions go through
+// the same From("rpc/<function>").Insert route as CreateWebhook, for the
+// reasons given there.
+const (
+	tableDeliveries      = "deliveries"
+	tableAttempts        = "delivery_attempts"
+	fnPublishEvent       = "rpc/gateway_publish_event"
+	fnClaimDelivery      = "rpc/gateway_claim_delivery"
+	fnRecordAttempt      = "rpc/gateway_record_attempt"
+	fnCreateTestDelivery = "rpc/gateway_create_test_delivery"
+	fnRetryDelivery      = "rpc/gateway_retry_delivery"
+)
+
+// Answers of gateway_record_attempt.
+const (
+	recordAnswerRecorded = "recorded"
+	recordAnswerNotFound = "not_found"
+	recordAnswerStale    = "stale"
+)
+
+// attemptStatusFilterAll is the ListAttempts status that filters nothing.
+const attemptStatusFilterAll = ""
+
+// oldestFirst orders ascending with NULLS LAST, which is what ASC means by
+// default, so "next_attempt_at.asc.nullslast" is served from
+// deliveries_due_idx.
+var oldestFirst = &postgrest.OrderOpts{Ascending: true, NullsFirst: false}
+
+// attemptStatuses are the statuses an attempt can have; ListAttempts sends no
+// other value as a filter.
+var attemptStatuses = []string{delivery.StatusSuccess, delivery.StatusFailed, delivery.StatusPending}
+
+// deliveryRow is a deliveries row as the delivery functions render it (to_jsonb
+// of the row, without the lease).
+type deliveryRow struct {
+	ID            string  `json:"id"`
+	WorkspaceID   string  `json:"workspace_id"`
+	WebhookID     string  `json:"webhook_id"`
+	EventID       string  `json:"event_id"`
+	EventType     string  `json:"event_type"`
+	Test          bool    `json:"test"`
+	Status        string  `json:"status"`
+	Attempts      int     `json:"attempts"`
+	NextAttemptAt *pgTime `json:"next_attempt_at"`
+	CreatedAt     pgTime  `json:"created_at"`
+	UpdatedAt     pgTime  `json:"updated_at"`
+}
+
+// delivery converts the row to the module's type.
+func (r *deliveryRow) delivery() delivery.Delivery {
+	return delivery.Delivery{
+		ID:            r.ID,
+		WorkspaceID:   r.WorkspaceID,
+		WebhookID:     r.WebhookID,
+		EventID:       r.EventID,
+		EventType:     r.EventType,
+		Test:          r.Test,
+		Status:        r.Status,
+		Attempts:      r.Attempts,
+		NextAttemptAt: r.NextAttemptAt.timePtr(),
+		CreatedAt:     r.CreatedAt.Time,
+		UpdatedAt:     r.UpdatedAt.Time,
+	}
+}
+
+// publishAnswer is the JSON object gateway_publish_event returns.
+type publishAnswer struct {
+	Created    *bool         `json:"created"`
+	Deliveries []deliveryRow `json:"deliveries"`
+}
+
+// claimAnswer is the JSON object gateway_claim_delivery returns for a claim.
+type claimAnswer struct {
+	Delivery *deliveryRow `json:"delivery"`
+	Event    *struct {
+		ID          string `json:"id"`
+		WorkspaceID string `json:"workspace_id"`
+		Type        string `json:"type"`
+		Data        string `json:"data"`
+		CreatedAt   pgTime `json:"created_at"`
+	} `json:"event"`
+	Target *struct {
+		URL                      string  `json:"url"`
+		Active                   bool    `json:"active"`
+		SecretCiphertext         string  `json:"secret_ciphertext"`
+		PreviousSecretCiphertext *string `json:"previous_secret_ciphertext"`
+		PreviousSecretExpiresAt  *pgTime `json:"previous_secret_expires_at"`
+	} `json:"target"`
+}
+
+// attemptRow is a delivery_attempts row as PostgREST renders it.
+type attemptRow struct {
+	ID                 string  `json:"id"`
+	DeliveryID         string  `json:"delivery_id"`
+	WebhookID          string  `json:"webhook_id"`
+	WorkspaceID        string  `json:"workspace_id"`
+	EventType          string  `json:"event_type"`
+	Attempt            int     `json:"attempt"`
+	Status             string  `json:"status"`
+	ResponseStatusCode *int    `json:"response_status_code"`
+	ResponseBody       string  `json:"response_body"`
+	DurationMS         int     `json:"duration_ms"`
+	Error              *string `json:"error"`
+	DeliveredAt        pgTime  `json:"delivered_at"`
+}
+
+// attempt converts the row to the module's type.
+func (r *attemptRow) attempt() delivery.Attempt {
+	return delivery.Attempt{
+		ID:                 r.ID,
+		DeliveryID:         r.DeliveryID,
+		WebhookID:          r.WebhookID,
+		WorkspaceID:        r.WorkspaceID,
+		EventType:          r.EventType,
+		Attempt:            r.Attempt,
+		Status:             r.Status,
+		ResponseStatusCode: r.ResponseStatusCode,
+		ResponseBody:       r.ResponseBody,
+		DurationMS:         r.DurationMS,
+		Error:              r.Error,
+		DeliveredAt:        r.DeliveredAt.Time,
+	}
+}
+
+// publishArgs are the named arguments of gateway_publish_event. Data travels
+// as a JSON string holding the event's bytes, which the text column keeps
+// exactly.
+type publishArgs struct {
+	ID          string `json:"p_id"`
+	WorkspaceID string `json:"p_workspace_id"`
+	Type        string `json:"p_type"`
+	Data        string `json:"p_data"`
+	CreatedAt   string `json:"p_created_at"`
+}
+
+// claimArgs are the named arguments of gateway_claim_delivery.
+type claimArgs struct {
+	ID      string `json:"p_id"`
+	Now     string `json:"p_now"`
+	LeaseMS int64  `json:"p_lease_ms"`
+}
+
+// recordArgs are the named arguments of gateway_record_attempt. Nil pointers
+// are sent as JSON null (SQL null).
+type recordArgs struct {
+	ID                 *string `json:"p_id"`
+	WorkspaceID        string  `json:"p_workspace_id"`
+	WebhookID          string  `json:"p_webhook_id"`
+	DeliveryID         string  `json:"p_delivery_id"`
+	Attempt            int     `json:"p_attempt"`
+	Status             string  `json:"p_status"`
+	ResponseStatusCode *int    `json:"p_response_status_code"`
+	ResponseBody       string  `json:"p_response_body"`
+	DurationMS         int     `json:"p_duration_ms"`
+	Error              *string `json:"p_error"`
+	DeliveredAt        string  `json:"p_delivered_at"`
+	NextAttemptAt      *string `json:"p_next_attempt_at"`
+	DisableAfterMS     int64   `json:"p_disable_after_ms"`
+}
+
+// testDeliveryArgs are the named arguments of gateway_create_test_delivery.
+type testDeliveryArgs struct {
+	EventID     string `json:"p_event_id"`
+	WorkspaceID string `json:"p_workspace_id"`
+	Type        string `json:"p_type"`
+	Data        string `json:"p_data"`
+	CreatedAt   string `json:"p_created_at"`
+	WebhookID   string `json:"p_webhook_id"`
+}
+
+// retryArgs are the named arguments of gateway_retry_delivery.
+type retryArgs struct {
+	WorkspaceID string `json:"p_workspace_id"`
+	WebhookID   string `json:"p_webhook_id"`
+	ID          string `json:"p_id"`
+	Now         string `json:"p_now"`
+}
+
+// rpc calls a delivery function with args and returns the answer's body.
+func (s *Store) rpc(ctx context.Context, fn string, args any) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	body, _, err := s.client.From(fn).
+		Insert(args, false, "", "", "").
+		ExecuteWithContext(ctx)
+	return body, err
+}
+
+// isNull reports whether a function's answer is JSON null (SQL null).
+func isNull(body []byte) bool {
+	var v any
+	return json.Unmarshal(body, &v) == nil && v == nil
+}
+
+// PublishEvent calls gateway_publish_event through
+// POST /rest/v1/rpc/gateway_publish_event: the function stores the event and
+// one pending delivery for every active webhook of the workspace subscribed
+// to its type, in one transaction, unless the workspace has the event
+// already, and returns the event's deliveries by id. A zero CreatedAt means
+// the current time. Ids that are not UUIDs are refused without a request.
+func (s *Store) PublishEvent(ctx context.Context, ev delivery.Event) ([]delivery.Delivery, bool, error) {
+	const op = "publish event"
+	id, ok := canonicalUUID(ev.ID)
+	if !ok {
+		return nil, false, s.failf(op, "the event id %q is not a UUID", ev.ID)
+	}
+	ws, ok := canonicalUUID(ev.WorkspaceID)
+	if !ok {
+		return nil, false, s.failf(op, "the workspace id %q is not a UUID", ev.WorkspaceID)
+	}
+	createdAt := ev.CreatedAt
+	if createdAt.IsZero() {
+		createdAt = time.Now()
+	}
+	body, err := s.rpc(ctx, fnPublishEvent, publishArgs{
+		ID: id, WorkspaceID: ws, Type: ev.Type, Data: string(ev.Data), CreatedAt: formatTime(createdAt),
+	})
+	if err != nil {
+		return nil, false, s.mapError(op, err, errMap{})
+	}
+	var answer publishAnswer
+	if err := json.Unmarshal(body, &answer); err != nil {
+		return nil, false, s.failf(op, "decoding the response: %v", err)
+	}
+	if answer.Created == nil {
+		return nil, false, s.failf(op, "the response lacks \"created\"")
+	}
+	out := make([]delivery.Delivery, len(answer.Deliveries))
+	for i := range answer.Deliveries {
+		out[i] = answer.Deliveries[i].delivery()
+	}
+	return out, *answer.Created, nil
+}
+
+// ClaimDelivery calls gateway_claim_delivery through
+// POST /rest/v1/rpc/gateway_claim_delivery, whose single UPDATE leases the
+// delivery if it is pending, due and not leased, or cancels it if its webhook
+// is inactive and it is not a test. A null answer, and an id that is not a
+// UUID (without a request), are delivery.ErrNotClaimed. A zero now means the
+// current time; the lease is sent in whole milliseconds, and under one is
+// refused by the function.
+func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lease time.Duration) (*delivery.Claim, error) {
+	const op = "claim delivery"
+	did, ok := canonicalUUID(id)
+	if !ok {
+		return nil, wrapSentinel(op, delivery.ErrNotClaimed)
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	body, err := s.rpc(ctx, fnClaimDelivery, claimArgs{ID: did, Now: formatTime(now), LeaseMS: lease.Milliseconds()})
+	if err != nil {
+		return nil, s.mapError(op, err, errMap{notFound: delivery.ErrNotClaimed})
+	}
+	if isNull(body) {
+		return nil, wrapSentinel(op, delivery.ErrNotClaimed)
+	}
+	var answer claimAnswer
+	if err := json.Unmarshal(body, &answer); err != nil {
+		return nil, s.failf(op, "decoding the response: %v", err)
+	}
+	if answer.Delivery == nil || answer.Event == nil || answer.Target == nil {
+		return nil, s.failf(op, "the claim lacks its delivery, event or target")
+	}
+	previous := ""
+	if answer.Target.PreviousSecretCiphertext != nil {
+		previous = *answer.Target.PreviousSecretCiphertext
+	}
+	return &delivery.Claim{
+		Delivery: answer.Delivery.delivery(),
+		Event: delivery.Event{
+			ID:          answer.Event.ID,
+			WorkspaceID: answer.Event.WorkspaceID,
+			Type:        answer.Event.Type,
+			Data:        json.RawMessage(answer.Event.Data),
+			CreatedAt:   answer.Event.CreatedAt.Time,
+		},
+		Target: delivery.Target{
+			URL:                      answer.Target.URL,
+			Active:                   answer.Target.Active,
+			SecretCiphertext:         answer.Target.SecretCiphertext,
+			PreviousSecretCiphertext: previous,
+			PreviousSecretExpiresAt:  answer.Target.PreviousSecretExpiresAt.timePtr(),
+		},
+	}, nil
+}
+
+// RecordAttempt calls gateway_record_attempt through
+// POST /rest/v1/rpc/gateway_record_attempt, which stores the attempt and
+// applies the outcome to the delivery and the webhook in one transaction.
+// The answer "not_found" (and ids that are not UUIDs, without a request) is
+// delivery.ErrNotFound; "stale" (the claim that made the attempt no longer
+// holds the delivery; the attempt is logged but changes nothing) is
+// delivery.ErrNotClaimed. An empty Attempt.ID lets the database choose one;
+// one that is not a UUID is refused without a request. A zero DeliveredAt
+// means the current time.
+func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
+	const op = "record attempt"
+	a := o.Attempt
+	ws, ok1 := canonicalUUID(a.WorkspaceID)
+	hook, ok2 := canonicalUUID(a.WebhookID)
+	did, ok3 := canonicalUUID(a.DeliveryID)
+	if !ok1 || !ok2 || !ok3 {
+		return wrapSentinel(op, delivery.ErrNotFound)
+	}
+	var attemptID *string
+	if a.ID != "" {
+		id, ok := canonicalUUID(a.ID)
+		if !ok {
+			return s.failf(op, "the attempt id %q is not a UUID", a.ID)
+		}
+		attemptID = &id
+	}
+	deliveredAt := a.DeliveredAt
+	if deliveredAt.IsZero() {
+		deliveredAt = time.Now()
+	}
+	body, err := s.rpc(ctx, fnRecordAttempt, recordArgs{
+		ID:                 attemptID,
+		WorkspaceID:        ws,
+		WebhookID:          hook,
+		DeliveryID:         did,
+		Attempt:            a.Attempt,
+		Status:             a.Status,
+		ResponseStatusCode: a.ResponseStatusCode,
+		ResponseBody:       a.ResponseBody,
+		DurationMS:         a.DurationMS,
+		Error:              a.Error,
+		DeliveredAt:        formatTime(deliveredAt),
+		NextAttemptAt:      formatTimePtr(o.NextAttemptAt),
+		DisableAfterMS:     max(o.DisableAfter.Milliseconds(), 0),
+	})
+	if err != nil {
+		return s.mapError(op, err, errMap{notFound: delivery.ErrNotFound})
+	}
+	var answer string
+	if err := json.Unmarshal(body, &answer); err != nil {
+		return s.failf(op, "decoding the response: %v", err)
+	}
+	switch answer {
+	case recordAnswerRecorded:
+		return nil
+	case recordAnswerNotFound:
+		return wrapSentinel(op, delivery.ErrNotFound)
+	case recordAnswerStale:
+		return wrapSentinel(op, delivery.ErrNotClaimed)
+	default:
+		return s.failf(op, "unexpected answer %q", answer)
+	}
+}
+
+// DueDeliveries returns the ids of up to limit pending deliveries due at or
+// before now whose lease, if any, ended before now, by due time then id:
+// GET /rest/v1/deliveries?select=id&status=eq.pending&next_attempt_at=lte.<now>
+// &or=(lease_until.is.null,lease_until.lt."<now>")&order=...&limit=<limit>.
+// The time is quoted inside or=(...), where "." and ":" are reserved. A
+// server-side row cap may return fewer; the sweeper asks again. A zero now
+// means the current time.
+func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	const op = "due deliveries"
+	ids := []string{}
+	if limit <= 0 {
+		return ids, nil
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	at := formatTime(now)
+
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	body, _, err := s.client.From(tableDeliveries).
+		Select("id", "", false).
+		Eq("status", delivery.StatusPending).
+		Lte("next_attempt_at", at).
+		Or(`lease_until.is.null,lease_until.lt."`+at+`"`, "").
+		Order("next_attempt_at", oldestFirst).
+		Order("id", oldestFirst).
+		Limit(limit, "").
+		ExecuteWithContext(ctx)
+	if err != nil {
+		return nil, s.mapError(op, err, errMap{})
+	}
+	rows, err := decodeRows[idRow](body)
+	if err != nil {
+		return nil, s.failf(op, "%v", err)
+	}
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+	}
+	return ids, nil
+}
+
+// CreateTestDelivery calls gateway_create_test_delivery through
+// POST /rest/v1/rpc/gateway_create_test_delivery, which stores ev and a test
+// delivery of it to the webhook whatever the webhook's subscriptions and
+// active flag. A null answer (no such webhook in the workspace; nothing
+// stored) and a webhook or workspace id that is not a UUID (without a
+// request) are delivery.ErrNotFound; an event id that is not a UUID is
+// refused without a request. A zero CreatedAt means the current time.
+func (s *Store) CreateTestDelivery(ctx context.Context, ev delivery.Event, webhookID string) (*delivery.Delivery, error) {
+	const op = "create test delivery"
+	ws, hook, ok := webhookIDs(ev.WorkspaceID, webhookID)
+	if !ok {
+		return nil, wrapSentinel(op, delivery.ErrNotFound)
+	}
+	eventID, ok := canonicalUUID(ev.ID)
+	if !ok {
+		return nil, s.failf(op, "the event id %q is not a UUID", ev.ID)
+	}
+	createdAt := ev.CreatedAt
+	if createdAt.IsZero() {
+		createdAt = time.Now()
+	}
+	body, err := s.rpc(ctx, fnCreateTestDelivery, testDeliveryArgs{
+		EventID: eventID, WorkspaceID: ws, Type: ev.Type, Data: string(ev.Data),
+		CreatedAt: formatTime(createdAt), WebhookID: hook,
+	})
+	if err != nil {
+		return nil, s.mapError(op, err, errMap{})
+	}
+	return s.oneDelivery(op, body)
+}
+
+// RetryDelivery calls gateway_retry_delivery through
+// POST /rest/v1/rpc/gateway_retry_delivery, which makes the delivery pending
+// and due at now whatever its status, and returns it. A null answer and ids
+// that are not UUIDs (without a request) are delivery.ErrNotFound. A zero now
+// means the current time.
+func (s *Store) RetryDelivery(ctx context.Context, workspaceID, webhookID, deliveryID string, now time.Time) (*delivery.Delivery, error) {
+	const op = "retry delivery"
+	ws, hook, ok := webhookIDs(workspaceID, webhookID)
+	if !ok {
+		return nil, wrapSentinel(op, delivery.ErrNotFound)
+	}
+	did, ok := canonicalUUID(deliveryID)
+	if !ok {
+		return nil, wrapSentinel(op, delivery.ErrNotFound)
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	body, err := s.rpc(ctx, fnRetryDelivery, retryArgs{WorkspaceID: ws, WebhookID: hook, ID: did, Now: formatTime(now)})
+	if err != nil {
+		return nil, s.mapError(op, err, errMap{notFound: delivery.ErrNotFound})
+	}
+	return s.oneDelivery(op, body)
+}
+
+// oneDelivery decodes a function's answer that is one delivery or null (which
+// is delivery.ErrNotFound).
+func (s *Store) oneDelivery(op string, body []byte) (*delivery.Delivery, error) {
+	if isNull(body) {
+		return nil, wrapSentinel(op, delivery.ErrNotFound)
+	}
+	var row deliveryRow
+	if err := json.Unmarshal(body, &row); err != nil {
+		return nil, s.failf(op, "decoding the response: %v", err)
+	}
+	if row.ID == "" {
+		return nil, s.failf(op, "the response is not a delivery")
+	}
+	d := row.delivery()
+	return &d, nil
+}
+
+// attemptFilter narrows a delivery_attempts query to one webhook of a
+// workspace and, unless status is empty, one status.
+func attemptFilter(f *postgrest.FilterBuilder, ws, hook, status string) *postgrest.FilterBuilder {
+	f = f.Eq("workspace_id", ws).Eq("webhook_id", hook)
+	if status != attemptStatusFilterAll {
+		f = f.Eq("status", status)
+	}
+	return f
+}
+
+// ListAttempts returns up to limit of the webhook's attempts from offset on,
+// newest first (ties broken by id, descending), only those with status
+// unless it is empty, and their total, read from Content-Range with
+// "Prefer: count=exact". Attempts reference their webhook and workspace by
+// foreign key, so a non-empty answer proves the webhook exists; only when the
+// total is zero does a second request (GET /rest/v1/webhooks?select=id&id=...
+// &workspace_id=...) tell an empty log from a webhook the workspace does not
+// have (delivery.ErrNotFound, as for ids that are not UUIDs). A status no
+// attempt can have is not sent as a filter: the answer is empty. A negative
+// offset counts as zero; a limit of zero or less asks for the count alone.
+func (s *Store) ListAttempts(ctx context.Context, workspaceID, webhookID, status string, offset, limit int) ([]delivery.Attempt, int, error) {
+	const op = "list attempts"
+	ws, hook, ok := webhookIDs(workspaceID, webhookID)
+	if !ok {
+		return nil, 0, wrapSentinel(op, delivery.ErrNotFound)
+	}
+	offset = max(offset, 0)
+	empty := []delivery.Attempt{}
+
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if status != attemptStatusFilterAll && !slices.Contains(attemptStatuses, status) {
+		return empty, 0, s.webhookMustExist(ctx, op, ws, hook)
+	}
+	count := func() ([]delivery.Attempt, int, error) {
+		_, n, err := attemptFilter(s.client.From(tableAttempts).Select("id", "exact", true), ws, hook, status).
+			ExecuteWithContext(ctx)
+		if err != nil {
+			return nil, 0, s.mapError(op, err, errMap{})
+		}
+		if n == 0 {
+			return empty, 0, s.webhookMustExist(ctx, op, ws, hook)
+		}
+		return empty, int(n), nil
+	}
+	if limit <= 0 {
+		return count()
+	}
+
+	body, total, err := attemptFilter(s.client.From(tableAttempts).Select("*", "exact", false), ws, hook, status).
+		Order("delivered_at", newestFirst).
+		Order("id", newestFirst).
+		Range(offset, offset+limit-1, "").
+		ExecuteWithContext(ctx)
+	if err != nil && errorCode(err) == "PGRST103" {
+		// 416: the offset is past the last row; postgrest-go drops the
+		// Content-Range of error answers, so ask for the count alone.
+		return count()
+	}
+	if err != nil {
+		return nil, 0, s.mapError(op, err, errMap{})
+	}
+	rows, err := decodeRows[attemptRow](body)
+	if err != nil {
+		return nil, 0, s.failf(op, "%v", err)
+	}
+	if len(rows) > 0 && int(total) < offset+len(rows) {
+		// postgrest-go reports 0 when Content-Range is missing or has no total.
+		return nil, 0, s.failf(op, "the response carries no exact count (Content-Range)")
+	}
+	if total == 0 {
+		return empty, 0, s.webhookMustExist(ctx, op, ws, hook)
+	}
+	out := make([]delivery.Attempt, len(rows))
+	for i := range rows {
+		out[i] = rows[i].attempt()
+	}
+	return out, int(total), nil
+}
+
+// webhookMustExist returns nil when the workspace has the webhook, and
+// delivery.ErrNotFound when it does not.
+func (s *Store) webhookMustExist(ctx context.Context, op, ws, hook string) error {
+	body, _, err := s.client.From(tableWebhooks).
+		Select("id", "", false).
+		Eq("id", hook).
+		Eq("workspace_id", ws).
+		ExecuteWithContext(ctx)
+	if err != nil {
+		return s.mapError(op, err, errMap{})
+	}
+	rows, err := decodeRows[idRow](body)
+	if err != nil {
+		return s.failf(op, "%v", err)
+	}
+	if len(rows) == 0 {
+		return wrapSentinel(op, delivery.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteAttemptsBefore removes the attempts delivered before cutoff, in every
+// workspace, with DELETE /rest/v1/delivery_attempts?delivered_at=lt.<cutoff>
+// and "Prefer: return=minimal,count=exact": the count comes back in
+// Content-Range ("*/<n>") instead of every deleted row in the body.
+func (s *Store) DeleteAttemptsBefore(ctx context.Context, cutoff time.Time) (int, error) {
+	const op = "delete attempts"
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	_, n, err := s.client.From(tableAttempts).
+		Delete("minimal", "exact").
+		Lt("delivered_at", formatTime(cutoff)).
+		ExecuteWithContext(ctx)
+	if err != nil {
+		return 0, s.mapError(op, err, errMap{})
+	}
+	return int(n), nil
+}

@@ -1,0 +1,793 @@
+package supabase
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadlex/api-gateway/gateway/delivery"
+)
+
+// Paths and ids of the delivery tests.
+const (
+	publishPath    = "/rest/v1/rpc/gateway_publish_event"
+	claimPath      = "/rest/v1/rpc/gateway_claim_delivery"
+	recordPath     = "/rest/v1/rpc/gateway_record_attempt"
+	testPath       = "/rest/v1/rpc/gateway_create_test_delivery"
+	retryPath      = "/rest/v1/rpc/gateway_retry_delivery"
+	deliveriesPath = "/rest/v1/deliveries"
+	attemptsPath   = "/rest/v1/delivery_attempts"
+	deliveryID     = "7d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a"
+	deliveryID2    = "0f1e2d3c-4b5a-4697-8877-665544332211"
+	eventID        = "3c4d5e6f-7a8b-4c9d-8e0f-a1b2c3d4e5f6"
+	attemptID      = "6e5d4c3b-2a19-4807-b6a5-948372615041"
+	attemptID2     = "a1a2a3a4-b1b2-4c1c-8d1d-e1e2e3e4e5e6"
+)
+
+// The event's data, with the spacing and key order a publisher chose: the
+// store must send and return exactly these bytes.
+const eventData = "{\"z\": 1,  \"a\":[\"é\"]}"
+
+// eventDataJSON is eventData as a JSON string, as the functions render the
+// text column.
+var eventDataJSON = func() string {
+	b, _ := json.Marshal(eventData)
+	return string(b)
+}()
+
+// Rows as the functions render them (TimeZone UTC) and as PostgREST renders a
+// table in another zone.
+const deliveryRowJSON = `{"id":"` + deliveryID + `","workspace_id":"` + wsID + `","webhook_id":"` + hookID + `",` +
+	`"event_id":"` + eventID + `","event_type":"lead.created","test":false,"status":"pending","attempts":0,` +
+	`"next_attempt_at":"2026-11-27T08:00:00.123456+00:00","created_at":"2026-11-27T08:00:00.123456+00:00",` +
+	`"updated_at":"2026-11-27T08:00:00.123456+00:00"}`
+
+const deliveryRow2JSON = `{"id":"` + deliveryID2 + `","workspace_id":"` + wsID + `","webhook_id":"` + hookID2 + `",` +
+	`"event_id":"` + eventID + `","event_type":"lead.created","test":true,"status":"failed","attempts":6,` +
+	`"next_attempt_at":null,"created_at":"2026-11-27T08:00:00+00:00","updated_at":"2026-11-27T14:00:00.5+00:00"}`
+
+func deliveryFixture() delivery.Delivery {
+	at := time.Date(2026, 11, 27, 8, 0, 0, 123456000, time.UTC)
+	return delivery.Delivery{
+		ID: deliveryID, WorkspaceID: wsID, WebhookID: hookID, EventID: eventID, EventType: "lead.created",
+		Status: delivery.StatusPending, NextAttemptAt: &at, CreatedAt: at, UpdatedAt: at,
+	}
+}
+
+func delivery2Fixture() delivery.Delivery {
+	return delivery.Delivery{
+		ID: deliveryID2, WorkspaceID: wsID, WebhookID: hookID2, EventID: eventID, EventType: "lead.created",
+		Test: true, Status: delivery.StatusFailed, Attempts: 6,
+		CreatedAt: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC),
+		UpdatedAt: time.Date(2026, 11, 27, 14, 0, 0, 500000000, time.UTC),
+	}
+}
+
+const claimJSON = `{"delivery":` + `{"id":"` + deliveryID + `","workspace_id":"` + wsID + `","webhook_id":"` + hookID + `",` +
+	`"event_id":"` + eventID + `","event_type":"lead.created","test":false,"status":"pending","attempts":2,` +
+	`"next_attempt_at":"2026-11-27T08:00:05+00:00","created_at":"2026-11-27T08:00:00.123456+00:00",` +
+	`"updated_at":"2026-11-27T08:00:06+00:00"},` +
+	`"event":{"id":"` + eventID + `","workspace_id":"` + wsID + `","type":"lead.created","data":%DATA%,` +
+	`"created_at":"2026-11-27T08:00:00.123456+00:00"},` +
+	`"target":{"url":"https://example.com/hook","active":true,"secret_ciphertext":"v1:new:ct",` +
+	`"previous_secret_ciphertext":"v1:old:ct","previous_secret_expires_at":"2026-11-28T08:00:00+00:00"}}`
+
+func claimAnswerJSON() string { return strings.Replace(claimJSON, "%DATA%", eventDataJSON, 1) }
+
+func claimFixture() *delivery.Claim {
+	created := time.Date(2026, 11, 27, 8, 0, 0, 123456000, time.UTC)
+	next := time.Date(2026, 11, 27, 8, 0, 5, 0, time.UTC)
+	expires := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+	return &delivery.Claim{
+		Delivery: delivery.Delivery{
+			ID: deliveryID, WorkspaceID: wsID, WebhookID: hookID, EventID: eventID, EventType: "lead.created",
+			Status: delivery.StatusPending, Attempts: 2, NextAttemptAt: &next, CreatedAt: created,
+			UpdatedAt: time.Date(2026, 11, 27, 8, 0, 6, 0, time.UTC),
+		},
+		Event: delivery.Event{
+			ID: eventID, WorkspaceID: wsID, Type: "lead.created", Data: json.RawMessage(eventData), CreatedAt: created,
+		},
+		Target: delivery.Target{
+			URL: "https://example.com/hook", Active: true, SecretCiphertext: "v1:new:ct",
+			PreviousSecretCiphertext: "v1:old:ct", PreviousSecretExpiresAt: &expires,
+		},
+	}
+}
+
+const attemptRowJSON = `{"id":"` + attemptID + `","delivery_id":"` + deliveryID + `","webhook_id":"` + hookID + `",` +
+	`"workspace_id":"` + wsID + `","event_type":"lead.created","attempt":2,"status":"pending",` +
+	`"response_status_code":503,"response_body":"{\"error\":\"busy\"}","duration_ms":1234,"error":"http_error",` +
+	`"delivered_at":"2026-11-27T10:00:01.000002+02:00"}`
+
+const attemptRow2JSON = `{"id":"` + attemptID2 + `","delivery_id":"` + deliveryID + `","webhook_id":"` + hookID + `",` +
+	`"workspace_id":"` + wsID + `","event_type":"lead.created","attempt":1,"status":"failed",` +
+	`"response_status_code":null,"response_body":"","duration_ms":10000,"error":"timeout",` +
+	`"delivered_at":"2026-11-27T07:59:59+00:00"}`
+
+func attemptFixture() delivery.Attempt {
+	return delivery.Attempt{
+		ID: attemptID, DeliveryID: deliveryID, WebhookID: hookID, WorkspaceID: wsID, EventType: "lead.created",
+		Attempt: 2, Status: delivery.StatusPending, ResponseStatusCode: ptr(503), ResponseBody: `{"error":"busy"}`,
+		DurationMS: 1234, Error: ptr(delivery.ErrClassHTTP), DeliveredAt: time.Date(2026, 11, 27, 8, 0, 1, 2000, time.UTC),
+	}
+}
+
+func attempt2Fixture() delivery.Attempt {
+	return delivery.Attempt{
+		ID: attemptID2, DeliveryID: deliveryID, WebhookID: hookID, WorkspaceID: wsID, EventType: "lead.created",
+		Attempt: 1, Status: delivery.StatusFailed, DurationMS: 10000, Error: ptr(delivery.ErrClassTimeout),
+		DeliveredAt: time.Date(2026, 11, 27, 7, 59, 59, 0, time.UTC),
+	}
+}
+
+// checkDeliveryErr is checkErr that also knows the delivery sentinels.
+func checkDeliveryErr(t *testing.T, op string, err, want error) {
+	t.Helper()
+	checkErr(t, op, err, want)
+	for _, s := range []error{delivery.ErrNotFound, delivery.ErrNotClaimed} {
+		if is := errors.Is(err, s); is != (s == want) {
+			t.Errorf("errors.Is(%v, %v) = %v", err, s, is)
+		}
+	}
+}
+
+// rpcReq is the request every delivery function call sends.
+func rpcReq(path, body string) wantReq {
+	return wantReq{method: http.MethodPost, path: path, query: map[string]string{}, prefer: "return=representation", body: body}
+}
+
+func TestPublishEvent(t *testing.T) {
+	ev := delivery.Event{ID: eventID, WorkspaceID: wsID, Type: "lead.created", Data: json.RawMessage(eventData), CreatedAt: at}
+	req := rpcReq(publishPath, `{"p_id":"`+eventID+`","p_workspace_id":"`+wsID+`","p_type":"lead.created",`+
+		`"p_data":`+eventDataJSON+`,"p_created_at":"`+atJSON+`"}`)
+	tests := []struct {
+		name        string
+		mutate      func(ev *delivery.Event)
+		answers     []answer
+		reqs        []wantReq
+		want        error
+		wantCreated bool
+		wantDs      []delivery.Delivery
+	}{
+		{
+			name:    "created",
+			answers: []answer{okJSON(`{"created":true,"deliveries":` + arr(deliveryRowJSON, deliveryRow2JSON) + `}`)},
+			reqs:    []wantReq{req}, wantCreated: true,
+			wantDs: []delivery.Delivery{deliveryFixture(), delivery2Fixture()},
+		},
+		{
+			name:    "published before",
+			answers: []answer{okJSON(`{"created":false,"deliveries":` + arr(deliveryRowJSON) + `}`)},
+			reqs:    []wantReq{req}, wantDs: []delivery.Delivery{deliveryFixture()},
+		},
+		{
+			name:    "no subscribers",
+			answers: []answer{okJSON(`{"created":true,"deliveries":[]}`)},
+			reqs:    []wantReq{req}, wantCreated: true, wantDs: []delivery.Delivery{},
+		},
+		{
+			name: "upper-case ids are sent canonical",
+			mutate: func(ev *delivery.Event) {
+				ev.ID, ev.WorkspaceID = strings.ToUpper(ev.ID), strings.ToUpper(ev.WorkspaceID)
+			},
+			answers: []answer{okJSON(`{"created":true,"deliveries":[]}`)},
+			reqs:    []wantReq{req}, wantCreated: true, wantDs: []delivery.Delivery{},
+		},
+		{name: "no created flag", answers: []answer{okJSON(`{"deliveries":[]}`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "null", answers: []answer{okJSON(`null`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "not json", answers: []answer{okJSON(`OK`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "bad timestamp", answers: []answer{okJSON(`{"created":true,"deliveries":` + arr(strings.Replace(deliveryRowJSON, "2026-11-27T08:00:00.123456+00:00", "soon", 1)) + `}`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "unique violation is not a sentinel", answers: []answer{fail(http.StatusConflict, dupURLBody)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "invalid input is not not-found", answers: []answer{fail(http.StatusBadRequest, badUUIDBody)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "server error", answers: []answer{fail(http.StatusInternalServerError, internalBody)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "proxy html", answers: []answer{html502()}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "malformed event id", mutate: func(ev *delivery.Event) { ev.ID = "evt_1" }, want: errWrapped},
+		{name: "malformed workspace", mutate: func(ev *delivery.Event) { ev.WorkspaceID = wsID + "," }, want: errWrapped},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, f := newTestStore(t, roomy, tt.answers...)
+			e := ev
+			if tt.mutate != nil {
+				tt.mutate(&e)
+			}
+			ds, created, err := s.PublishEvent(context.Background(), e)
+			checkDeliveryErr(t, "publish event", err, tt.want)
+			checkRequests(t, f.requests(), tt.reqs)
+			if tt.want != nil {
+				return
+			}
+			if created != tt.wantCreated {
+				t.Errorf("created = %v, want %v", created, tt.wantCreated)
+			}
+			if !reflect.DeepEqual(ds, tt.wantDs) {
+				t.Errorf("deliveries\n got %+v\nwant %+v", ds, tt.wantDs)
+			}
+		})
+	}
+}
+
+// A zero creation time is the current time, as in the other stores.
+func TestPublishEventZeroTimeIsNow(t *testing.T) {
+	s, f := newTestStore(t, roomy, okJSON(`{"created":true,"deliveries":[]}`))
+	before := time.Now().Add(-time.Second)
+	if _, _, err := s.PublishEvent(context.Background(), delivery.Event{ID: eventID, WorkspaceID: wsID, Type: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		CreatedAt time.Time `json:"p_created_at"`
+		Data      *string   `json:"p_data"`
+	}
+	if err := json.Unmarshal(f.requests()[0].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.CreatedAt.Before(before) || body.CreatedAt.After(time.Now().Add(time.Second)) {
+		t.Errorf("p_created_at %v, want about now", body.CreatedAt)
+	}
+	if body.Data == nil || *body.Data != "" {
+		t.Errorf("nil data sent as %v, want the empty string (the column is NOT NULL)", body.Data)
+	}
+}
+
+func TestClaimDelivery(t *testing.T) {
+	req := rpcReq(claimPath, `{"p_id":"`+deliveryID+`","p_now":"`+atJSON+`","p_lease_ms":30000}`)
+	tests := []struct {
+		name    string
+		id      string
+		lease   time.Duration
+		answers []answer
+		reqs    []wantReq
+		want    error
+	}{
+		{name: "claimed", id: deliveryID, answers: []answer{okJSON(claimAnswerJSON())}, reqs: []wantReq{req}},
+		{name: "upper-case id is sent canonical", id: strings.ToUpper(deliveryID), answers: []answer{okJSON(claimAnswerJSON())}, reqs: []wantReq{req}},
+		{name: "lease in whole milliseconds", id: deliveryID, lease: 1500 * time.Microsecond, answers: []answer{okJSON(claimAnswerJSON())},
+			reqs: []wantReq{rpcReq(claimPath, `{"p_id":"`+deliveryID+`","p_now":"`+atJSON+`","p_lease_ms":1}`)}},
+		{name: "not claimable", id: deliveryID, answers: []answer{okJSON("null")}, reqs: []wantReq{req}, want: delivery.ErrNotClaimed},
+		{name: "invalid uuid from server", id: deliveryID, answers: []answer{fail(http.StatusBadRequest, badUUIDBody)}, reqs: []wantReq{req}, want: delivery.ErrNotClaimed},
+		{name: "lease refused", id: deliveryID, answers: []answer{fail(http.StatusBadRequest, `{"code":"22023","details":null,"hint":null,"message":"the lease must be at least one millisecond"}`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "incomplete claim", id: deliveryID, answers: []answer{okJSON(`{"delivery":` + deliveryRowJSON + `}`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "not json", id: deliveryID, answers: []answer{okJSON("claimed")}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "bad timestamp", id: deliveryID, answers: []answer{okJSON(strings.Replace(claimAnswerJSON(), "2026-11-28T08:00:00+00:00", "tomorrow", 1))}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "function missing", id: deliveryID, answers: []answer{fail(http.StatusNotFound, `{"code":"PGRST202","details":null,"hint":null,"message":"Could not find the function"}`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "server error", id: deliveryID, answers: []answer{fail(http.StatusInternalServerError, internalBody)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "proxy html", id: deliveryID, answers: []answer{html502()}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "malformed id", id: "dlv_1", want: delivery.ErrNotClaimed},
+		{name: "filter syntax in id", id: deliveryID[:35] + ")", want: delivery.ErrNotClaimed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, f := newTestStore(t, roomy, tt.answers...)
+			lease := tt.lease
+			if lease == 0 {
+				lease = 30 * time.Second
+			}
+			got, err := s.ClaimDelivery(context.Background(), tt.id, at, lease)
+			checkDeliveryErr(t, "claim delivery", err, tt.want)
+			checkRequests(t, f.requests(), tt.reqs)
+			if tt.want == nil && !reflect.DeepEqual(got, claimFixture()) {
+				t.Errorf("claim\n got %+v\nwant %+v", got, claimFixture())
+			} else if tt.want != nil && got != nil {
+				t.Errorf("a claim with the error: %+v", got)
+			}
+		})
+	}
+}
+
+// A claim of a webhook that was never rotated carries no previous secret.
+func TestClaimWithoutPreviousSecret(t *testing.T) {
+	answer := strings.Replace(claimAnswerJSON(),
+		`"previous_secret_ciphertext":"v1:old:ct","previous_secret_expires_at":"2026-11-28T08:00:00+00:00"`,
+		`"previous_secret_ciphertext":null,"previous_secret_expires_at":null`, 1)
+	s, _ := newTestStore(t, roomy, okJSON(answer))
+	got, err := s.ClaimDelivery(context.Background(), deliveryID, at, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Target.PreviousSecretCiphertext != "" || got.Target.PreviousSecretExpiresAt != nil {
+		t.Errorf("Target = %+v", got.Target)
+	}
+}
+
+func TestRecordAttempt(t *testing.T) {
+	next := at.Add(5 * time.Second)
+	base := func() delivery.Outcome {
+		return delivery.Outcome{
+			Attempt: delivery.Attempt{
+				ID: attemptID, DeliveryID: deliveryID, WebhookID: hookID, WorkspaceID: wsID, EventType: "lead.created",
+				Attempt: 2, Status: delivery.StatusPending, ResponseStatusCode: ptr(503), ResponseBody: "busy",
+				DurationMS: 1234, Error: ptr(delivery.ErrClassHTTP), DeliveredAt: at,
+			},
+			NextAttemptAt: &next,
+			DisableAfter:  72 * time.Hour,
+		}
+	}
+	fullBody := `{"p_id":"` + attemptID + `","p_workspace_id":"` + wsID + `","p_webhook_id":"` + hookID + `",` +
+		`"p_delivery_id":"` + deliveryID + `","p_attempt":2,"p_status":"pending","p_response_status_code":503,` +
+		`"p_response_body":"busy","p_duration_ms":1234,"p_error":"http_error","p_delivered_at":"` + atJSON + `",` +
+		`"p_next_attempt_at":"2026-11-27T08:00:05.123456Z","p_disable_after_ms":259200000}`
+	req := rpcReq(recordPath, fullBody)
+	tests := []struct {
+		name    string
+		mutate  func(o *delivery.Outcome)
+		answers []answer
+		reqs    []wantReq
+		want    error
+	}{
+		{name: "recorded", answers: []answer{okJSON(`"recorded"`)}, reqs: []wantReq{req}},
+		{
+			name: "success: nulls, a database-chosen id, no disable rule",
+			mutate: func(o *delivery.Outcome) {
+				o.Attempt.ID, o.Attempt.Status, o.Attempt.ResponseStatusCode, o.Attempt.Error = "", delivery.StatusSuccess, nil, nil
+				o.NextAttemptAt, o.DisableAfter = nil, -time.Hour
+			},
+			answers: []answer{okJSON(`"recorded"`)},
+			reqs: []wantReq{rpcReq(recordPath, `{"p_id":null,"p_workspace_id":"`+wsID+`","p_webhook_id":"`+hookID+`",`+
+				`"p_delivery_id":"`+deliveryID+`","p_attempt":2,"p_status":"success","p_response_status_code":null,`+
+				`"p_response_body":"busy","p_duration_ms":1234,"p_error":null,"p_delivered_at":"`+atJSON+`",`+
+				`"p_next_attempt_at":null,"p_disable_after_ms":0}`)},
+		},
+		{
+			name: "upper-case ids are sent canonical",
+			mutate: func(o *delivery.Outcome) {
+				a := &o.Attempt
+				a.ID, a.DeliveryID, a.WebhookID, a.WorkspaceID = strings.ToUpper(a.ID), strings.ToUpper(a.DeliveryID), strings.ToUpper(a.WebhookID), strings.ToUpper(a.WorkspaceID)
+			},
+			answers: []answer{okJSON(`"recorded"`)}, reqs: []wantReq{req},
+		},
+		{name: "no such delivery", answers: []answer{okJSON(`"not_found"`)}, reqs: []wantReq{req}, want: delivery.ErrNotFound},
+		{name: "superseded claim", answers: []answer{okJSON(`"stale"`)}, reqs: []wantReq{req}, want: delivery.ErrNotClaimed},
+		{name: "unknown answer", answers: []answer{okJSON(`"maybe"`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "null", answers: []answer{okJSON(`null`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "not json", answers: []answer{okJSON(`recorded`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "invalid uuid from server", answers: []answer{fail(http.StatusBadRequest, badUUIDBody)}, reqs: []wantReq{req}, want: delivery.ErrNotFound},
+		{name: "check violation", answers: []answer{fail(http.StatusBadRequest, `{"code":"23514","details":null,"hint":null,"message":"new row for relation \"delivery_attempts\" violates check constraint \"delivery_attempts_response_body_length\""}`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "inconsistent outcome", answers: []answer{fail(http.StatusBadRequest, `{"code":"22023","details":null,"hint":null,"message":"an attempt with a next attempt must be pending, and only one"}`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "server error", answers: []answer{fail(http.StatusInternalServerError, internalBody)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "proxy html", answers: []answer{html502()}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "malformed delivery id", mutate: func(o *delivery.Outcome) { o.Attempt.DeliveryID = "dlv_1" }, want: delivery.ErrNotFound},
+		{name: "malformed webhook id", mutate: func(o *delivery.Outcome) { o.Attempt.WebhookID = "" }, want: delivery.ErrNotFound},
+		{name: "malformed workspace id", mutate: func(o *delivery.Outcome) { o.Attempt.WorkspaceID = "ws" }, want: delivery.ErrNotFound},
+		{name: "malformed attempt id", mutate: func(o *delivery.Outcome) { o.Attempt.ID = "att_1" }, want: errWrapped},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, f := newTestStore(t, roomy, tt.answers...)
+			o := base()
+			if tt.mutate != nil {
+				tt.mutate(&o)
+			}
+			err := s.RecordAttempt(context.Background(), o)
+			checkDeliveryErr(t, "record attempt", err, tt.want)
+			checkRequests(t, f.requests(), tt.reqs)
+		})
+	}
+}
+
+func TestRecordAttemptZeroTimeIsNow(t *testing.T) {
+	s, f := newTestStore(t, roomy, okJSON(`"recorded"`))
+	before := time.Now().Add(-time.Second)
+	err := s.RecordAttempt(context.Background(), delivery.Outcome{Attempt: delivery.Attempt{
+		DeliveryID: deliveryID, WebhookID: hookID, WorkspaceID: wsID, Attempt: 1, Status: delivery.StatusSuccess,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		DeliveredAt time.Time `json:"p_delivered_at"`
+	}
+	if err := json.Unmarshal(f.requests()[0].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.DeliveredAt.Before(before) || body.DeliveredAt.After(time.Now().Add(time.Second)) {
+		t.Errorf("p_delivered_at %v, want about now", body.DeliveredAt)
+	}
+}
+
+func TestDueDeliveries(t *testing.T) {
+	due := func(limit string) wantReq {
+		return wantReq{method: http.MethodGet, path: deliveriesPath, query: map[string]string{
+			"select":          "id",
+			"status":          "eq.pending",
+			"next_attempt_at": "lte." + atJSON,
+			"or":              `(lease_until.is.null,lease_until.lt."` + atJSON + `")`,
+			"order":           "next_attempt_at.asc.nullslast,id.asc.nullslast",
+			"limit":           limit,
+		}}
+	}
+	tests := []struct {
+		name    string
+		limit   int
+		answers []answer
+		reqs    []wantReq
+		want    error
+		wantIDs []string
+	}{
+		{name: "due", limit: 100, answers: []answer{okJSON(`[{"id":"` + deliveryID + `"},{"id":"` + deliveryID2 + `"}]`)}, reqs: []wantReq{due("100")}, wantIDs: []string{deliveryID, deliveryID2}},
+		{name: "none", limit: 5, answers: []answer{okJSON(`[]`)}, reqs: []wantReq{due("5")}, wantIDs: []string{}},
+		{name: "zero limit asks nothing", limit: 0, wantIDs: []string{}},
+		{name: "not json", limit: 5, answers: []answer{okJSON(`{`)}, reqs: []wantReq{due("5")}, want: errWrapped},
+		{name: "server error", limit: 5, answers: []answer{fail(http.StatusInternalServerError, internalBody)}, reqs: []wantReq{due("5")}, want: errWrapped},
+		{name: "proxy html", limit: 5, answers: []answer{html502()}, reqs: []wantReq{due("5")}, want: errWrapped},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, f := newTestStore(t, roomy, tt.answers...)
+			got, err := s.DueDeliveries(context.Background(), at, tt.limit)
+			checkDeliveryErr(t, "due deliveries", err, tt.want)
+			checkRequests(t, f.requests(), tt.reqs)
+			if tt.want == nil && !reflect.DeepEqual(got, tt.wantIDs) {
+				t.Errorf("ids %v, want %v", got, tt.wantIDs)
+			}
+		})
+	}
+}
+
+func TestCreateTestDelivery(t *testing.T) {
+	ev := delivery.Event{ID: eventID, WorkspaceID: wsID, Type: "lead.created", Data: json.RawMessage(eventData), CreatedAt: at}
+	req := rpcReq(testPath, `{"p_event_id":"`+eventID+`","p_workspace_id":"`+wsID+`","p_type":"lead.created",`+
+		`"p_data":`+eventDataJSON+`,"p_created_at":"`+atJSON+`","p_webhook_id":"`+hookID2+`"}`)
+	tests := []struct {
+		name    string
+		mutate  func(ev *delivery.Event)
+		hook    string
+		answers []answer
+		reqs    []wantReq
+		want    error
+	}{
+		{name: "created", hook: hookID2, answers: []answer{okJSON(deliveryRow2JSON)}, reqs: []wantReq{req}},
+		{name: "upper-case ids are sent canonical", hook: strings.ToUpper(hookID2), mutate: func(ev *delivery.Event) {
+			ev.ID, ev.WorkspaceID = strings.ToUpper(ev.ID), strings.ToUpper(ev.WorkspaceID)
+		}, answers: []answer{okJSON(deliveryRow2JSON)}, reqs: []wantReq{req}},
+		{name: "no such webhook in the workspace", hook: hookID2, answers: []answer{okJSON(`null`)}, reqs: []wantReq{req}, want: delivery.ErrNotFound},
+		{name: "event id taken", hook: hookID2, answers: []answer{fail(http.StatusConflict, `{"code":"23505","details":null,"hint":null,"message":"duplicate key value violates unique constraint \"events_pkey\""}`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "not a delivery", hook: hookID2, answers: []answer{okJSON(`{}`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "not json", hook: hookID2, answers: []answer{okJSON(`created`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "server error", hook: hookID2, answers: []answer{fail(http.StatusInternalServerError, internalBody)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "proxy html", hook: hookID2, answers: []answer{html502()}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "malformed webhook id", hook: "wh_1", want: delivery.ErrNotFound},
+		{name: "malformed workspace id", hook: hookID2, mutate: func(ev *delivery.Event) { ev.WorkspaceID = "" }, want: delivery.ErrNotFound},
+		{name: "malformed event id", hook: hookID2, mutate: func(ev *delivery.Event) { ev.ID = "evt_1" }, want: errWrapped},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, f := newTestStore(t, roomy, tt.answers...)
+			e := ev
+			if tt.mutate != nil {
+				tt.mutate(&e)
+			}
+			got, err := s.CreateTestDelivery(context.Background(), e, tt.hook)
+			checkDeliveryErr(t, "create test delivery", err, tt.want)
+			checkRequests(t, f.requests(), tt.reqs)
+			if tt.want == nil && !reflect.DeepEqual(got, ptr(delivery2Fixture())) {
+				t.Errorf("delivery\n got %+v\nwant %+v", got, delivery2Fixture())
+			} else if tt.want != nil && got != nil {
+				t.Errorf("a delivery with the error: %+v", got)
+			}
+		})
+	}
+}
+
+func TestRetryDelivery(t *testing.T) {
+	req := rpcReq(retryPath, `{"p_workspace_id":"`+wsID+`","p_webhook_id":"`+hookID+`","p_id":"`+deliveryID+`","p_now":"`+atJSON+`"}`)
+	tests := []struct {
+		name         string
+		ws, hook, id string
+		answers      []answer
+		reqs         []wantReq
+		want         error
+	}{
+		{name: "retried", ws: wsID, hook: hookID, id: deliveryID, answers: []answer{okJSON(deliveryRowJSON)}, reqs: []wantReq{req}},
+		{name: "upper-case ids are sent canonical", ws: strings.ToUpper(wsID), hook: strings.ToUpper(hookID), id: strings.ToUpper(deliveryID), answers: []answer{okJSON(deliveryRowJSON)}, reqs: []wantReq{req}},
+		{name: "no such delivery", ws: wsID, hook: hookID, id: deliveryID, answers: []answer{okJSON(`null`)}, reqs: []wantReq{req}, want: delivery.ErrNotFound},
+		{name: "invalid uuid from server", ws: wsID, hook: hookID, id: deliveryID, answers: []answer{fail(http.StatusBadRequest, badUUIDBody)}, reqs: []wantReq{req}, want: delivery.ErrNotFound},
+		{name: "not json", ws: wsID, hook: hookID, id: deliveryID, answers: []answer{okJSON(`{`)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "server error", ws: wsID, hook: hookID, id: deliveryID, answers: []answer{fail(http.StatusInternalServerError, internalBody)}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "proxy html", ws: wsID, hook: hookID, id: deliveryID, answers: []answer{html502()}, reqs: []wantReq{req}, want: errWrapped},
+		{name: "malformed delivery id", ws: wsID, hook: hookID, id: "dlv_1", want: delivery.ErrNotFound},
+		{name: "malformed webhook id", ws: wsID, hook: "wh", id: deliveryID, want: delivery.ErrNotFound},
+		{name: "malformed workspace id", ws: "", hook: hookID, id: deliveryID, want: delivery.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, f := newTestStore(t, roomy, tt.answers...)
+			got, err := s.RetryDelivery(context.Background(), tt.ws, tt.hook, tt.id, at)
+			checkDeliveryErr(t, "retry delivery", err, tt.want)
+			checkRequests(t, f.requests(), tt.reqs)
+			if tt.want == nil && !reflect.DeepEqual(got, ptr(deliveryFixture())) {
+				t.Errorf("delivery\n got %+v\nwant %+v", got, deliveryFixture())
+			} else if tt.want != nil && got != nil {
+				t.Errorf("a delivery with the error: %+v", got)
+			}
+		})
+	}
+}
+
+func TestListAttempts(t *testing.T) {
+	filter := func(status string) map[string]string {
+		q := map[string]string{"workspace_id": "eq." + wsID, "webhook_id": "eq." + hookID}
+		if status != "" {
+			q["status"] = "eq." + status
+		}
+		return q
+	}
+	page := func(status, offset, limit string) wantReq {
+		q := filter(status)
+		q["select"], q["order"], q["offset"], q["limit"] = "*", "delivered_at.desc.nullsfirst,id.desc.nullsfirst", offset, limit
+		return wantReq{method: http.MethodGet, path: attemptsPath, query: q, prefer: "count=exact"}
+	}
+	count := func(status string) wantReq {
+		q := filter(status)
+		q["select"] = "id"
+		return wantReq{method: http.MethodHead, path: attemptsPath, query: q, prefer: "count=exact"}
+	}
+	exists := wantReq{method: http.MethodGet, path: hooksPath, query: map[string]string{
+		"select": "id", "id": "eq." + hookID, "workspace_id": "eq." + wsID,
+	}}
+	hookExists := okJSON(`[{"id":"` + hookID + `"}]`)
+	tests := []struct {
+		name          string
+		ws, hook      string
+		status        string
+		offset, limit int
+		answers       []answer
+		reqs          []wantReq
+		want          error
+		wantAttempts  []delivery.Attempt
+		wantTotal     int
+	}{
+		{
+			name: "a page", ws: wsID, hook: hookID, offset: 0, limit: 50,
+			answers:      []answer{withRange(okJSON(arr(attemptRowJSON, attemptRow2JSON)), "0-1/2")},
+			reqs:         []wantReq{page("", "0", "50")},
+			wantAttempts: []delivery.Attempt{attemptFixture(), attempt2Fixture()}, wantTotal: 2,
+		},
+		{
+			name: "a filtered middle page", ws: wsID, hook: hookID, status: delivery.StatusPending, offset: 50, limit: 50,
+			answers:      []answer{withRange(answer{status: http.StatusPartialContent, body: arr(attemptRowJSON)}, "50-50/51")},
+			reqs:         []wantReq{page("pending", "50", "50")},
+			wantAttempts: []delivery.Attempt{attemptFixture()}, wantTotal: 51,
+		},
+		{
+			name: "upper-case ids are sent canonical", ws: strings.ToUpper(wsID), hook: strings.ToUpper(hookID), limit: 50,
+			answers:      []answer{withRange(okJSON(arr(attemptRowJSON)), "0-0/1")},
+			reqs:         []wantReq{page("", "0", "50")},
+			wantAttempts: []delivery.Attempt{attemptFixture()}, wantTotal: 1,
+		},
+		{
+			name: "an empty log", ws: wsID, hook: hookID, limit: 50,
+			answers:      []answer{withRange(okJSON(`[]`), "*/0"), hookExists},
+			reqs:         []wantReq{page("", "0", "50"), exists},
+			wantAttempts: []delivery.Attempt{},
+		},
+		{
+			name: "no such webhook in the workspace", ws: wsID, hook: hookID, limit: 50,
+			answers: []answer{withRange(okJSON(`[]`), "*/0"), okJSON(`[]`)},
+			reqs:    []wantReq{page("", "0", "50"), exists},
+			want:    delivery.ErrNotFound,
+		},
+		{
+			name: "the existence check fails", ws: wsID, hook: hookID, limit: 50,
+			answers: []answer{withRange(okJSON(`[]`), "*/0"), html502()},
+			reqs:    []wantReq{page("", "0", "50"), exists},
+			want:    errWrapped,
+		},
+		{
+			name: "offset past the end", ws: wsID, hook: hookID, offset: 100, limit: 50,
+			answers:      []answer{fail(http.StatusRequestedRangeNotSatisfiable, rangeBody), withRange(okJSON(""), "*/22")},
+			reqs:         []wantReq{page("", "100", "50"), count("")},
+			wantAttempts: []delivery.Attempt{}, wantTotal: 22,
+		},
+		{
+			name: "offset past the end of nothing", ws: wsID, hook: hookID, status: delivery.StatusFailed, offset: 100, limit: 50,
+			answers: []answer{fail(http.StatusRequestedRangeNotSatisfiable, rangeBody), withRange(okJSON(""), "*/0"), okJSON(`[]`)},
+			reqs:    []wantReq{page("failed", "100", "50"), count("failed"), exists},
+			want:    delivery.ErrNotFound,
+		},
+		{
+			name: "zero limit counts only", ws: wsID, hook: hookID, status: delivery.StatusSuccess, limit: 0,
+			answers:      []answer{withRange(okJSON(""), "*/7")},
+			reqs:         []wantReq{count("success")},
+			wantAttempts: []delivery.Attempt{}, wantTotal: 7,
+		},
+		{
+			name: "zero limit on an empty log", ws: wsID, hook: hookID, limit: 0,
+			answers:      []answer{withRange(okJSON(""), "*/0"), hookExists},
+			reqs:         []wantReq{count(""), exists},
+			wantAttempts: []delivery.Attempt{},
+		},
+		{
+			name: "a status no attempt has is not sent", ws: wsID, hook: hookID, status: "cancelled,or", limit: 50,
+			answers:      []answer{hookExists},
+			reqs:         []wantReq{exists},
+			wantAttempts: []delivery.Attempt{},
+		},
+		{
+			name: "rows without a count", ws: wsID, hook: hookID, limit: 50,
+			answers: []answer{okJSON(arr(attemptRowJSON))},
+			reqs:    []wantReq{page("", "0", "50")},
+			want:    errWrapped,
+		},
+		{
+			name: "bad timestamp", ws: wsID, hook: hookID, limit: 50,
+			answers: []answer{withRange(okJSON(arr(strings.Replace(attemptRowJSON, "2026-11-27T10:00:01.000002+02:00", "now", 1))), "0-0/1")},
+			reqs:    []wantReq{page("", "0", "50")},
+			want:    errWrapped,
+		},
+		{
+			name: "server error", ws: wsID, hook: hookID, limit: 50,
+			answers: []answer{fail(http.StatusInternalServerError, internalBody)},
+			reqs:    []wantReq{page("", "0", "50")},
+			want:    errWrapped,
+		},
+		{
+			name: "proxy html", ws: wsID, hook: hookID, limit: 50,
+			answers: []answer{html502()},
+			reqs:    []wantReq{page("", "0", "50")},
+			want:    errWrapped,
+		},
+		{name: "malformed webhook id", ws: wsID, hook: "wh_1", limit: 50, want: delivery.ErrNotFound},
+		{name: "malformed workspace id", ws: "ws", hook: hookID, limit: 50, want: delivery.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, f := newTestStore(t, roomy, tt.answers...)
+			got, total, err := s.ListAttempts(context.Background(), tt.ws, tt.hook, tt.status, tt.offset, tt.limit)
+			checkDeliveryErr(t, "list attempts", err, tt.want)
+			checkRequests(t, f.requests(), tt.reqs)
+			if tt.want != nil {
+				return
+			}
+			if total != tt.wantTotal {
+				t.Errorf("total %d, want %d", total, tt.wantTotal)
+			}
+			if got == nil || !reflect.DeepEqual(got, tt.wantAttempts) {
+				t.Errorf("attempts\n got %+v\nwant %+v", got, tt.wantAttempts)
+			}
+		})
+	}
+}
+
+func TestDeleteAttemptsBefore(t *testing.T) {
+	req := wantReq{method: http.MethodDelete, path: attemptsPath, query: map[string]string{"delivered_at": "lt." + atJSON}, prefer: "return=minimal,count=exact"}
+	tests := []struct {
+		name    string
+		answers []answer
+		want    error
+		wantN   int
+	}{
+		{name: "deleted", answers: []answer{withRange(answer{status: http.StatusNoContent}, "*/7")}, wantN: 7},
+		{name: "none", answers: []answer{withRange(answer{status: http.StatusNoContent}, "*/0")}, wantN: 0},
+		{name: "server error", answers: []answer{fail(http.StatusInternalServerError, internalBody)}, want: errWrapped},
+		{name: "proxy html", answers: []answer{html502()}, want: errWrapped},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, f := newTestStore(t, roomy, tt.answers...)
+			n, err := s.DeleteAttemptsBefore(context.Background(), at)
+			checkDeliveryErr(t, "delete attempts", err, tt.want)
+			checkRequests(t, f.requests(), []wantReq{req})
+			if tt.want == nil && n != tt.wantN {
+				t.Errorf("deleted %d, want %d", n, tt.wantN)
+			}
+		})
+	}
+}
+
+// deliveryOperations calls every delivery method once with valid arguments.
+func deliveryOperations() map[string]func(ctx context.Context, s *Store) error {
+	now := time.Now()
+	return map[string]func(ctx context.Context, s *Store) error{
+		"publish event": func(ctx context.Context, s *Store) error {
+			_, _, err := s.PublishEvent(ctx, delivery.Event{ID: eventID, WorkspaceID: wsID, Type: "lead.created", Data: json.RawMessage(`{}`), CreatedAt: now})
+			return err
+		},
+		"claim delivery": func(ctx context.Context, s *Store) error {
+			_, err := s.ClaimDelivery(ctx, deliveryID, now, time.Minute)
+			return err
+		},
+		"record attempt": func(ctx context.Context, s *Store) error {
+			return s.RecordAttempt(ctx, delivery.Outcome{Attempt: delivery.Attempt{
+				DeliveryID: deliveryID, WebhookID: hookID, WorkspaceID: wsID, Attempt: 1, Status: delivery.StatusSuccess, DeliveredAt: now,
+			}})
+		},
+		"due deliveries": func(ctx context.Context, s *Store) error {
+			_, err := s.DueDeliveries(ctx, now, 10)
+			return err
+		},
+		"create test delivery": func(ctx context.Context, s *Store) error {
+			_, err := s.CreateTestDelivery(ctx, delivery.Event{ID: eventID, WorkspaceID: wsID, Type: "lead.created", CreatedAt: now}, hookID)
+			return err
+		},
+		"retry delivery": func(ctx context.Context, s *Store) error {
+			_, err := s.RetryDelivery(ctx, wsID, hookID, deliveryID, now)
+			return err
+		},
+		"list attempts": func(ctx context.Context, s *Store) error {
+			_, _, err := s.ListAttempts(ctx, wsID, hookID, "", 0, 10)
+			return err
+		},
+		"delete attempts": func(ctx context.Context, s *Store) error {
+			_, err := s.DeleteAttemptsBefore(ctx, now)
+			return err
+		},
+	}
+}
+
+func TestDeliveryHangingServerTimesOut(t *testing.T) {
+	const timeout = 150 * time.Millisecond
+	for op, call := range deliveryOperations() {
+		t.Run(op, func(t *testing.T) {
+			t.Parallel()
+			s, f := newTestStore(t, timeout, answer{hang: true})
+			start := time.Now()
+			err := call(context.Background(), s)
+			elapsed := time.Since(start)
+			checkDeliveryErr(t, op, err, errWrapped)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("error %v is not a deadline", err)
+			}
+			if elapsed > timeout+5*time.Second {
+				t.Errorf("returned after %v, timeout %v", elapsed, timeout)
+			}
+			if n := len(f.requests()); n != 1 {
+				t.Errorf("%d requests, want 1", n)
+			}
+		})
+	}
+}
+
+func TestDeliveryCanceledContext(t *testing.T) {
+	for op, call := range deliveryOperations() {
+		t.Run(op, func(t *testing.T) {
+			s, _ := newTestStore(t, roomy, okJSON("[]"))
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			err := call(ctx, s)
+			checkDeliveryErr(t, op, err, errWrapped)
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("error %v is not a cancellation", err)
+			}
+		})
+	}
+}
+
+// TestDeliveryErrorsNeverCarryTheKey makes the server echo the key in every
+// kind of error answer; the store must scrub it.
+func TestDeliveryErrorsNeverCarryTheKey(t *testing.T) {
+	answers := map[string]answer{
+		"json error echoing the header": fail(http.StatusUnauthorized, `{"code":"PGRST301","details":null,"hint":null,"message":"JWT rejected: Bearer `+testKey+`"}`),
+		"sqlstate echoing the key":      fail(http.StatusConflict, `{"code":"23505","details":null,"hint":null,"message":"dup `+testKey+`"}`),
+		"html echoing the key":          fail(http.StatusBadGateway, "<html>apikey: "+testKey+"</html>"),
+		"success that is not json":      okJSON("apikey=" + testKey),
+	}
+	for name, a := range answers {
+		for op, call := range deliveryOperations() {
+			t.Run(name+"/"+op, func(t *testing.T) {
+				s, f := newTestStore(t, roomy, a, a)
+				err := call(context.Background(), s)
+				if op == "delete attempts" && name == "success that is not json" {
+					// The delete reads the count, not the body.
+					checkDeliveryErr(t, op, err, nil)
+					return
+				}
+				if err == nil {
+					t.Fatal("no error")
+				}
+				for e := err; e != nil; e = errors.Unwrap(e) {
+					if strings.Contains(e.Error(), testKey) {
+						t.Errorf("error leaks the key: %v", e)
+					}
+				}
+				if got := f.requests()[0].Header.Get("apikey"); got != testKey {
+					t.Errorf("the request did not carry the key")
+				}
+			})
+		}
+	}
+}
