@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -62,6 +63,30 @@ type Config struct {
 	ShutdownTimeout     time.Duration
 	IdempotencyTTL      time.Duration
 	DevelopmentKeyPrint bool // print a development key at start (make run)
+
+	Delivery Delivery
+}
+
+// Delivery configures event delivery.
+type Delivery struct {
+	// RetrySchedule is the wait before each retry (DELIVERY_RETRY_SCHEDULE).
+	RetrySchedule []time.Duration
+	Timeout       time.Duration // DELIVERY_TIMEOUT: a whole attempt
+	DisableAfter  time.Duration // DELIVERY_DISABLE_AFTER: auto-disable a webhook failing this long (0: never)
+	Lease         time.Duration // DELIVERY_LEASE: how long a worker owns a claimed attempt
+	SweepInterval time.Duration // DELIVERY_SWEEP_INTERVAL: how often lost deliveries are re-enqueued
+	Concurrency   int           // DELIVERY_CONCURRENCY: attempts in flight per worker
+	LogRetention  time.Duration // DELIVERY_LOG_RETENTION: how long attempts are kept
+	Queue         string        // DELIVERY_QUEUE: the queue's name in Redis
+	// InProcess runs the worker inside `serve` (RUN_WORKER; default: in
+	// development yes, in production no — run `gateway worker` instead).
+	InProcess bool
+	// Test-only settings, refused in production: addresses deliveries may
+	// reach although not public, a CA for local HTTPS receivers, and a DNS
+	// server for URL checks and deliveries.
+	AllowCIDRs []netip.Prefix // DELIVERY_ALLOW_CIDRS
+	CAFile     string         // DELIVERY_CA_FILE
+	DNSServer  string         // DNS_SERVER, host:port
 }
 
 // StoreKind says which persistence the configuration selects.
@@ -112,6 +137,20 @@ func Load(getenv func(string) string) (*Config, error) {
 		DevelopmentKeyPrint: p.boolean("DEV_PRINT_KEY", false),
 		Plans:               DefaultPlans(),
 	}
+	c.Delivery = Delivery{
+		Timeout:       p.duration("DELIVERY_TIMEOUT", 10*time.Second, 100*time.Millisecond, time.Minute),
+		DisableAfter:  p.duration("DELIVERY_DISABLE_AFTER", 72*time.Hour, 0, 365*24*time.Hour),
+		Lease:         p.duration("DELIVERY_LEASE", time.Minute, time.Second, time.Hour),
+		SweepInterval: p.duration("DELIVERY_SWEEP_INTERVAL", 30*time.Second, 10*time.Millisecond, time.Hour),
+		Concurrency:   p.intRange("DELIVERY_CONCURRENCY", 20, 1, 1000),
+		LogRetention:  p.duration("DELIVERY_LOG_RETENTION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+		Queue:         p.str("DELIVERY_QUEUE", "leadlex-deliveries"),
+		InProcess:     p.boolean("RUN_WORKER", c.Env == EnvDevelopment),
+		CAFile:        p.str("DELIVERY_CA_FILE", ""),
+		DNSServer:     p.str("DNS_SERVER", ""),
+	}
+	c.Delivery.RetrySchedule = p.schedule("DELIVERY_RETRY_SCHEDULE", "5s,30s,5m,1h,6h")
+	c.Delivery.AllowCIDRs = p.prefixes("DELIVERY_ALLOW_CIDRS")
 	c.SupabaseServiceRoleKey = getenv("SUPABASE_SERVICE_ROLE_KEY")
 	c.BasePath = "/" + strings.Trim(c.BasePath, "/")
 	if c.BasePath == "/" {
@@ -135,24 +174,7 @@ func Load(getenv func(string) string) (*Config, error) {
 			c.SecretEncryptionKey = k
 		}
 	}
-	if v := getenv("TRUSTED_PROXIES"); v != "" {
-		for _, s := range strings.Split(v, ",") {
-			s = strings.TrimSpace(s)
-			if s == "" {
-				continue
-			}
-			pfx, err := netip.ParsePrefix(s)
-			if err != nil {
-				if a, aerr := netip.ParseAddr(s); aerr == nil {
-					pfx = netip.PrefixFrom(a, a.BitLen())
-				} else {
-					p.errf("TRUSTED_PROXIES: %q is not a CIDR or an IP address", s)
-					continue
-				}
-			}
-			c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
-		}
-	}
+	c.TrustedProxies = p.prefixes("TRUSTED_PROXIES")
 	c.validate(&p)
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
@@ -182,6 +204,14 @@ func (c *Config) validate(p *parser) {
 			p.errf("SUPABASE_SERVICE_ROLE_KEY: required when SUPABASE_URL is set")
 		}
 	}
+	if c.Delivery.Lease <= c.Delivery.Timeout {
+		p.errf("DELIVERY_LEASE: must be longer than DELIVERY_TIMEOUT (%s), or a slow attempt could be sent twice", c.Delivery.Timeout)
+	}
+	if c.Delivery.DNSServer != "" {
+		if _, _, err := net.SplitHostPort(c.Delivery.DNSServer); err != nil {
+			p.errf("DNS_SERVER: must be host:port, got %q", c.Delivery.DNSServer)
+		}
+	}
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 			p.errf("REDIS_URL: must be a redis:// or rediss:// URL")
@@ -200,7 +230,52 @@ func (c *Config) validate(p *parser) {
 		if c.DevelopmentKeyPrint {
 			p.errf("DEV_PRINT_KEY: not allowed in production")
 		}
+		if len(c.Delivery.AllowCIDRs) > 0 {
+			p.errf("DELIVERY_ALLOW_CIDRS: test-only, not allowed in production: deliveries must reach only public addresses")
+		}
+		if c.Delivery.CAFile != "" {
+			p.errf("DELIVERY_CA_FILE: test-only, not allowed in production")
+		}
+		if c.Delivery.DNSServer != "" {
+			p.errf("DNS_SERVER: test-only, not allowed in production")
+		}
 	}
+}
+
+// prefixes reads a comma-separated list of CIDRs or single addresses.
+func (p *parser) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range strings.Split(p.getenv(name), ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				p.errf("%s: %q is not a CIDR or an IP address", name, s)
+				continue
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out
+}
+
+// schedule reads comma-separated durations, e.g. "5s,30s,5m,1h,6h".
+func (p *parser) schedule(name, def string) []time.Duration {
+	var out []time.Duration
+	for _, s := range strings.Split(p.str(name, def), ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil || d <= 0 || d > 7*24*time.Hour {
+			p.errf("%s: want positive durations separated by commas, e.g. %s; got %q", name, def, s)
+			return nil
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 func parsePlan(v string) (Plan, error) {

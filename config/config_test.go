@@ -24,6 +24,10 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Plans["starter"] != (Plan{10, 100}) || c.Plans["org"] != (Plan{200, 10000}) {
 		t.Errorf("plans = %+v", c.Plans)
 	}
+	if len(c.Delivery.RetrySchedule) != 5 || c.Delivery.RetrySchedule[4] != 6*time.Hour || c.Delivery.Timeout != 10*time.Second ||
+		c.Delivery.DisableAfter != 72*time.Hour || !c.Delivery.InProcess || c.Delivery.LogRetention != 30*24*time.Hour {
+		t.Errorf("delivery defaults: %+v", c.Delivery)
+	}
 	if c.MaxBodyBytes != 64<<10 || c.WebhookLimit != 100 || c.KeyCacheTTL != 5*time.Second {
 		t.Errorf("limits: body %d webhooks %d ttl %s", c.MaxBodyBytes, c.WebhookLimit, c.KeyCacheTTL)
 	}
@@ -76,6 +80,13 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"production unsafe", map[string]string{"GATEWAY_ENV": "production"}, []string{"DATABASE_URL", "REDIS_URL", "SECRET_ENCRYPTION_KEY"}},
 		{"bad duration", map[string]string{"KEY_CACHE_TTL": "forever"}, []string{"KEY_CACHE_TTL"}},
 		{"bad level", map[string]string{"LOG_LEVEL": "loud"}, []string{"LOG_LEVEL"}},
+		{"bad schedule", map[string]string{"DELIVERY_RETRY_SCHEDULE": "5s,soon"}, []string{"DELIVERY_RETRY_SCHEDULE"}},
+		{"lease not over timeout", map[string]string{"DELIVERY_TIMEOUT": "30s", "DELIVERY_LEASE": "10s"}, []string{"DELIVERY_LEASE"}},
+		{"bad allow cidr", map[string]string{"DELIVERY_ALLOW_CIDRS": "localhost"}, []string{"DELIVERY_ALLOW_CIDRS"}},
+		{"bad dns server", map[string]string{"DNS_SERVER": "127.0.0.1"}, []string{"DNS_SERVER"}},
+		{"test settings in production", map[string]string{"GATEWAY_ENV": "production", "DATABASE_URL": "postgres://h/d", "REDIS_URL": "redis://r:6379",
+			"SECRET_ENCRYPTION_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "DELIVERY_ALLOW_CIDRS": "127.0.0.0/8", "DELIVERY_CA_FILE": "/ca.pem", "DNS_SERVER": "127.0.0.1:53"},
+			[]string{"DELIVERY_ALLOW_CIDRS", "DELIVERY_CA_FILE", "DNS_SERVER"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,7 @@ const (
 	CodeInsufficientPermissions Code = "insufficient_permissions"
 	CodeNotFound                Code = "not_found"
 	CodeWebhookNotFound         Code = "webhook_not_found"
+	CodeDeliveryNotFound        Code = "delivery_not_found"
 	CodeMethodNotAllowed        Code = "method_not_allowed"
 	CodeDuplicateWebhook        Code = "duplicate_webhook"
 	CodeWebhookLimitReached     Code = "webhook_limit_reached"
@@ -51,6 +52,7 @@ var statusByCode = map[Code]int{
 	CodeInsufficientPermissions: http.StatusForbidden,
 	CodeNotFound:                http.StatusNotFound,
 	CodeWebhookNotFound:         http.StatusNotFound,
+	CodeDeliveryNotFound:        http.StatusNotFound,
 	CodeMethodNotAllowed:        http.StatusMethodNotAllowed,
 	CodeDuplicateWebhook:        http.StatusConflict,
 	CodeWebhookLimitReached:     http.StatusConflict,

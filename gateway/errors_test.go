@@ -51,6 +51,7 @@ func TestCodeStatus(t *testing.T) {
 		{gateway.CodeInsufficientPermissions, http.StatusForbidden},
 		{gateway.CodeNotFound, http.StatusNotFound},
 		{gateway.CodeWebhookNotFound, http.StatusNotFound},
+		{gateway.CodeDeliveryNotFound, http.StatusNotFound},
 		{gateway.CodeMethodNotAllowed, http.StatusMethodNotAllowed},
 		{gateway.CodeDuplicateWebhook, http.StatusConflict},
 		{gateway.CodeWebhookLimitReached, http.StatusConflict},

@@ -31,7 +31,8 @@ import (
 const usage = `Usage: gateway [command]
 
 Commands:
-  serve       run the HTTP gateway (default)
+  serve       run the HTTP gateway (default); with RUN_WORKER=true it also delivers events
+  worker      deliver events: serve the queue, sweep lost deliveries, clean old logs
   migrate     apply the SQL migrations to DATABASE_URL (idempotent)
   keys create --workspace UUID --permissions p1,p2 [--name N] [--plan starter|pro|org]
               [--tier standard|high|unmetered] [--expires-at RFC3339] [--json]
@@ -63,6 +64,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		err = serve(ctx, cfg, logger, stderr)
+	case "worker":
+		err = work(ctx, cfg, logger)
 	case "migrate":
 		err = runMigrate(ctx, cfg, stdout)
 	case "keys":
@@ -102,7 +105,30 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, stderr 
 	}
 	logger.Info("gateway listening", "addr", ln.Addr().String(), "base_path", cfg.BasePath, "env", cfg.Env,
 		"store", app.Stores.Kind, "redis", cfg.RedisURL != "")
-	return app.Serve(ctx, ln)
+	// Without Redis the queue lives in this process, so the worker must too.
+	if !cfg.Delivery.InProcess && cfg.RedisURL != "" {
+		return app.Serve(ctx, ln)
+	}
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- app.RunWorker(ctx) }()
+	err = app.Serve(ctx, ln)
+	if werr := <-workerDone; err == nil {
+		err = werr
+	}
+	return err
+}
+
+// work runs `gateway worker` until SIGTERM: attempts in flight finish first.
+func work(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+	if cfg.RedisURL == "" {
+		return usageError{errors.New("REDIS_URL is not set: a separate worker needs the shared queue (in development, `serve` delivers in-process)")}
+	}
+	app, err := server.New(ctx, cfg, logger, server.Options{})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.RunWorker(ctx)
 }
 
 // printDevelopmentKey issues a key with every permission for `make run`, so

@@ -8,9 +8,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/delivery"
 	"github.com/leadlex/api-gateway/routes/openapi"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -125,7 +128,21 @@ func TestEveryDocumentedExampleGetsItsDocumentedAnswer(t *testing.T) {
 			spec := paths[path].(map[string]any)[method].(map[string]any)
 			target := path
 			if strings.Contains(path, "{id}") {
-				target = strings.Replace(path, "{id}", fixture(path), 1)
+				id := fixture(path)
+				target = strings.Replace(path, "{id}", id, 1)
+				if strings.Contains(path, "{delivery_id}") {
+					// A real delivery of that webhook, from a published event.
+					ds, _, err := app.Stores.PublishEvent(ctx, delivery.Event{ID: uuid.NewString(), WorkspaceID: ws, Type: "contact.created",
+						Data: []byte(`{"id":"c-1"}`), CreatedAt: time.Now().UTC()})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, d := range ds {
+						if d.WebhookID == id {
+							target = strings.Replace(target, "{delivery_id}", d.ID, 1)
+						}
+					}
+				}
 			}
 			body := ""
 			if rb, ok := spec["requestBody"].(map[string]any); ok {

@@ -19,6 +19,7 @@ import (
 	"github.com/leadlex/api-gateway/config"
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/delivery"
 	"github.com/leadlex/api-gateway/gateway/idempotency"
 	"github.com/leadlex/api-gateway/gateway/ratelimit"
 	"github.com/leadlex/api-gateway/gateway/urlcheck"
@@ -38,8 +39,12 @@ type App struct {
 	Stores  *Stores
 	Redis   *redis.Client // nil without REDIS_URL
 	Limiter middleware.Limiter
-	logger  *slog.Logger
-	ready   atomic.Bool
+	// Worker delivers events; RunWorker runs it.
+	Worker *delivery.Worker
+	queue  servingQueue
+	qredis *redis.Client
+	logger *slog.Logger
+	ready  atomic.Bool
 }
 
 // Options adjust an assembly; the zero value is production behaviour.
@@ -93,17 +98,28 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 	app.Keys = apikeys.NewService(stores, clock, plans, cfg.KeyCacheTTL)
 
+	deliveries, worker, q, qrdb, err := buildDelivery(cfg, logger, clock, stores, box)
+	if err != nil {
+		app.Close()
+		return nil, err
+	}
+	app.Worker, app.queue, app.qredis = worker, q, qrdb
+	resolver := opts.Resolver
+	if r := dnsResolver(cfg); r != nil && resolver == nil {
+		resolver = r
+	}
+
 	modules := []gateway.Module{
-		&webhooks.Module{BasePath: cfg.BasePath, Service: &webhooks.Service{
+		&webhooks.Module{BasePath: cfg.BasePath, Deliveries: deliveries, Service: &webhooks.Service{
 			Store:  stores,
-			URLs:   &urlcheck.Checker{Resolver: opts.Resolver},
+			URLs:   &urlcheck.Checker{Resolver: resolver, Allowed: cfg.Delivery.AllowCIDRs},
 			Sealer: box,
 			Clock:  clock,
 			Limit:  cfg.WebhookLimit,
 		}},
 	}
 	modules = append(modules,
-		&events.Module{},
+		&events.Module{Publisher: deliveries},
 		&apikeysroute.Module{Keys: app.Keys, BasePath: cfg.BasePath, Clock: clock},
 		&systemModule{app},
 	)
@@ -314,6 +330,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 func (a *App) Close() {
 	if a.Redis != nil {
 		_ = a.Redis.Close()
+	}
+	if a.qredis != nil {
+		_ = a.qredis.Close()
 	}
 	a.Stores.Close()
 }

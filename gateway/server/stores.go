@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/leadlex/api-gateway/config"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/delivery"
 	"github.com/leadlex/api-gateway/gateway/secretbox"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
 	"github.com/leadlex/api-gateway/gateway/store/postgres"
@@ -20,6 +21,7 @@ import (
 type Store interface {
 	webhooks.Store
 	apikeys.Store
+	delivery.Store
 }
 
 // Stores is the opened persistence layer.

@@ -1,37 +1,49 @@
-// Package events is the route module for the event catalog: GET
-// /v1/events/catalog lists the webhook event types of api-contract §5 with
-// the schema and an example of each one's delivery. Everything it shows
-// comes from gateway/catalog, the one list webhook subscriptions are
-// validated against.
+// Package events is the route module for events: GET /v1/events/catalog
+// lists the webhook event types of api-contract §5 with the schema and an
+// example of each one's delivery (everything from gateway/catalog, the one
+// list webhook subscriptions are validated against), and POST /v1/events
+// publishes an event to the workspace's subscribed webhooks.
 package events
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/catalog"
+	"github.com/leadlex/api-gateway/gateway/delivery"
 )
 
 // CatalogPath is the path of the catalog endpoint, relative to the base path.
 const CatalogPath = "/v1/events/catalog"
 
-// Module is the events route module. It has no state: the catalog is
-// compiled into the binary.
-type Module struct{}
+// Publisher stores an event with its deliveries; *delivery.Service
+// implements it.
+type Publisher interface {
+	Publish(ctx context.Context, workspaceID, id, typ string, data json.RawMessage) (*delivery.Published, error)
+}
 
-var _ gateway.Module = Module{}
+// Module is the events route module. The catalog is compiled into the
+// binary; publishing goes through Publisher.
+type Module struct {
+	Publisher Publisher
+}
+
+var _ gateway.Module = (*Module)(nil)
 
 // Name implements gateway.Module.
-func (Module) Name() string { return "events" }
+func (*Module) Name() string { return "events" }
 
 // Routes implements gateway.Module. The catalog is readable with events:read
 // or with any webhooks permission (webhooks:write implies webhooks:read), so
 // that a key that manages webhooks can discover what to subscribe to.
-func (Module) Routes() []gateway.Route {
+func (m *Module) Routes() []gateway.Route {
 	return []gateway.Route{{
 		Method:  http.MethodGet,
 		Path:    CatalogPath,
@@ -41,6 +53,13 @@ func (Module) Routes() []gateway.Route {
 		Doc: gateway.Doc{Data: Listing{}, Tag: "events",
 			Description: "The 28 event types with a JSON Schema of each one's data and an example delivery payload.",
 			Query:       []gateway.Param{{Name: "category", Type: "string", Enum: catalog.Categories(), Description: "Only this category's events."}}},
+	}, {
+		Method: http.MethodPost, Path: "/v1/events", Permission: gateway.PermEventsPublish, Handler: m.publish,
+		Summary: "Publish an event",
+		Doc: gateway.Doc{Body: publishRequest{}, Required: []string{"type", "data"}, Data: publishedData{}, Status: http.StatusAccepted, Tag: "events",
+			Description: "For LeadLex's own services and Supabase database webhooks: stores the event for the key's workspace and one delivery per active webhook subscribed to its type, before answering 202. An id makes publishing idempotent: the same id again writes and sends nothing.",
+			Errors:      []gateway.Code{gateway.CodeInvalidEvents, gateway.CodeMissingRequiredField},
+			Example:     `{"type": "contact.created", "data": {"id": "0b3c2f6e-4c1d-4e55-9a51-3c2f1d6e7a10", "email": "ada@example.com"}}`},
 	}}
 }
 
@@ -132,4 +151,47 @@ func listCatalog(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": listing})
+}
+
+// publishRequest is the body of POST /v1/events.
+type publishRequest struct {
+	ID   *string         `json:"id" validate:"omitempty,uuid4"`
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+// PublishedEvent is the answer to a publish.
+type PublishedEvent struct {
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	CreatedAt  string `json:"created_at"`
+	Deliveries int    `json:"deliveries"`
+	// Duplicate is true when the id had been published before.
+	Duplicate bool `json:"duplicate"`
+}
+
+type publishedData struct {
+	Event PublishedEvent `json:"event"`
+}
+
+func (m *Module) publish(c echo.Context) error {
+	var req publishRequest
+	if err := gateway.DecodeJSON(c, &req, "type", "data"); err != nil {
+		return err
+	}
+	if len(req.Data) == 0 || req.Data[0] != '{' {
+		return gateway.E(gateway.CodeValidation, "Field \"data\" must be a JSON object.").WithDetails(map[string]any{"field": "data"})
+	}
+	id := ""
+	if req.ID != nil {
+		id = strings.ToLower(*req.ID)
+	}
+	p, err := m.Publisher.Publish(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id, req.Type, req.Data)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]any{"data": publishedData{Event: PublishedEvent{
+		ID: p.Event.ID, Type: p.Event.Type, CreatedAt: p.Event.CreatedAt.UTC().Format(time.RFC3339),
+		Deliveries: p.Deliveries, Duplicate: !p.Created,
+	}}})
 }

@@ -15,13 +15,16 @@ import (
 )
 
 func TestRoutes(t *testing.T) {
-	var m gateway.Module = Module{}
+	var m gateway.Module = (&Module{})
 	if m.Name() != "events" {
 		t.Errorf("Name() = %q", m.Name())
 	}
 	routes := m.Routes()
-	if len(routes) != 1 {
-		t.Fatalf("Routes() has %d routes, want 1", len(routes))
+	if len(routes) != 2 {
+		t.Fatalf("Routes() has %d routes, want the catalog and publish", len(routes))
+	}
+	if p := routes[1]; p.Method != http.MethodPost || p.Path != "/v1/events" || p.Permission != gateway.PermEventsPublish || p.Handler == nil {
+		t.Errorf("publish route = %s %s %s", p.Method, p.Path, p.Permission)
 	}
 	r := routes[0]
 	if r.Method != http.MethodGet || r.Path != "/v1/events/catalog" {
@@ -76,7 +79,7 @@ type response struct {
 func serve(t *testing.T, target string) (*httptest.ResponseRecorder, error) {
 	t.Helper()
 	e := echo.New()
-	r := Module{}.Routes()[0]
+	r := (&Module{}).Routes()[0]
 	var handlerErr error
 	e.Add(r.Method, r.Path, func(c echo.Context) error {
 		gateway.SetPrincipal(c, &gateway.Principal{

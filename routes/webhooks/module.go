@@ -10,8 +10,9 @@ import (
 
 // Module is the webhooks route module.
 type Module struct {
-	Service  *Service
-	BasePath string // for Location headers
+	Service    *Service
+	Deliveries Deliveries
+	BasePath   string // for Location headers
 }
 
 var _ gateway.Module = (*Module)(nil)
@@ -23,7 +24,7 @@ func (m *Module) Name() string { return "webhooks" }
 // the gateway applies auth, limits and the check from it.
 func (m *Module) Routes() []gateway.Route {
 	errs := []gateway.Code{gateway.CodeWebhookNotFound}
-	return []gateway.Route{
+	return append([]gateway.Route{
 		{Method: http.MethodPost, Path: "/v1/webhooks", Permission: gateway.PermWebhooksWrite, Handler: m.create, Summary: "Create a webhook",
 			Doc: gateway.Doc{Body: createRequest{}, Required: []string{"url", "events"}, Data: createdData{}, Status: http.StatusCreated,
 				Description: "Registers an HTTPS receiver. The response is the only place the signing secret appears.",
@@ -44,7 +45,7 @@ func (m *Module) Routes() []gateway.Route {
 			Doc: gateway.Doc{Body: rotateRequest{}, BodyOptional: true, Data: rotatedData{}, Errors: errs,
 				Description: "Issues a new secret, returned only here. The previous one stays valid for expire_previous_in_seconds (default 86400, 0 = now), and deliveries carry both signatures meanwhile.",
 				Example:     `{"expire_previous_in_seconds": 3600}`}},
-	}
+	}, m.deliveryRoutes()...)
 }
 
 // Response data shapes, shared by the handlers and the OpenAPI document.
@@ -114,6 +115,8 @@ type View struct {
 	UpdatedAt          string   `json:"updated_at"`
 	LastDeliveryStatus *string  `json:"last_delivery_status"`
 	LastDeliveryAt     *string  `json:"last_delivery_at"`
+	// DisabledReason is set when delivery paused the webhook.
+	DisabledReason *string `json:"disabled_reason"`
 }
 
 // Timestamp renders a time as the contract wants: RFC 3339, UTC, seconds.
@@ -131,7 +134,7 @@ func optionalTimestamp(t *time.Time) *string {
 func ViewOf(w *Webhook) View {
 	return View{ID: w.ID, URL: w.URL, Events: w.Events, Description: w.Description, Active: w.Active,
 		CreatedAt: Timestamp(w.CreatedAt), UpdatedAt: Timestamp(w.UpdatedAt),
-		LastDeliveryStatus: w.LastDeliveryStatus, LastDeliveryAt: optionalTimestamp(w.LastDeliveryAt)}
+		LastDeliveryStatus: w.LastDeliveryStatus, LastDeliveryAt: optionalTimestamp(w.LastDeliveryAt), DisabledReason: w.DisabledReason}
 }
 
 func data(v any) map[string]any { return map[string]any{"data": v} }

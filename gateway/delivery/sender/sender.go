@@ -1,0 +1,316 @@
+// Package sender makes the HTTP request of one webhook delivery attempt and
+// classifies its outcome (api-contract §4 and §6).
+//
+// The client is built to keep deliveries off internal networks and bounded in
+// time and memory: every connection is checked against urlcheck.IsPublic at
+// connect time (so a DNS answer that changed after registration cannot reach
+// an internal address), no proxy is used, redirects are not followed, TLS is
+// verified with TLS 1.2 at least, the whole attempt has one deadline, and at
+// most MaxBody bytes of the answer are read.
+//
+// The package does not import package delivery (which imports it); the error
+// classes it reports are the same strings as delivery.ErrClass*, which its
+// tests check.
+package sender
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/leadlex/api-gateway/gateway/urlcheck"
+)
+
+// DefaultTimeout bounds a whole attempt when Options.Timeout is not set: the
+// contract counts a 2xx within 10 seconds as success.
+const DefaultTimeout = 10 * time.Second
+
+// MaxBody is how many bytes of a receiver's answer are read and kept.
+const MaxBody = 2048
+
+// maxHeaderBytes bounds the size of a receiver's response headers.
+const maxHeaderBytes = 64 << 10
+
+// Error classes, equal to delivery.ErrClass* (this package cannot import
+// delivery, which imports it).
+const (
+	classTimeout  = "timeout"
+	classRefused  = "connection_refused"
+	classDNS      = "dns_failure"
+	classTLS      = "tls_error"
+	classRedirect = "redirect"
+	classHTTP     = "http_error"
+	classBlocked  = "blocked_address"
+)
+
+// errBlocked is returned by the dialer's Control for an address the policy
+// refuses; Send reports it as blocked_address.
+var errBlocked = errors.New("sender: address is not public")
+
+// Options configures a Sender. The zero value is the production setting.
+type Options struct {
+	// Timeout bounds a whole attempt: connecting, TLS, sending, and reading
+	// the status, headers and the first MaxBody bytes. Zero means
+	// DefaultTimeout.
+	Timeout time.Duration
+	// AllowCIDRs lists addresses that may be connected to even though
+	// urlcheck.IsPublic refuses them. For tests only (local receivers).
+	AllowCIDRs []netip.Prefix
+	// RootCAs verifies receivers' certificates. For tests only; nil means
+	// the system roots.
+	RootCAs *x509.CertPool
+	// Resolver looks up receivers' host names; nil means net.DefaultResolver.
+	Resolver *net.Resolver
+}
+
+// Result is the outcome of one attempt.
+type Result struct {
+	// StatusCode is the receiver's status, nil when no answer came (or its
+	// status was outside 100-599).
+	StatusCode *int
+	// Body is the first MaxBody bytes of the answer (after any transparent
+	// decompression), made valid UTF-8 without NUL characters, so that it
+	// can be stored as text; it never grows past MaxBody bytes.
+	Body string
+	// Duration is how long the attempt took.
+	Duration time.Duration
+	// ErrClass is one of the delivery.ErrClass* values, or "" for a 2xx.
+	ErrClass string
+	// RetryAfter is the wait a 429 or 503 answer asked for in Retry-After
+	// (delay seconds or an HTTP date), zero otherwise.
+	RetryAfter time.Duration
+	// Gone reports a 410 answer: the receiver wants no more deliveries.
+	Gone bool
+}
+
+// Sender sends delivery attempts. It is safe for concurrent use and keeps
+// idle connections for reuse, so one Sender should serve the whole process.
+type Sender struct {
+	client  *http.Client
+	timeout time.Duration
+	allow   []netip.Prefix
+	now     func() time.Time
+}
+
+// New returns a Sender configured by opts.
+func New(opts Options) *Sender {
+	s := &Sender{timeout: opts.Timeout, allow: opts.AllowCIDRs, now: time.Now}
+	if s.timeout <= 0 {
+		s.timeout = DefaultTimeout
+	}
+	dialer := &net.Dialer{
+		Timeout:  s.timeout,
+		Resolver: opts.Resolver,
+		Control:  s.control,
+	}
+	transport := &http.Transport{
+		Proxy:       nil,
+		DialContext: dialer.DialContext,
+		TLSClientConfig: &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			RootCAs:    opts.RootCAs,
+		},
+		ForceAttemptHTTP2:      true,
+		TLSHandshakeTimeout:    s.timeout,
+		ResponseHeaderTimeout:  s.timeout,
+		MaxResponseHeaderBytes: maxHeaderBytes,
+		MaxIdleConns:           100,
+		MaxIdleConnsPerHost:    4,
+		// A kept-alive connection goes to the address that passed the
+		// check when it was opened, so reusing it reaches nothing new; the
+		// short idle timeout bounds how long a receiver's DNS move goes
+		// unnoticed.
+		IdleConnTimeout: 30 * time.Second,
+	}
+	s.client = &http.Client{
+		Transport: transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return s
+}
+
+// control runs for every connection the dialer makes, after name resolution
+// and before connect(2), and refuses any address the policy does not allow.
+func (s *Sender) control(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: unparsable address", errBlocked)
+	}
+	a := ap.Addr()
+	if urlcheck.IsPublic(a) {
+		return nil
+	}
+	u := a.Unmap()
+	for _, p := range s.allow {
+		if u.Zone() == "" && p.Contains(u) {
+			return nil
+		}
+	}
+	return errBlocked
+}
+
+// Send POSTs body to rawURL with header and reports the outcome. It never
+// returns an error: every failure is a Result with an ErrClass. A URL that is
+// not an absolute https URL is refused as blocked_address, since the contract
+// only ever registers https receivers.
+func (s *Sender) Send(ctx context.Context, rawURL string, header http.Header, body []byte) Result {
+	start := time.Now()
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return Result{ErrClass: classBlocked}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return Result{ErrClass: classBlocked, Duration: time.Since(start)}
+	}
+	req.Header = header.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return Result{ErrClass: classify(err), Duration: time.Since(start)}
+	}
+	defer resp.Body.Close()
+	// A failed or slow read of the answer's body does not change the
+	// outcome: the status line decides it, and whatever was read is kept.
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
+	code := resp.StatusCode
+	r := Result{StatusCode: &code, Body: cleanBody(raw), Duration: time.Since(start)}
+	switch {
+	case code < 100 || code > 599:
+		// Go accepts any three digits; HTTP defines (and the log stores)
+		// 100 to 599, so anything else is a malformed answer.
+		r.StatusCode = nil
+		r.ErrClass = classHTTP
+	case code >= 200 && code <= 299:
+	case code >= 300 && code <= 399:
+		r.ErrClass = classRedirect
+	default:
+		r.ErrClass = classHTTP
+	}
+	r.Gone = code == http.StatusGone
+	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
+		r.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())
+	}
+	return r
+}
+
+// classify maps a client error to an error class. The order matters: a
+// refused address and a failed lookup are named as such even though they
+// surface as dial errors, TLS failures as TLS even when a deadline followed.
+// Failures that fit no class are reported as connection_refused when no
+// connection was made (e.g. no route to host) and http_error when the
+// exchange broke afterwards (e.g. a reset or a malformed answer).
+func classify(err error) string {
+	var (
+		dnsErr  *net.DNSError
+		opErr   *net.OpError
+		certErr *tls.CertificateVerificationError
+		alert   tls.AlertError
+		recErr  tls.RecordHeaderError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+	)
+	switch {
+	case errors.Is(err, errBlocked):
+		return classBlocked
+	case errors.As(err, &dnsErr):
+		return classDNS
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return classRefused
+	case errors.As(err, &certErr), errors.As(err, &alert), errors.As(err, &recErr),
+		errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
+		return classTLS
+	case isTimeout(err):
+		return classTimeout
+	case strings.Contains(err.Error(), "tls: "), strings.Contains(err.Error(), "x509: "):
+		// Some handshake failures (e.g. no common version or cipher suite)
+		// are plain errors whose text is the only mark of their origin.
+		return classTLS
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return classRefused
+	default:
+		return classHTTP
+	}
+}
+
+// isTimeout reports whether err is a deadline, a timeout or a cancellation
+// (which cuts an attempt short the same way).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		(errors.As(err, &ne) && ne.Timeout())
+}
+
+// ParseRetryAfter reads a Retry-After value: delay seconds or an HTTP date,
+// relative to now. It returns zero for an absent, malformed or past value.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		// Bound before multiplying so that a huge value cannot overflow;
+		// callers cap the wait far below this anyway.
+		const maxSeconds = int64(365 * 24 * 60 * 60)
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, maxSeconds)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// cleanBody returns raw as valid UTF-8 of at most MaxBody bytes with no NUL
+// characters (PostgreSQL text cannot hold them): a rune cut by the
+// truncation is dropped, other invalid bytes and NULs become U+FFFD.
+func cleanBody(raw []byte) string {
+	// Drop a multi-byte rune cut short at the end of the read.
+	if len(raw) == MaxBody {
+		for i := 1; i < utf8.UTFMax && i <= len(raw); i++ {
+			c := raw[len(raw)-i]
+			if !utf8.RuneStart(c) {
+				continue
+			}
+			if !utf8.FullRune(raw[len(raw)-i:]) {
+				raw = raw[:len(raw)-i]
+			}
+			break
+		}
+	}
+	s := strings.ToValidUTF8(string(raw), "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	// Replacements can lengthen the text; cut it back on a rune boundary.
+	if len(s) > MaxBody {
+		cut := MaxBody
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
+}

@@ -1,0 +1,136 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/gateway/catalog"
+)
+
+// Processor sends one delivery attempt now; *Worker implements it.
+type Processor interface {
+	Process(ctx context.Context, deliveryID string) error
+}
+
+// Service is the API side of delivery: publishing, test sends, retries and
+// logs. It writes to the store first and then enqueues; an enqueue that
+// fails is only logged, because the worker's sweeper finds every pending
+// delivery in the store anyway.
+type Service struct {
+	Store     Store
+	Queue     Queue
+	Processor Processor
+	Clock     gateway.Clock
+	Logger    *slog.Logger
+}
+
+// Published is the result of Publish.
+type Published struct {
+	Event      Event
+	Deliveries int
+	// Created is false when an event with the same id had been published
+	// before; nothing new was written or sent.
+	Created bool
+}
+
+// Publish stores an event and its deliveries and schedules them. An empty id
+// gets a new UUID; a given one makes publishing idempotent.
+func (s *Service) Publish(ctx context.Context, workspaceID, id, typ string, data json.RawMessage) (*Published, error) {
+	if _, ok := catalog.Lookup(typ); !ok {
+		return nil, gateway.E(gateway.CodeInvalidEvents, fmt.Sprintf("Unknown event type %q; see GET /v1/events/catalog.", typ)).
+			WithDetails(map[string]any{"invalid": []string{typ}})
+	}
+	if id == "" {
+		id = uuid.NewString()
+	}
+	// Compact once, so the stored bytes (sent on every attempt) are small
+	// and do not depend on the publisher's formatting.
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, data); err != nil {
+		return nil, gateway.E(gateway.CodeValidation, "Field \"data\" must be a JSON object.").WithDetails(map[string]any{"field": "data"})
+	}
+	ev := Event{ID: id, WorkspaceID: workspaceID, Type: typ, Data: compact.Bytes(), CreatedAt: s.Clock.Now().UTC().Truncate(time.Second)}
+	deliveries, created, err := s.Store.PublishEvent(ctx, ev)
+	if err != nil {
+		return nil, gateway.Unavailable(fmt.Errorf("publish event: %w", err))
+	}
+	if created {
+		s.enqueue(ctx, deliveries)
+	}
+	return &Published{Event: ev, Deliveries: len(deliveries), Created: created}, nil
+}
+
+func (s *Service) enqueue(ctx context.Context, deliveries []Delivery) {
+	now := s.Clock.Now()
+	for _, d := range deliveries {
+		if err := s.Queue.Enqueue(context.WithoutCancel(ctx), d.ID, now); err != nil {
+			// The sweeper will find it; the event is already safe.
+			s.Logger.Warn("enqueue failed; the sweeper will pick the delivery up", "delivery_id", d.ID, "error", err.Error())
+		}
+	}
+}
+
+// SendTest sends a signed test delivery of one event to one webhook now and
+// returns the attempt's log entry.
+func (s *Service) SendTest(ctx context.Context, workspaceID, webhookID, typ string, data json.RawMessage) (*Attempt, error) {
+	ev := Event{ID: uuid.NewString(), WorkspaceID: workspaceID, Type: typ, Data: data, CreatedAt: s.Clock.Now().UTC().Truncate(time.Second)}
+	d, err := s.Store.CreateTestDelivery(ctx, ev, webhookID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, gateway.E(gateway.CodeWebhookNotFound, "No webhook with that id.")
+	}
+	if err != nil {
+		return nil, gateway.Unavailable(fmt.Errorf("create test delivery: %w", err))
+	}
+	if err := s.Processor.Process(ctx, d.ID); err != nil {
+		return nil, gateway.Unavailable(fmt.Errorf("send test delivery: %w", err))
+	}
+	// The attempt is among the newest few (other deliveries may interleave).
+	attempts, _, err := s.Store.ListAttempts(ctx, workspaceID, webhookID, "", 0, 20)
+	if err != nil {
+		return nil, gateway.Unavailable(err)
+	}
+	for i := range attempts {
+		if attempts[i].DeliveryID == d.ID {
+			return &attempts[i], nil
+		}
+	}
+	return nil, gateway.Internal(fmt.Errorf("test delivery %s left no attempt", d.ID))
+}
+
+// Retry makes a delivery pending again and schedules it now.
+func (s *Service) Retry(ctx context.Context, workspaceID, webhookID, deliveryID string) (*Delivery, error) {
+	d, err := s.Store.RetryDelivery(ctx, workspaceID, webhookID, deliveryID, s.Clock.Now())
+	if errors.Is(err, ErrNotFound) {
+		return nil, gateway.E(gateway.CodeDeliveryNotFound, "No delivery with that id for this webhook.")
+	}
+	if err != nil {
+		return nil, gateway.Unavailable(fmt.Errorf("retry delivery: %w", err))
+	}
+	s.enqueue(ctx, []Delivery{*d})
+	return d, nil
+}
+
+// Logs returns a webhook's delivery attempts, newest first.
+func (s *Service) Logs(ctx context.Context, workspaceID, webhookID, status string, p gateway.Page) ([]Attempt, int, error) {
+	switch status {
+	case "", StatusSuccess, StatusFailed, StatusPending:
+	default:
+		return nil, 0, gateway.E(gateway.CodeValidation, "status must be success, failed or pending.").
+			WithDetails(map[string]any{"field": "status", "allowed": []string{StatusSuccess, StatusFailed, StatusPending}})
+	}
+	list, total, err := s.Store.ListAttempts(ctx, workspaceID, webhookID, status, p.Offset(), p.PerPage)
+	if errors.Is(err, ErrNotFound) {
+		return nil, 0, gateway.E(gateway.CodeWebhookNotFound, "No webhook with that id.")
+	}
+	if err != nil {
+		return nil, 0, gateway.Unavailable(fmt.Errorf("list attempts: %w", err))
+	}
+	return list, total, nil
+}

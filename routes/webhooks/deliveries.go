@@ -1,0 +1,129 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/gateway/catalog"
+	"github.com/leadlex/api-gateway/gateway/delivery"
+)
+
+// Deliveries is the delivery side the webhook routes need;
+// *delivery.Service implements it.
+type Deliveries interface {
+	SendTest(ctx context.Context, workspaceID, webhookID, typ string, data json.RawMessage) (*delivery.Attempt, error)
+	Retry(ctx context.Context, workspaceID, webhookID, deliveryID string) (*delivery.Delivery, error)
+	Logs(ctx context.Context, workspaceID, webhookID, status string, p gateway.Page) ([]delivery.Attempt, int, error)
+}
+
+// LogEntry is one delivery attempt as GET .../logs shows it (contract §4).
+type LogEntry struct {
+	DeliveryID         string  `json:"delivery_id"`
+	Event              string  `json:"event"`
+	Status             string  `json:"status"`
+	ResponseStatusCode *int    `json:"response_status_code"`
+	ResponseBody       string  `json:"response_body"`
+	DurationMS         int     `json:"duration_ms"`
+	Attempt            int     `json:"attempt"`
+	Error              *string `json:"error"`
+	DeliveredAt        string  `json:"delivered_at"`
+}
+
+// LogEntryOf renders an attempt.
+func LogEntryOf(a *delivery.Attempt) LogEntry {
+	return LogEntry{DeliveryID: a.DeliveryID, Event: a.EventType, Status: a.Status, ResponseStatusCode: a.ResponseStatusCode,
+		ResponseBody: a.ResponseBody, DurationMS: a.DurationMS, Attempt: a.Attempt, Error: a.Error, DeliveredAt: Timestamp(a.DeliveredAt)}
+}
+
+// RetriedDelivery is the answer to a retry.
+type RetriedDelivery struct {
+	ID            string  `json:"id"`
+	Status        string  `json:"status"`
+	Attempts      int     `json:"attempts"`
+	NextAttemptAt *string `json:"next_attempt_at"`
+}
+
+type (
+	logEntryData struct {
+		LogEntry LogEntry `json:"log_entry"`
+	}
+	retriedData struct {
+		Delivery RetriedDelivery `json:"delivery"`
+	}
+)
+
+func (m *Module) deliveryRoutes() []gateway.Route {
+	return []gateway.Route{
+		{Method: http.MethodGet, Path: "/v1/webhooks/:id/logs", Permission: gateway.PermWebhooksRead, Handler: m.logs, Summary: "List a webhook's delivery attempts",
+			Doc: gateway.Doc{Data: []LogEntry{}, Paginated: true, Errors: []gateway.Code{gateway.CodeWebhookNotFound},
+				Description: "One entry per attempt, newest first, kept 30 days. status: success; pending (failed, another try is scheduled); failed (for good).",
+				Query:       []gateway.Param{{Name: "status", Type: "string", Enum: []string{delivery.StatusSuccess, delivery.StatusFailed, delivery.StatusPending}, Description: "Only attempts with this status."}}}},
+		{Method: http.MethodPost, Path: "/v1/webhooks/:id/test", Permission: gateway.PermWebhooksWrite, Handler: m.test, Summary: "Send a test delivery now",
+			Doc: gateway.Doc{Data: logEntryData{}, Errors: []gateway.Code{gateway.CodeWebhookNotFound},
+				Description: "Sends a signed delivery of the webhook's first subscribed event type, with the catalog's example data, and answers with its log entry. Test deliveries are not retried; the webhook may be paused."}},
+		{Method: http.MethodPost, Path: "/v1/webhooks/:id/logs/:delivery_id/retry", Permission: gateway.PermWebhooksWrite, Handler: m.retry, Summary: "Re-deliver a delivery",
+			Doc: gateway.Doc{Data: retriedData{}, Status: http.StatusAccepted, Errors: []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeDeliveryNotFound},
+				Description: "Schedules another attempt of the delivery now, with the same delivery ID and body, whatever its status."}},
+	}
+}
+
+func (m *Module) logs(c echo.Context) error {
+	id := c.Param("id")
+	if !validID(id) {
+		return notFound()
+	}
+	page, err := gateway.ParsePage(c, 50)
+	if err != nil {
+		return err
+	}
+	list, total, err := m.Deliveries.Logs(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id, c.QueryParam("status"), page)
+	if err != nil {
+		return err
+	}
+	entries := make([]LogEntry, len(list))
+	for i := range list {
+		entries[i] = LogEntryOf(&list[i])
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": entries, "meta": gateway.Meta{Page: page.Page, PerPage: page.PerPage, Total: total}})
+}
+
+func (m *Module) test(c echo.Context) error {
+	ws := gateway.PrincipalFrom(c).WorkspaceID
+	w, err := m.Service.Get(c.Request().Context(), ws, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	typ := w.Events[0]
+	var example struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if ev, ok := catalog.Lookup(typ); ok {
+		_ = ev.ExamplePayload.Decode(&example)
+	}
+	if len(example.Data) == 0 {
+		example.Data = json.RawMessage(`{}`)
+	}
+	a, err := m.Deliveries.SendTest(c.Request().Context(), ws, w.ID, typ, example.Data)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, data(logEntryData{LogEntry: LogEntryOf(a)}))
+}
+
+func (m *Module) retry(c echo.Context) error {
+	id, did := c.Param("id"), c.Param("delivery_id")
+	if !validID(id) {
+		return notFound()
+	}
+	if !validID(did) {
+		return gateway.E(gateway.CodeDeliveryNotFound, "No delivery with that id for this webhook.")
+	}
+	d, err := m.Deliveries.Retry(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id, did)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, data(retriedData{Delivery: RetriedDelivery{ID: d.ID, Status: d.Status, Attempts: d.Attempts, NextAttemptAt: optionalTimestamp(d.NextAttemptAt)}}))
+}
