@@ -1,17 +1,29 @@
 package middleware
 
 import (
+	"io"
 	"log/slog"
+	"strconv"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
 )
 
-// AccessLog writes one structured line per request. It logs the path without
-// the query string and never a header value: the Authorization header and
-// any secret stay out of the logs by construction.
-func AccessLog(logger *slog.Logger) echo.MiddlewareFunc {
+// AccessLog writes one JSON line per request to out: time, level, msg
+// ("request"), request_id, method, path, status, latency_ms, bytes_out,
+// client_ip, and key_id and workspace_id when authenticated; error for
+// internal failures (the cause) and error_code for others. It logs the path
+// without the query string and never a header value, so the Authorization
+// header and any secret stay out of the logs by construction. Lines below
+// level are skipped (5xx are ERROR, the rest INFO).
+//
+// It encodes the line itself rather than through slog: on the hot path this
+// is the largest cost after the Redis round trip, and the fields are fixed.
+func AccessLog(out io.Writer, level slog.Leveler) echo.MiddlewareFunc {
+	w := &lineWriter{out: out}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -20,32 +32,101 @@ func AccessLog(logger *slog.Logger) echo.MiddlewareFunc {
 				// Render now, so that the status logged is the one sent.
 				c.Error(err)
 			}
-			req, res := c.Request(), c.Response()
-			attrs := []slog.Attr{
-				slog.String("request_id", RequestIDOf(c)),
-				slog.String("method", req.Method),
-				slog.String("path", req.URL.Path),
-				slog.Int("status", res.Status),
-				slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
-				slog.Int64("bytes_out", res.Size),
-				slog.String("client_ip", c.RealIP()),
+			res := c.Response()
+			lvl := slog.LevelInfo
+			if res.Status >= 500 {
+				lvl = slog.LevelError
 			}
+			if lvl < level.Level() {
+				return nil
+			}
+			req := c.Request()
+			b := bufPool.Get().(*[]byte)
+			line := (*b)[:0]
+			line = append(line, `{"time":"`...)
+			line = time.Now().UTC().AppendFormat(line, time.RFC3339Nano)
+			line = append(line, `","level":"`...)
+			line = append(line, lvl.String()...)
+			line = append(line, `","msg":"request"`...)
+			line = field(line, "request_id", RequestIDOf(c))
+			line = field(line, "method", req.Method)
+			line = field(line, "path", req.URL.Path)
+			line = append(line, `,"status":`...)
+			line = strconv.AppendInt(line, int64(res.Status), 10)
+			line = append(line, `,"latency_ms":`...)
+			line = strconv.AppendFloat(line, float64(time.Since(start).Microseconds())/1000, 'f', -1, 64)
+			line = append(line, `,"bytes_out":`...)
+			line = strconv.AppendInt(line, res.Size, 10)
+			line = field(line, "client_ip", c.RealIP())
 			if p := gateway.PrincipalFrom(c); p != nil {
-				attrs = append(attrs, slog.String("key_id", p.KeyID), slog.String("workspace_id", p.WorkspaceID))
+				line = field(line, "key_id", p.KeyID)
+				line = field(line, "workspace_id", p.WorkspaceID)
 			}
 			if err != nil {
 				if e := gateway.AsError(err); e.Code == gateway.CodeInternal || e.Code == gateway.CodeUnavailable {
-					attrs = append(attrs, slog.String("error", err.Error()))
+					line = field(line, "error", err.Error())
 				} else {
-					attrs = append(attrs, slog.String("error_code", string(e.Code)))
+					line = field(line, "error_code", string(e.Code))
 				}
 			}
-			level := slog.LevelInfo
-			if res.Status >= 500 {
-				level = slog.LevelError
-			}
-			logger.LogAttrs(req.Context(), level, "request", attrs...)
+			line = append(line, "}\n"...)
+			w.write(line)
+			*b = line
+			bufPool.Put(b)
 			return nil
 		}
 	}
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// lineWriter serialises whole lines, so that concurrent requests never
+// interleave within one.
+type lineWriter struct {
+	mu  sync.Mutex
+	out io.Writer
+}
+
+func (w *lineWriter) write(line []byte) {
+	w.mu.Lock()
+	_, _ = w.out.Write(line)
+	w.mu.Unlock()
+}
+
+// field appends ,"name":"value" with value escaped as a JSON string.
+func field(b []byte, name, value string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, `":`...)
+	return appendJSONString(b, value)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }

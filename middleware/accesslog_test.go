@@ -220,7 +220,7 @@ func TestAccessLog(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			e := newEcho(t)
-			e.Use(middleware.RequestID(), middleware.AccessLog(slog.New(slog.NewJSONHandler(&buf, nil))))
+			e.Use(middleware.RequestID(), middleware.AccessLog(&buf, slog.LevelInfo))
 			var mw []echo.MiddlewareFunc
 			if tc.auth {
 				mw = append(mw, withPrincipal(principal))
@@ -314,7 +314,7 @@ func TestAccessLog(t *testing.T) {
 func TestAccessLogUnknownRoute(t *testing.T) {
 	var buf bytes.Buffer
 	e := newEcho(t)
-	e.Use(middleware.RequestID(), middleware.AccessLog(slog.New(slog.NewJSONHandler(&buf, nil))))
+	e.Use(middleware.RequestID(), middleware.AccessLog(&buf, slog.LevelInfo))
 	e.GET("/v1/webhooks", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 
 	tests := []struct {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -43,6 +44,9 @@ type Auth struct {
 
 	mu      sync.Mutex
 	blocked map[string]blockedIP
+	// nBlocked mirrors len(blocked), so that the common case (no IP over
+	// its budget) costs neither the lock nor the client IP's extraction.
+	nBlocked atomic.Int64
 }
 
 type blockedIP struct {
@@ -58,21 +62,22 @@ func (a *Auth) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			token, present := bearer(c.Request().Header.Get(echo.HeaderAuthorization))
-			ip := c.RealIP()
-			if b, ok := a.isBlocked(ip); ok && !a.Keys.Cached(token) {
-				return RateLimited(c, b)
+			if a.nBlocked.Load() > 0 {
+				if b, ok := a.isBlocked(c.RealIP()); ok && !a.Keys.Cached(token) {
+					return RateLimited(c, b)
+				}
 			}
 			if !present {
-				return a.fail(c, ip, apikeys.ErrMissing)
+				return a.fail(c, apikeys.ErrMissing)
 			}
 			if token == "" {
-				return a.fail(c, ip, apikeys.ErrMalformed)
+				return a.fail(c, apikeys.ErrMalformed)
 			}
 			p, err := a.Keys.Authenticate(c.Request().Context(), token)
 			if err != nil {
 				var ae *apikeys.AuthError
 				if errors.As(err, &ae) {
-					return a.fail(c, ip, ae)
+					return a.fail(c, ae)
 				}
 				return gateway.Unavailable(err)
 			}
@@ -84,8 +89,8 @@ func (a *Auth) Middleware() echo.MiddlewareFunc {
 
 // fail answers a failed authentication: 401, or 429 once the IP has used up
 // its budget of failures.
-func (a *Auth) fail(c echo.Context, ip string, reason *apikeys.AuthError) error {
-	now := a.Clock.Now()
+func (a *Auth) fail(c echo.Context, reason *apikeys.AuthError) error {
+	now, ip := a.Clock.Now(), c.RealIP()
 	d, err := a.IPLimiter.Allow(c.Request().Context(), "ip:"+ip, a.IPLimits, now)
 	if err != nil {
 		a.Logger.Warn("per-IP limit unavailable; answering 401 without it", "error", err.Error())
@@ -108,6 +113,7 @@ func (a *Auth) isBlocked(ip string) (ratelimit.Decision, bool) {
 	}
 	if !now.Before(b.until) {
 		delete(a.blocked, ip)
+		a.nBlocked.Store(int64(len(a.blocked)))
 		return ratelimit.Decision{}, false
 	}
 	d := b.decision
@@ -132,6 +138,7 @@ func (a *Auth) block(ip string, now time.Time, d ratelimit.Decision) {
 		}
 	}
 	a.blocked[ip] = blockedIP{until: now.Add(d.RetryAfter), decision: d}
+	a.nBlocked.Store(int64(len(a.blocked)))
 }
 
 // bearer extracts the token of "Bearer <token>" (scheme case-insensitive).

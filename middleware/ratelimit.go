@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"log/slog"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -37,10 +38,12 @@ func (r *RateLimit) Middleware() echo.MiddlewareFunc {
 				r.Logger.Warn("rate limit unavailable; allowing", "error", err.Error())
 				return next(c)
 			}
+			// Canonical keys assigned directly: Header.Set would
+			// canonicalise them again on every request.
 			h := c.Response().Header()
-			h.Set("X-RateLimit-Limit", strconv.Itoa(d.DayLimit))
-			h.Set("X-RateLimit-Remaining", strconv.Itoa(d.DayRemaining))
-			h.Set("X-RateLimit-Reset", strconv.FormatInt(d.DayReset.Unix(), 10))
+			h[headerLimit] = []string{strconv.Itoa(d.DayLimit)}
+			h[headerRemaining] = []string{strconv.Itoa(d.DayRemaining)}
+			h[headerReset] = []string{strconv.FormatInt(d.DayReset.Unix(), 10)}
 			if !d.Allowed {
 				return RateLimited(c, d)
 			}
@@ -48,6 +51,13 @@ func (r *RateLimit) Middleware() echo.MiddlewareFunc {
 		}
 	}
 }
+
+// The rate-limit headers, in canonical form.
+var (
+	headerLimit     = http.CanonicalHeaderKey("X-RateLimit-Limit")
+	headerRemaining = http.CanonicalHeaderKey("X-RateLimit-Remaining")
+	headerReset     = http.CanonicalHeaderKey("X-RateLimit-Reset")
+)
 
 // RateLimited renders a rejection: Retry-After in whole seconds, rounded up
 // so that a client that waits exactly that long is let in.

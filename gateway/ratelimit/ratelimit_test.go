@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -156,5 +157,35 @@ func TestFallbackReturnsToRedis(t *testing.T) {
 	n, err := client.Exists(context.Background(), prefix+"{k}:m").Result()
 	if err != nil || n != 1 {
 		t.Fatalf("decision did not reach Redis: %d %v", n, err)
+	}
+}
+
+func TestRedisWindowHoldsAtMostTheLimit(t *testing.T) {
+	client, prefix := testredis.New(t)
+	r := NewRedis(client, prefix)
+	for i := range 50 {
+		allow(t, r, "k", Limits{PerMinute: 5}, base.Add(time.Duration(i)*13*time.Second))
+	}
+	if n, err := client.LLen(context.Background(), prefix+"{k}:m").Result(); err != nil || n != 5 {
+		t.Fatalf("window list holds %d entries (%v), want 5", n, err)
+	}
+}
+
+// TestRedisMatchesMemory drives both limiters with one random sequence of
+// requests and expects identical decisions: the Redis script and the
+// in-process limiter implement one algorithm.
+func TestRedisMatchesMemory(t *testing.T) {
+	client, prefix := testredis.New(t)
+	r, m := NewRedis(client, prefix), NewMemory()
+	rng := rand.New(rand.NewPCG(1, 2))
+	lim := Limits{PerMinute: 7, PerDay: 60}
+	now := base
+	for i := range 400 {
+		now = now.Add(time.Duration(rng.IntN(12000)) * time.Millisecond)
+		subject := []string{"a", "b"}[rng.IntN(2)]
+		dr, dm := allow(t, r, subject, lim, now), allow(t, m, subject, lim, now)
+		if dr != dm {
+			t.Fatalf("request %d at %s: redis %+v, memory %+v", i, now, dr, dm)
+		}
 	}
 }

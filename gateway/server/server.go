@@ -9,12 +9,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/config"
 	"github.com/leadlex/api-gateway/gateway"
@@ -55,6 +58,16 @@ type Options struct {
 	Resolver urlcheck.Resolver
 	// ExtraModules are mounted after the built-in ones (benchmarks, tests).
 	ExtraModules []gateway.Module
+	// LogOutput receives the access log; nil means os.Stdout, where the
+	// other logs go too.
+	LogOutput io.Writer
+}
+
+func (o Options) logOutput() io.Writer {
+	if o.LogOutput == nil {
+		return os.Stdout
+	}
+	return o.LogOutput
 }
 
 // New assembles the gateway. Close releases what it opened.
@@ -63,6 +76,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	if clock == nil {
 		clock = gateway.SystemClock{}
 	}
+	// Request IDs and resource ids come from a pool of crypto/rand bytes
+	// rather than one read per id.
+	uuid.EnableRandPool()
 	stores, err := OpenStores(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -137,7 +153,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	e.IPExtractor = ipExtractor(cfg)
 	e.Use(
 		middleware.RequestID(),
-		middleware.AccessLog(logger),
+		middleware.AccessLog(opts.logOutput(), cfg.LogLevel),
 		middleware.Recover(logger),
 		middleware.BodyLimit(cfg.MaxBodyBytes),
 	)

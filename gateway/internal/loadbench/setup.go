@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -164,7 +165,7 @@ func setup(ctx context.Context, opts options, stderr io.Writer) (*bench, error) 
 	if err != nil {
 		return b, err
 	}
-	gw, err := b.startGateway(ctx, dbURL)
+	gw, err := b.startGateway(ctx, dbURL, nil)
 	if err != nil {
 		return b, err
 	}
@@ -316,8 +317,9 @@ type gatewayServer struct {
 }
 
 // startGateway assembles the real gateway on the throwaway database and
-// serves it on a loopback listener.
-func (b *bench) startGateway(ctx context.Context, dbURL string) (*gatewayServer, error) {
+// serves it on a loopback listener. extra adds to (or overrides) the
+// benchmark's configuration.
+func (b *bench) startGateway(ctx context.Context, dbURL string, extra map[string]string) (*gatewayServer, error) {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, fmt.Errorf("random encryption key: %w", err)
@@ -343,12 +345,13 @@ func (b *bench) startGateway(ctx context.Context, dbURL string) (*gatewayServer,
 		"TRUSTED_PROXIES":  "127.0.0.1",
 		"SHUTDOWN_TIMEOUT": "5s",
 	}
+	maps.Copy(env, extra)
 	cfg, err := config.Load(func(name string) string { return env[name] })
 	if err != nil {
 		return nil, fmt.Errorf("gateway configuration: %w", err)
 	}
 	logger := slog.New(newLogSink(b.opts.logLevel, b.stderr, &b.warnings))
-	app, err := server.New(ctx, cfg, logger, server.Options{ExtraModules: []gateway.Module{benchModule{}}})
+	app, err := server.New(ctx, cfg, logger, server.Options{ExtraModules: []gateway.Module{benchModule{}}, LogOutput: io.Discard})
 	if err != nil {
 		return nil, fmt.Errorf("assemble the gateway: %w", err)
 	}
@@ -382,10 +385,16 @@ type issuedKey struct{ id, plain string }
 // standard tier, in a workspace of its own, and marks its limiter keys for
 // deletion.
 func (b *bench) issueKey(ctx context.Context, gw *gatewayServer, perm gateway.Permission) (issuedKey, error) {
+	return b.issueKeyIn(ctx, gw, uuid.NewString(), perm)
+}
+
+// issueKeyIn creates a key with perms, on the org plan at the standard
+// tier, in workspace, and marks its limiter keys for deletion.
+func (b *bench) issueKeyIn(ctx context.Context, gw *gatewayServer, workspace string, perms ...gateway.Permission) (issuedKey, error) {
 	k, plain, err := gw.app.Keys.Create(ctx, apikeys.CreateParams{
-		WorkspaceID: uuid.NewString(),
+		WorkspaceID: workspace,
 		Name:        "loadbench " + b.runID,
-		Permissions: []gateway.Permission{perm},
+		Permissions: perms,
 		Plan:        "org",
 		Tier:        apikeys.TierStandard,
 	})
