@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"github.com/leadlex/api-gateway/internal/testclock"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -68,7 +69,7 @@ func (failingKeyStore) KeyByHash(context.Context, string) (*apikeys.Key, error) 
 
 type authFixture struct {
 	e       *echo.Echo
-	clock   *fakeClock
+	clock   *testclock.Clock
 	limiter *countingLimiter
 	keys    *apikeys.Service
 	store   *memory.Store
@@ -83,7 +84,7 @@ type authFixture struct {
 // a real in-memory limiter; perMinute is the per-IP limit.
 func newAuthFixture(t *testing.T, perMinute int, limiter middleware.Limiter) *authFixture {
 	t.Helper()
-	f := &authFixture{clock: newFakeClock(t0), store: memory.New()}
+	f := &authFixture{clock: testclock.New(t0), store: memory.New()}
 	if limiter == nil {
 		limiter = ratelimit.NewMemory()
 	}
@@ -316,7 +317,7 @@ func TestAuthLimiterDownFailsOpen(t *testing.T) {
 }
 
 func TestAuthStoreDown(t *testing.T) {
-	clock := newFakeClock(t0)
+	clock := testclock.New(t0)
 	store := memory.New()
 	working := apikeys.NewService(store, clock, []string{"starter"}, authCacheTTL)
 	_, key, err := working.Create(context.Background(), apikeys.CreateParams{WorkspaceID: authWorkspace, Permissions: []gateway.Permission{gateway.PermWebhooksRead}})
@@ -366,7 +367,7 @@ func (s *lookupCounter) KeyByHash(ctx context.Context, hash string) (*apikeys.Ke
 
 func TestAuthBlockedIPCostsNothing(t *testing.T) {
 	store := &lookupCounter{Store: memory.New()}
-	clock := newFakeClock(t0)
+	clock := testclock.New(t0)
 	keys := apikeys.NewService(store, clock, []string{"starter"}, authCacheTTL)
 	limiter := &countingLimiter{inner: ratelimit.NewMemory()}
 	a := &middleware.Auth{Keys: keys, IPLimiter: limiter, IPLimits: ratelimit.Limits{PerMinute: 2}, Clock: clock, Logger: discardLogger()}

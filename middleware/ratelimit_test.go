@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bytes"
+	"github.com/leadlex/api-gateway/internal/testclock"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +21,7 @@ import (
 
 type rateFixture struct {
 	e       *echo.Echo
-	clock   *fakeClock
+	clock   *testclock.Clock
 	limiter *countingLimiter
 	calls   int
 }
@@ -30,7 +31,7 @@ type rateFixture struct {
 func newRateFixture(t *testing.T, start time.Time, limiter middleware.Limiter, logger *slog.Logger,
 	limitsFor func(p *gateway.Principal) (ratelimit.Limits, bool)) *rateFixture {
 	t.Helper()
-	f := &rateFixture{clock: newFakeClock(start), limiter: &countingLimiter{inner: limiter}}
+	f := &rateFixture{clock: testclock.New(start), limiter: &countingLimiter{inner: limiter}}
 	if logger == nil {
 		logger = discardLogger()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/leadlex/api-gateway/internal/testclock"
 	"regexp"
 	"slices"
 	"strings"
@@ -30,23 +31,6 @@ const (
 	otherWS  = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 	cacheTTL = 30 * time.Second
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // countingStore wraps a real store, counts key reads and can fail on demand.
 type countingStore struct {
@@ -91,7 +75,7 @@ func (s *countingStore) ListKeys(ctx context.Context, workspaceID string, includ
 }
 
 type fixture struct {
-	clock *fakeClock
+	clock *testclock.Clock
 	mem   *memory.Store
 	store *countingStore
 	svc   *apikeys.Service
@@ -99,7 +83,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{clock: &fakeClock{t: t0}, mem: memory.New()}
+	f := &fixture{clock: testclock.New(t0), mem: memory.New()}
 	f.store = &countingStore{Store: f.mem}
 	f.svc = apikeys.NewService(f.store, f.clock, plans, cacheTTL)
 	return f

@@ -3,6 +3,7 @@ package idempotency
 import (
 	"context"
 	"errors"
+	"github.com/leadlex/api-gateway/internal/testclock"
 	"strconv"
 	"sync"
 	"testing"
@@ -25,24 +26,6 @@ var (
 	_ store = (*Memory)(nil)
 )
 
-// fakeClock is moved by hand; Memory reads it through its now field.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 const (
 	lockTTL   = time.Minute
 	recordTTL = 24 * time.Hour
@@ -61,7 +44,7 @@ type backend struct {
 
 func backends(t *testing.T) []backend {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2026, 4, 17, 12, 0, 0, 0, time.UTC)}
+	clock := testclock.New(time.Date(2026, 4, 17, 12, 0, 0, 0, time.UTC))
 	m := NewMemory()
 	m.now = clock.Now
 	client, prefix := testredis.New(t)
@@ -262,7 +245,7 @@ func TestRedisErrors(t *testing.T) {
 }
 
 func TestMemoryPrunesExpired(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 4, 17, 12, 0, 0, 0, time.UTC)}
+	clock := testclock.New(time.Date(2026, 4, 17, 12, 0, 0, 0, time.UTC))
 	m := NewMemory()
 	m.now = clock.Now
 	ctx := context.Background()

@@ -3,11 +3,11 @@ package apikeys_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/leadlex/api-gateway/internal/testclock"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,26 +28,6 @@ const basePath = "/functions/v1/api-gateway"
 // start is the harness clock's initial time. It has a fractional second so
 // that the tests notice a timestamp rendered with sub-second precision.
 var start = time.Date(2026, 11, 27, 10, 0, 0, 700_000_000, time.UTC)
-
-// fakeClock is a gateway.Clock that moves only when told to.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now implements gateway.Clock.
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // countingStore is the real in-memory store with a count of the calls that
 // write, so that tests can assert that a refused request wrote nothing.
@@ -72,7 +52,7 @@ func (s *countingStore) RevokeKey(ctx context.Context, workspaceID, id string, a
 // the module under test, and two workspaces with an admin key each.
 type harness struct {
 	t       *testing.T
-	clock   *fakeClock
+	clock   *testclock.Clock
 	store   *countingStore
 	keys    *apikeys.Service
 	module  *routes.Module
@@ -87,7 +67,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{
 		t:     t,
-		clock: &fakeClock{now: start},
+		clock: testclock.New(start),
 		store: &countingStore{Store: memory.New()},
 		wsA:   uuid.NewString(),
 		wsB:   uuid.NewString(),
