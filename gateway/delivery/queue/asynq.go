@@ -23,7 +23,7 @@ const (
 	// DefaultPollInterval is how often an idle server looks for due tasks.
 	// asynq's own defaults (1 s for pending, 5 s for scheduled tasks) would
 	// add up to 5 s to the contract's 5-second first retry.
-	DefaultPollInterval = time.Second
+	DefaultPollInterval = 200 * time.Millisecond
 	// DefaultTaskTimeout bounds one handler run: an attempt (10 s) and the
 	// store calls around it, with a wide margin.
 	DefaultTaskTimeout = 2 * time.Minute
@@ -103,13 +103,19 @@ func TaskID(deliveryID string, at time.Time) string {
 // running or archived) is a success: the first one will run.
 func (q *Asynq) Enqueue(ctx context.Context, deliveryID string, at time.Time) error {
 	task := asynq.NewTask(TaskType, []byte(deliveryID))
-	_, err := q.client.EnqueueContext(ctx, task,
+	opts := []asynq.Option{
 		asynq.Queue(q.opts.Queue),
 		asynq.TaskID(TaskID(deliveryID, at)),
-		asynq.ProcessAt(ceilSecond(at)),
 		asynq.MaxRetry(0), // the store schedules retries
 		asynq.Timeout(q.opts.TaskTimeout),
-	)
+	}
+	// A due attempt (a fresh delivery) goes straight to the pending list,
+	// where a worker picks it up at once; only later attempts wait in the
+	// scheduled set, whose whole-second times cost up to a second.
+	if at.After(time.Now()) {
+		opts = append(opts, asynq.ProcessAt(ceilSecond(at)))
+	}
+	_, err := q.client.EnqueueContext(ctx, task, opts...)
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return fmt.Errorf("asynq: enqueue %s: %w", deliveryID, err)
 	}

@@ -128,7 +128,7 @@ func New(opts Options) *Sender {
 		ResponseHeaderTimeout:  s.timeout,
 		MaxResponseHeaderBytes: maxHeaderBytes,
 		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    4,
+		MaxIdleConnsPerHost:    16,
 		// A kept-alive connection goes to the address that passed the
 		// check when it was opened, so reusing it reaches nothing new; the
 		// short idle timeout bounds how long a receiver's DNS move goes

@@ -34,6 +34,11 @@ type target struct {
 	// newWorker returns worker w's request source for one period. ctx is the
 	// period's context; requests must carry it.
 	newWorker func(ctx context.Context, w int) func() (*http.Request, error)
+	// accept, when set, further checks an answer that had the wanted status
+	// and body prefix, given the start of its body and when its request was
+	// sent; an error makes it a wrong answer. It is called from every
+	// worker at once and must be safe for that.
+	accept func(body []byte, sent time.Time) error
 }
 
 // result is what one server did in its measured period (and its warm-up).
@@ -188,6 +193,13 @@ func (w *worker) loop(parent context.Context, tr *http.Transport, t *target, nex
 			w.fail(fmt.Sprintf("status %d, want %d: %s", status, t.want, bytes.TrimSpace(body)))
 		case !bytes.HasPrefix(body, t.wantPrefix):
 			w.fail(fmt.Sprintf("status %d but body %q does not start with %q", status, body, t.wantPrefix))
+		case t.accept != nil:
+			if err := t.accept(body, began); err != nil {
+				w.fail(err.Error())
+				continue
+			}
+			w.ok++
+			w.latencies = append(w.latencies, elapsed)
 		default:
 			w.ok++
 			w.latencies = append(w.latencies, elapsed)

@@ -9,10 +9,21 @@
 //   - chain: the real gateway (server.New with every middleware) serving a
 //     benchmark route behind request ID, access log, auth with a cached key,
 //     the Redis rate limiter and the permission check;
-//   - create: POST /v1/webhooks on the same gateway, down to PostgreSQL.
+//   - create: POST /v1/webhooks on the same gateway, down to PostgreSQL;
+//   - delivery: event delivery end to end, on a second gateway configured
+//     to deliver to a local HTTPS receiver: POST /v1/events stores each
+//     event with one delivery per subscribed webhook and enqueues it on a
+//     private asynq queue, the worker (app.RunWorker, in this process)
+//     sends each delivery signed, and the receiver verifies the signature
+//     and notes the arrival. It reports events accepted per second,
+//     deliveries completed per second (first publish to last arrival) and
+//     the publish-to-receipt latency, and checks that every accepted event
+//     arrived once in effect at every webhook and that nothing is left
+//     pending in the database.
 //
-// It creates a throwaway database (gwbench_<hex>) and a Redis key prefix of
-// its own, and removes both at the end, also after a failure or an interrupt.
+// It creates a throwaway database (gwbench_<hex>), a Redis key prefix and an
+// asynq queue (gwbench-<hex>) of its own, and removes them at the end, also
+// after a failure or an interrupt.
 // Every answer's status code (and the start of its body) is checked, so that
 // a broken server cannot look fast. The exit status is 1 when setup fails,
 // when any answer was wrong, or when a consistency check fails.
@@ -54,6 +65,14 @@ type options struct {
 	logLevel     slog.Level
 	databaseURL  string
 	redisURL     string
+
+	// The delivery phase's settings.
+	delivery            bool
+	publishers          int
+	webhooks            int
+	deliveryConcurrency int
+	deliveryWait        time.Duration
+	receiverHTTP2       bool
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -95,9 +114,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		results = append(results, res)
 	}
+	var delivery *deliveryResult
+	if b.delivery != nil {
+		fmt.Fprintf(stderr, "loadbench: %s: warm-up %s, then %s with %d publishers, %d webhook(s), DELIVERY_CONCURRENCY=%d\n",
+			phaseDelivery, opts.warmup, opts.duration, opts.publishers, opts.webhooks, opts.deliveryConcurrency)
+		delivery, err = b.measureDelivery(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "loadbench: %s: %v\n", phaseDelivery, err)
+			return 1
+		}
+	}
 
 	report(stdout, opts, results)
-	if !printChecks(stdout, b.check(context.Background(), results)) {
+	if delivery != nil {
+		reportDelivery(stdout, delivery)
+	}
+	if !printChecks(stdout, b.check(context.Background(), results, delivery)) {
 		return 1
 	}
 	return 0
@@ -114,10 +146,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up per server")
 	fs.IntVar(&o.maxRequests, "max", 2_000_000, "most requests per server and period (warm-up or measured)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of one measured period to this file")
-	fs.StringVar(&o.profilePhase, "profile-phase", phaseChain, "which server -cpuprofile covers: "+phaseBare+", "+phaseRedisRate+", "+phaseChain+" or "+phaseCreate)
+	fs.StringVar(&o.profilePhase, "profile-phase", phaseChain, "which phase -cpuprofile covers: "+phaseBare+", "+phaseRedisRate+", "+phaseChain+", "+phaseCreate+" or "+phaseDelivery+" (publishing and the wait for its deliveries)")
 	fs.StringVar(&level, "log-level", "info", "level of the gateway's (discarded) logs: info formats every access-log line as production does")
 	fs.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server on which to create the throwaway database")
 	fs.StringVar(&o.redisURL, "redis-url", envOr("REDIS_URL", defaultRedisURL), "Redis server")
+	fs.BoolVar(&o.delivery, "delivery", true, "run the delivery phase (publishing for -d after -warmup)")
+	fs.IntVar(&o.publishers, "publishers", 0, "delivery: concurrent publishers (closed loop); 0 means -c")
+	fs.IntVar(&o.webhooks, "webhooks", 1, "delivery: webhooks subscribed to the published event (deliveries per event)")
+	fs.IntVar(&o.deliveryConcurrency, "delivery-concurrency", 50, "delivery: the worker's DELIVERY_CONCURRENCY")
+	fs.DurationVar(&o.deliveryWait, "delivery-wait", time.Minute, "delivery: longest wait for the deliveries after publishing ends")
+	fs.BoolVar(&o.receiverHTTP2, "receiver-http2", false, "delivery: the receiver speaks HTTP/2 (default HTTP/1.1)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -137,9 +175,24 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-max must be from -c to 50000000, got %d", o.maxRequests)
 	}
 	switch o.profilePhase {
-	case phaseBare, phaseRedisRate, phaseChain, phaseCreate:
+	case phaseBare, phaseRedisRate, phaseChain, phaseCreate, phaseDelivery:
 	default:
-		return o, fmt.Errorf("-profile-phase must name a server, got %q", o.profilePhase)
+		return o, fmt.Errorf("-profile-phase must name a phase, got %q", o.profilePhase)
+	}
+	if o.publishers == 0 {
+		o.publishers = o.concurrency
+	}
+	if o.publishers < 1 || o.publishers > 1024 || o.publishers > o.maxRequests {
+		return o, fmt.Errorf("-publishers must be from 1 to 1024 and at most -max, got %d", o.publishers)
+	}
+	if o.webhooks < 1 || o.webhooks > 100 {
+		return o, fmt.Errorf("-webhooks must be from 1 to 100, got %d", o.webhooks)
+	}
+	if o.deliveryConcurrency < 1 || o.deliveryConcurrency > 1000 {
+		return o, fmt.Errorf("-delivery-concurrency must be from 1 to 1000, got %d", o.deliveryConcurrency)
+	}
+	if o.deliveryWait < time.Second || o.deliveryWait > 10*time.Minute {
+		return o, fmt.Errorf("-delivery-wait must be from 1s to 10m, got %s", o.deliveryWait)
 	}
 	if err := o.logLevel.UnmarshalText([]byte(level)); err != nil {
 		return o, fmt.Errorf("-log-level: %w", err)

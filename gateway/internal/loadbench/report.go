@@ -83,9 +83,10 @@ type checkLine struct {
 
 // check verifies that the numbers mean what they claim: every answer was
 // the expected one, each gateway phase made all its rate-limit decisions in
-// Redis (not in the in-process fallback), and the gateway logged no warning.
-// results[i] belongs to b.phases[i].
-func (b *bench) check(ctx context.Context, results []*result) []checkLine {
+// Redis (not in the in-process fallback), the delivery phase (when it ran)
+// passed its own checks, and the gateway logged no warning. results[i]
+// belongs to b.phases[i].
+func (b *bench) check(ctx context.Context, results []*result, delivery *deliveryResult) []checkLine {
 	var lines []checkLine
 	for i, r := range results {
 		p := b.phases[i]
@@ -113,16 +114,10 @@ func (b *bench) check(ctx context.Context, results []*result) []checkLine {
 			}
 			decided += n
 		}
-		switch {
-		case err != nil:
-			lines = append(lines, checkLine{false, fmt.Sprintf("%s: read the limiter's counters: %v", r.name, err)})
-		case decided < total:
-			lines = append(lines, checkLine{false, fmt.Sprintf("%s: only %d of %d successful requests were rate-limit decisions in Redis; the rest fell back to in-process limits", r.name, decided, total)})
-		case decided > total:
-			lines = append(lines, checkLine{true, fmt.Sprintf("%s: %d rate-limit decisions made in Redis for %d successful requests; %d requests were counted twice (the gateway's Redis client retries a limiter script whose reply timed out)", r.name, decided, total, decided-total)})
-		default:
-			lines = append(lines, checkLine{true, fmt.Sprintf("%s: %d rate-limit decisions made in Redis for %d successful requests", r.name, decided, total)})
-		}
+		lines = append(lines, decisionsLine(r.name, decided, total, err))
+	}
+	if delivery != nil {
+		lines = append(lines, delivery.checks...)
 	}
 	if n := b.warnings.Load(); n > 0 {
 		lines = append(lines, checkLine{false, fmt.Sprintf("the gateway logged %d records at warn level or above (the first %d are on stderr)", n, min(n, maxAlerts))})
@@ -130,6 +125,21 @@ func (b *bench) check(ctx context.Context, results []*result) []checkLine {
 		lines = append(lines, checkLine{true, "the gateway logged no warnings or errors"})
 	}
 	return lines
+}
+
+// decisionsLine checks that a phase's total successful requests were each
+// one rate-limit decision made in Redis (decided, read with err).
+func decisionsLine(name string, decided, total int64, err error) checkLine {
+	switch {
+	case err != nil:
+		return checkLine{false, fmt.Sprintf("%s: read the limiter's counters: %v", name, err)}
+	case decided < total:
+		return checkLine{false, fmt.Sprintf("%s: only %d of %d successful requests were rate-limit decisions in Redis; the rest fell back to in-process limits", name, decided, total)}
+	case decided > total:
+		return checkLine{true, fmt.Sprintf("%s: %d rate-limit decisions made in Redis for %d successful requests; %d requests were counted twice (the gateway's Redis client retries a limiter script whose reply timed out)", name, decided, total, decided-total)}
+	default:
+		return checkLine{true, fmt.Sprintf("%s: %d rate-limit decisions made in Redis for %d successful requests", name, decided, total)}
+	}
 }
 
 // printChecks prints the checks and reports whether all passed.

@@ -105,6 +105,8 @@ type bench struct {
 	// redisPatterns match every Redis key the run may have created; they
 	// are deleted at the end.
 	redisPatterns []string
+	// delivery is the delivery phase's setup, nil when it does not run.
+	delivery *deliveryBench
 	// warnings counts gateway log records at Warn and above.
 	warnings atomic.Int64
 	cleanups []func()
@@ -129,7 +131,8 @@ func (b *bench) warnf(format string, args ...any) {
 	fmt.Fprintf(b.stderr, "loadbench: "+format+"\n", args...)
 }
 
-// setup starts the four servers and prepares their phases. The returned
+// setup starts the four servers and prepares their phases, and the delivery
+// phase's gateway and receiver unless -delivery=false. The returned
 // bench is non-nil whenever something was set up, also on error, and must
 // then be closed.
 func setup(ctx context.Context, opts options, stderr io.Writer) (*bench, error) {
@@ -201,6 +204,11 @@ func setup(ctx context.Context, opts options, stderr io.Writer) (*bench, error) 
 	// fails setup with its answer instead of producing a table of errors.
 	for _, p := range b.phases {
 		if err := b.probe(ctx, p); err != nil {
+			return b, err
+		}
+	}
+	if opts.delivery {
+		if b.delivery, err = b.setupDelivery(ctx, dbURL, headers); err != nil {
 			return b, err
 		}
 	}

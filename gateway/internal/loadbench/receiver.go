@@ -1,0 +1,260 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"maps"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leadlex/api-gateway/routes/webhooks/signature"
+)
+
+const (
+	// hookPath starts the path of every webhook URL on the receiver; the
+	// webhook's index follows it.
+	hookPath = "/hook/"
+	// signatureTolerance is how far a delivery's signed timestamp may be
+	// from the receiver's clock, as the signature package suggests.
+	signatureTolerance = 5 * time.Minute
+	// maxReceiverBody bounds what the receiver reads of one delivery.
+	maxReceiverBody = 1 << 20
+)
+
+// receipt is the first valid arrival of one delivery.
+type receipt struct {
+	event string // the "id" of the delivered payload: the event's id
+	hook  int    // which webhook's URL it came to
+	at    time.Time
+}
+
+// receiver is the local HTTPS webhook receiver of the delivery phase. It
+// answers 200 to a delivery whose signature is valid for its webhook's
+// secret (both schemes) and whose payload names an event, and 401 or 400
+// otherwise, as a real receiver would; it keeps the first arrival of each
+// delivery ID and counts the rest.
+type receiver struct {
+	srv *httptest.Server
+	// base is https://127.0.0.1:<port>.
+	base string
+	// serverErrors counts what the receiver's HTTP server logged (TLS
+	// handshake errors and the like).
+	serverErrors *countingWriter
+	// connections counts the connections the gateway's sender opened: one
+	// per delivery would mean a TLS handshake per delivery.
+	connections atomic.Int64
+
+	mu sync.Mutex
+	// secrets are the webhooks' signing secrets, by index.
+	secrets []string
+	first   map[string]receipt
+	hits    int64
+	// repeats are valid hits for a delivery ID seen before.
+	repeats int64
+	// badSignatures are hits whose signature did not verify; malformed
+	// ones had another fault (path, method, payload, or a delivery ID
+	// reused for another event or webhook).
+	badSignatures, malformed int64
+	samples                  []string
+}
+
+// startReceiver serves a receiver over TLS with httptest's certificate (valid
+// for 127.0.0.1) on a new loopback listener, speaking HTTP/2 when asked to
+// and HTTP/1.1 otherwise, until close.
+func startReceiver(http2 bool, stderr io.Writer) (*receiver, error) {
+	ln, _, err := listen()
+	if err != nil {
+		return nil, err
+	}
+	rc := &receiver{
+		first:        map[string]receipt{},
+		serverErrors: &countingWriter{w: stderr, prefix: "loadbench: receiver: ", max: maxAlerts},
+	}
+	rc.srv = httptest.NewUnstartedServer(rc)
+	_ = rc.srv.Listener.Close()
+	rc.srv.Listener = ln
+	rc.srv.EnableHTTP2 = http2
+	rc.srv.Config.ReadHeaderTimeout = 5 * time.Second
+	rc.srv.Config.ErrorLog = log.New(rc.serverErrors, "", 0)
+	rc.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			rc.connections.Add(1)
+		}
+	}
+	rc.srv.StartTLS()
+	rc.base = "https://" + ln.Addr().String()
+	return rc, nil
+}
+
+// close stops the receiver.
+func (rc *receiver) close() { rc.srv.Close() }
+
+// hookURL is webhook i's URL: an IP literal, so that no DNS is involved.
+func (rc *receiver) hookURL(i int) string { return rc.base + hookPath + strconv.Itoa(i) }
+
+// setSecrets tells the receiver the webhooks' secrets, by index, before any
+// delivery is made.
+func (rc *receiver) setSecrets(secrets []string) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.secrets = slices.Clone(secrets)
+}
+
+// writeCA writes the receiver's certificate as PEM to a new temporary file
+// (DELIVERY_CA_FILE) and returns its path; the caller removes it.
+func (rc *receiver) writeCA() (string, error) {
+	return writeCertificate(rc.srv.Certificate())
+}
+
+func writeCertificate(cert *x509.Certificate) (string, error) {
+	f, err := os.CreateTemp("", "gwbench-ca-*.pem")
+	if err != nil {
+		return "", fmt.Errorf("receiver CA file: %w", err)
+	}
+	werr := pem.Encode(f, &pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		_ = os.Remove(f.Name())
+		return "", fmt.Errorf("receiver CA file: %w", werr)
+	}
+	return f.Name(), nil
+}
+
+// ServeHTTP implements http.Handler.
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	at := time.Now()
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxReceiverBody))
+	id := r.Header.Get(signature.HeaderDeliveryID)
+	hook, secret := rc.hook(r.URL.Path)
+
+	var payload struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+	}
+	var problem string
+	badSignature := false
+	switch {
+	case err != nil:
+		problem = "read the body: " + err.Error()
+	case r.Method != http.MethodPost:
+		problem = "method " + r.Method
+	case hook < 0:
+		problem = "no webhook at " + r.URL.Path
+	case id == "":
+		problem = "no " + signature.HeaderDeliveryID + " header"
+	default:
+		if err := signature.Verify(r.Header, body, secret, signatureTolerance, at); err != nil {
+			problem, badSignature = "bad signature: "+err.Error(), true
+		} else if err := json.Unmarshal(body, &payload); err != nil || payload.ID == "" || payload.Type != deliveryEventType {
+			problem = fmt.Sprintf("payload without an event id or of another type: %.120s", body)
+		}
+	}
+
+	rc.mu.Lock()
+	rc.hits++
+	if problem == "" {
+		if prev, seen := rc.first[id]; !seen {
+			rc.first[id] = receipt{event: payload.ID, hook: hook, at: at}
+		} else if prev.event != payload.ID || prev.hook != hook {
+			problem = "delivery ID " + id + " came before for another event or webhook"
+		} else {
+			rc.repeats++
+		}
+	}
+	if problem != "" {
+		if badSignature {
+			rc.badSignatures++
+		} else {
+			rc.malformed++
+		}
+		if len(rc.samples) < maxSamples {
+			rc.samples = append(rc.samples, problem)
+		}
+	}
+	rc.mu.Unlock()
+
+	switch {
+	case badSignature:
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+	case problem != "":
+		http.Error(w, "bad delivery", http.StatusBadRequest)
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"received":true}`)
+	}
+}
+
+// hook returns the index and secret of the webhook whose URL path is path,
+// or -1 when there is none.
+func (rc *receiver) hook(path string) (int, string) {
+	s, ok := strings.CutPrefix(path, hookPath)
+	if !ok {
+		return -1, ""
+	}
+	i, err := strconv.Atoi(s)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if err != nil || i < 0 || i >= len(rc.secrets) {
+		return -1, ""
+	}
+	return i, rc.secrets[i]
+}
+
+// delivered returns how many distinct deliveries have arrived valid.
+func (rc *receiver) delivered() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.first)
+}
+
+// receiverStats is a copy of what the receiver saw.
+type receiverStats struct {
+	first                                   map[string]receipt
+	hits, repeats, badSignatures, malformed int64
+	samples                                 []string
+	serverErrors, connections               int64
+}
+
+// stats returns a copy of what the receiver has seen so far.
+func (rc *receiver) stats() receiverStats {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return receiverStats{
+		first: maps.Clone(rc.first),
+		hits:  rc.hits, repeats: rc.repeats, badSignatures: rc.badSignatures, malformed: rc.malformed,
+		samples:      slices.Clone(rc.samples),
+		serverErrors: rc.serverErrors.lines.Load(),
+		connections:  rc.connections.Load(),
+	}
+}
+
+// countingWriter counts the lines a log writes to it and copies the first
+// max of them to w, each after prefix.
+type countingWriter struct {
+	w      io.Writer
+	prefix string
+	max    int64
+	lines  atomic.Int64
+}
+
+// Write implements io.Writer; a log.Logger writes one line per call.
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.lines.Add(1) <= c.max {
+		_, _ = fmt.Fprintf(c.w, "%s%s", c.prefix, p)
+	}
+	return len(p), nil
+}
