@@ -2,9 +2,8 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/leadlex/api-gateway/gateway/store/sqldoc"
 	"math"
 	"time"
 
@@ -23,104 +22,13 @@ const (
 	recordStale    = "stale"
 )
 
-// deliveryDoc is a deliveries row as the delivery functions render it in
-// jsonb (to_jsonb of the row, without the lease).
-type deliveryDoc struct {
-	ID            string     `json:"id"`
-	WorkspaceID   string     `json:"workspace_id"`
-	WebhookID     string     `json:"webhook_id"`
-	EventID       string     `json:"event_id"`
-	EventType     string     `json:"event_type"`
-	Test          bool       `json:"test"`
-	Status        string     `json:"status"`
-	Attempts      int        `json:"attempts"`
-	NextAttemptAt *time.Time `json:"next_attempt_at"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
-}
-
-// delivery converts the document, with its times in UTC.
-func (d *deliveryDoc) delivery() delivery.Delivery {
-	return delivery.Delivery{
-		ID:            d.ID,
-		WorkspaceID:   d.WorkspaceID,
-		WebhookID:     d.WebhookID,
-		EventID:       d.EventID,
-		EventType:     d.EventType,
-		Test:          d.Test,
-		Status:        d.Status,
-		Attempts:      d.Attempts,
-		NextAttemptAt: utcPtr(d.NextAttemptAt),
-		CreatedAt:     d.CreatedAt.UTC(),
-		UpdatedAt:     d.UpdatedAt.UTC(),
-	}
-}
-
-// publishDoc is what gateway_publish_event returns.
-type publishDoc struct {
-	Created    *bool         `json:"created"`
-	Deliveries []deliveryDoc `json:"deliveries"`
-}
-
-// claimDoc is what gateway_claim_delivery returns for a successful claim.
-type claimDoc struct {
-	Delivery *deliveryDoc `json:"delivery"`
-	Event    *struct {
-		ID          string    `json:"id"`
-		WorkspaceID string    `json:"workspace_id"`
-		Type        string    `json:"type"`
-		Data        string    `json:"data"`
-		CreatedAt   time.Time `json:"created_at"`
-	} `json:"event"`
-	Target *struct {
-		URL                      string     `json:"url"`
-		Active                   bool       `json:"active"`
-		SecretCiphertext         string     `json:"secret_ciphertext"`
-		PreviousSecretCiphertext *string    `json:"previous_secret_ciphertext"`
-		PreviousSecretExpiresAt  *time.Time `json:"previous_secret_expires_at"`
-	} `json:"target"`
-}
-
-// claim converts the document; an incomplete one is an error.
-func (c *claimDoc) claim() (*delivery.Claim, error) {
-	if c.Delivery == nil || c.Event == nil || c.Target == nil {
-		return nil, errors.New("the claim lacks its delivery, event or target")
-	}
-	previous := ""
-	if c.Target.PreviousSecretCiphertext != nil {
-		previous = *c.Target.PreviousSecretCiphertext
-	}
-	return &delivery.Claim{
-		Delivery: c.Delivery.delivery(),
-		Event: delivery.Event{
-			ID:          c.Event.ID,
-			WorkspaceID: c.Event.WorkspaceID,
-			Type:        c.Event.Type,
-			Data:        json.RawMessage(c.Event.Data),
-			CreatedAt:   c.Event.CreatedAt.UTC(),
-		},
-		Target: delivery.Target{
-			URL:                      c.Target.URL,
-			Active:                   c.Target.Active,
-			SecretCiphertext:         c.Target.SecretCiphertext,
-			PreviousSecretCiphertext: previous,
-			PreviousSecretExpiresAt:  utcPtr(c.Target.PreviousSecretExpiresAt),
-		},
-	}, nil
-}
-
 // decodeDelivery decodes a jsonb delivery; SQL null (nil) is pgx.ErrNoRows,
 // so that mapError makes it the caller's not-found error.
 func decodeDelivery(raw []byte) (*delivery.Delivery, error) {
 	if raw == nil {
 		return nil, pgx.ErrNoRows
 	}
-	var doc deliveryDoc
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("decoding the delivery: %w", err)
-	}
-	d := doc.delivery()
-	return &d, nil
+	return sqldoc.DecodeDelivery(raw)
 }
 
 // PublishEvent calls gateway_publish_event, the SQL function the supabase
@@ -143,15 +51,11 @@ func (s *Store) PublishEvent(ctx context.Context, ev delivery.Event) ([]delivery
 	if err != nil {
 		return nil, false, mapError(op, delivery.ErrNotFound, err)
 	}
-	var doc publishDoc
-	if err := json.Unmarshal(raw, &doc); err != nil || doc.Created == nil {
-		return nil, false, fmt.Errorf("postgres: %s: unexpected answer %s (%v)", op, raw, err)
+	deliveries, created, err := sqldoc.DecodePublish(raw)
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: %s: %w", op, err)
 	}
-	out := make([]delivery.Delivery, len(doc.Deliveries))
-	for i := range doc.Deliveries {
-		out[i] = doc.Deliveries[i].delivery()
-	}
-	return out, *doc.Created, nil
+	return deliveries, created, nil
 }
 
 // ClaimDelivery calls gateway_claim_delivery, whose single UPDATE leases the
@@ -178,11 +82,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 	if err != nil {
 		return nil, mapError(op, delivery.ErrNotClaimed, err)
 	}
-	var doc claimDoc
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("postgres: %s: decoding the claim: %w", op, err)
-	}
-	c, err := doc.claim()
+	c, err := sqldoc.DecodeClaim(raw)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", op, err)
 	}

@@ -46,8 +46,8 @@ func (r *keyRow) key() apikeys.Key {
 		Permissions: r.Permissions,
 		Plan:        r.Plan,
 		Tier:        r.Tier,
-		ExpiresAt:   r.ExpiresAt.timePtr(),
-		RevokedAt:   r.RevokedAt.timePtr(),
+		ExpiresAt:   r.ExpiresAt.Ptr(),
+		RevokedAt:   r.RevokedAt.Ptr(),
 		CreatedAt:   r.CreatedAt.Time,
 	}
 }

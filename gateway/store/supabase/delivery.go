@@ -3,6 +3,7 @@ package supabase
 import (
 	"context"
 	"encoding/json"
+	"github.com/leadlex/api-gateway/gateway/store/sqldoc"
 	"slices"
 	"time"
 
@@ -45,64 +46,6 @@ var oldestFirst = &postgrest.OrderOpts{Ascending: true, NullsFirst: false}
 // attemptStatuses are the statuses an attempt can have; ListAttempts sends no
 // other value as a filter.
 var attemptStatuses = []string{delivery.StatusSuccess, delivery.StatusFailed, delivery.StatusPending}
-
-// deliveryRow is a deliveries row as the delivery functions render it (to_jsonb
-// of the row, without the lease).
-type deliveryRow struct {
-	ID            string  `json:"id"`
-	WorkspaceID   string  `json:"workspace_id"`
-	WebhookID     string  `json:"webhook_id"`
-	EventID       string  `json:"event_id"`
-	EventType     string  `json:"event_type"`
-	Test          bool    `json:"test"`
-	Status        string  `json:"status"`
-	Attempts      int     `json:"attempts"`
-	NextAttemptAt *pgTime `json:"next_attempt_at"`
-	CreatedAt     pgTime  `json:"created_at"`
-	UpdatedAt     pgTime  `json:"updated_at"`
-}
-
-// delivery converts the row to the module's type.
-func (r *deliveryRow) delivery() delivery.Delivery {
-	return delivery.Delivery{
-		ID:            r.ID,
-		WorkspaceID:   r.WorkspaceID,
-		WebhookID:     r.WebhookID,
-		EventID:       r.EventID,
-		EventType:     r.EventType,
-		Test:          r.Test,
-		Status:        r.Status,
-		Attempts:      r.Attempts,
-		NextAttemptAt: r.NextAttemptAt.timePtr(),
-		CreatedAt:     r.CreatedAt.Time,
-		UpdatedAt:     r.UpdatedAt.Time,
-	}
-}
-
-// publishAnswer is the JSON object gateway_publish_event returns.
-type publishAnswer struct {
-	Created    *bool         `json:"created"`
-	Deliveries []deliveryRow `json:"deliveries"`
-}
-
-// claimAnswer is the JSON object gateway_claim_delivery returns for a claim.
-type claimAnswer struct {
-	Delivery *deliveryRow `json:"delivery"`
-	Event    *struct {
-		ID          string `json:"id"`
-		WorkspaceID string `json:"workspace_id"`
-		Type        string `json:"type"`
-		Data        string `json:"data"`
-		CreatedAt   pgTime `json:"created_at"`
-	} `json:"event"`
-	Target *struct {
-		URL                      string  `json:"url"`
-		Active                   bool    `json:"active"`
-		SecretCiphertext         string  `json:"secret_ciphertext"`
-		PreviousSecretCiphertext *string `json:"previous_secret_ciphertext"`
-		PreviousSecretExpiresAt  *pgTime `json:"previous_secret_expires_at"`
-	} `json:"target"`
-}
 
 // attemptRow is a delivery_attempts row as PostgREST renders it.
 type attemptRow struct {
@@ -234,18 +177,11 @@ func (s *Store) PublishEvent(ctx context.Context, ev delivery.Event) ([]delivery
 	if err != nil {
 		return nil, false, s.mapError(op, err, errMap{})
 	}
-	var answer publishAnswer
-	if err := json.Unmarshal(body, &answer); err != nil {
-		return nil, false, s.failf(op, "decoding the response: %v", err)
+	deliveries, created, err := sqldoc.DecodePublish(body)
+	if err != nil {
+		return nil, false, s.failf(op, "%v", err)
 	}
-	if answer.Created == nil {
-		return nil, false, s.failf(op, "the response lacks \"created\"")
-	}
-	out := make([]delivery.Delivery, len(answer.Deliveries))
-	for i := range answer.Deliveries {
-		out[i] = answer.Deliveries[i].delivery()
-	}
-	return out, *answer.Created, nil
+	return deliveries, created, nil
 }
 
 // ClaimDelivery calls gateway_claim_delivery through
@@ -271,34 +207,11 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 	if isNull(body) {
 		return nil, wrapSentinel(op, delivery.ErrNotClaimed)
 	}
-	var answer claimAnswer
-	if err := json.Unmarshal(body, &answer); err != nil {
-		return nil, s.failf(op, "decoding the response: %v", err)
+	c, err := sqldoc.DecodeClaim(body)
+	if err != nil {
+		return nil, s.failf(op, "%v", err)
 	}
-	if answer.Delivery == nil || answer.Event == nil || answer.Target == nil {
-		return nil, s.failf(op, "the claim lacks its delivery, event or target")
-	}
-	previous := ""
-	if answer.Target.PreviousSecretCiphertext != nil {
-		previous = *answer.Target.PreviousSecretCiphertext
-	}
-	return &delivery.Claim{
-		Delivery: answer.Delivery.delivery(),
-		Event: delivery.Event{
-			ID:          answer.Event.ID,
-			WorkspaceID: answer.Event.WorkspaceID,
-			Type:        answer.Event.Type,
-			Data:        json.RawMessage(answer.Event.Data),
-			CreatedAt:   answer.Event.CreatedAt.Time,
-		},
-		Target: delivery.Target{
-			URL:                      answer.Target.URL,
-			Active:                   answer.Target.Active,
-			SecretCiphertext:         answer.Target.SecretCiphertext,
-			PreviousSecretCiphertext: previous,
-			PreviousSecretExpiresAt:  answer.Target.PreviousSecretExpiresAt.timePtr(),
-		},
-	}, nil
+	return c, nil
 }
 
 // RecordAttempt calls gateway_record_attempt through
@@ -469,15 +382,14 @@ func (s *Store) oneDelivery(op string, body []byte) (*delivery.Delivery, error) 
 	if isNull(body) {
 		return nil, wrapSentinel(op, delivery.ErrNotFound)
 	}
-	var row deliveryRow
-	if err := json.Unmarshal(body, &row); err != nil {
-		return nil, s.failf(op, "decoding the response: %v", err)
+	d, err := sqldoc.DecodeDelivery(body)
+	if err != nil {
+		return nil, s.failf(op, "%v", err)
 	}
-	if row.ID == "" {
+	if d.ID == "" {
 		return nil, s.failf(op, "the response is not a delivery")
 	}
-	d := row.delivery()
-	return &d, nil
+	return d, nil
 }
 
 // attemptFilter narrows a delivery_attempts query to one webhook of a

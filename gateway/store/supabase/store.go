@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/leadlex/api-gateway/gateway/store/sqldoc"
 	"net/url"
 	"regexp"
 	"strings"
@@ -251,46 +252,8 @@ func decodeRows[T any](body []byte) ([]T, error) {
 	return rows, nil
 }
 
-// pgTime is a timestamptz as PostgREST renders it in JSON, for example
-// "2026-11-27T08:00:00.123456+00:00"; it is converted to UTC. JSON null leaves
-// it unchanged (use *pgTime for nullable columns).
-type pgTime struct{ time.Time }
-
-// timeLayouts are the shapes a timestamptz takes in PostgREST's JSON: ISO 8601
-// with a "+hh:mm" offset, and, for sessions in zones with odd offsets, "+hh"
-// and "+hh:mm:ss".
-var timeLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04:05.999999999Z07",
-	"2006-01-02T15:04:05.999999999Z07:00:00",
-}
-
-// UnmarshalJSON parses a PostgREST timestamp.
-func (t *pgTime) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("timestamp: %w", err)
-	}
-	for _, layout := range timeLayouts {
-		if v, err := time.Parse(layout, s); err == nil {
-			t.Time = v.UTC()
-			return nil
-		}
-	}
-	return fmt.Errorf("timestamp: cannot parse %q", s)
-}
-
-// timePtr converts a nullable timestamp.
-func (t *pgTime) timePtr() *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := t.Time
-	return &v
-}
+// pgTime is a timestamptz as PostgREST renders it (see sqldoc.Time).
+type pgTime = sqldoc.Time
 
 // formatTime renders t for a request body: UTC, RFC 3339, truncated to the
 // microseconds Postgres keeps (as pgx does), so that what is sent is what is

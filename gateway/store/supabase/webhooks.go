@@ -53,11 +53,11 @@ func (r *webhookRow) webhook() webhooks.Webhook {
 		Active:                   r.Active,
 		SecretCiphertext:         r.SecretCiphertext,
 		PreviousSecretCiphertext: previous,
-		PreviousSecretExpiresAt:  r.PreviousSecretExpiresAt.timePtr(),
+		PreviousSecretExpiresAt:  r.PreviousSecretExpiresAt.Ptr(),
 		CreatedAt:                r.CreatedAt.Time,
 		UpdatedAt:                r.UpdatedAt.Time,
 		LastDeliveryStatus:       r.LastDeliveryStatus,
-		LastDeliveryAt:           r.LastDeliveryAt.timePtr(),
+		LastDeliveryAt:           r.LastDeliveryAt.Ptr(),
 		DisabledReason:           r.DisabledReason,
 	}
 }
