@@ -29,11 +29,12 @@ lint:
 bench:
 	$(SERVICES) && $(GO) run ./gateway/internal/loadbench
 
-## fuzz: run each fuzz target for FUZZTIME (default 30s)
+## fuzz: run each fuzz target for FUZZTIME (default 30s); corpus entries that found bugs stay in testdata/fuzz
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCheck -fuzztime=$(FUZZTIME) ./gateway/urlcheck
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeJSON -fuzztime=$(FUZZTIME) ./gateway
+	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./routes/webhooks/signature
 
 ## migrate: apply the SQL migrations to DATABASE_URL
 migrate: build
