@@ -437,3 +437,49 @@ func TestWebhookFailingTooLongIsPaused(t *testing.T) {
 		t.Errorf("after reactivation: %s", r.Raw)
 	}
 }
+
+func TestPublishingRules(t *testing.T) {
+	d := newDeliveryEnv(t, 0, nil)
+	d.hook(t, "/p", "deal.created")
+	reader := d.createKey(workspaceA, "events:read", "--tier", "unmetered")
+	before := func() (events, deliveries int) {
+		_ = d.pool.QueryRow(context.Background(), "select (select count(*) from events), (select count(*) from deliveries)").Scan(&events, &deliveries)
+		return
+	}
+	bad := []struct {
+		name, key, body string
+		status          int
+		code            string
+	}{
+		{"unknown type", d.pub.Key, `{"type": "deal.exploded", "data": {}}`, 400, "invalid_events"},
+		{"data not an object", d.pub.Key, `{"type": "deal.created", "data": [1]}`, 400, "validation_error"},
+		{"missing data", d.pub.Key, `{"type": "deal.created"}`, 400, "missing_required_field"},
+		{"id not a UUID", d.pub.Key, `{"id": "evt-1", "type": "deal.created", "data": {}}`, 400, "validation_error"},
+		{"unknown field", d.pub.Key, `{"type": "deal.created", "data": {}, "workspace_id": "` + workspaceA + `"}`, 400, "validation_error"},
+		{"no events:publish", reader.Key, `{"type": "deal.created", "data": {}}`, 403, "insufficient_permissions"},
+	}
+	e0, d0 := before()
+	for _, b := range bad {
+		t.Run(b.name, func(t *testing.T) {
+			r := d.g.do(req2("POST", "/v1/events", b.key, b.body))
+			if r.Status != b.status || r.errCode() != b.code {
+				t.Fatalf("%d %s, want %d %s", r.Status, r.Raw, b.status, b.code)
+			}
+		})
+	}
+	if e1, d1 := before(); e1 != e0 || d1 != d0 {
+		t.Fatalf("rejected publishes wrote %d events and %d deliveries", e1-e0, d1-d0)
+	}
+	t.Run("an id makes publishing idempotent", func(t *testing.T) {
+		body := `{"id": "7b1d3c9e-2f4a-4b6c-8d0e-1a2b3c4d5e6f", "type": "deal.created", "data": {"id": "d-1"}}`
+		first := d.g.do(req2("POST", "/v1/events", d.pub.Key, body))
+		again := d.g.do(req2("POST", "/v1/events", d.pub.Key, body))
+		ev1, ev2 := first.data()["event"].(map[string]any), again.data()["event"].(map[string]any)
+		if first.Status != 202 || again.Status != 202 || ev1["id"] != ev2["id"] || ev1["duplicate"] != false || ev2["duplicate"] != true || ev1["deliveries"] != float64(1) {
+			t.Fatalf("first %s, again %s", first.Raw, again.Raw)
+		}
+		if e1, d1 := before(); e1 != e0+1 || d1 != d0+1 {
+			t.Fatalf("two publishes of one id wrote %d events and %d deliveries", e1-e0, d1-d0)
+		}
+	})
+}
