@@ -398,6 +398,8 @@ func TestNoAcceptedEventIsLost(t *testing.T) {
 		if i == 10 {
 			// A worker is killed mid-batch, and the queue is lost.
 			_ = d.workers[0].cmd.Process.Signal(syscall.SIGKILL)
+			pid := d.workers[0].cmd.Process.Pid
+			t.Cleanup(func() { d.forgetAsynqServer(pid) })
 			d.deleteQueue(d.queue)
 		}
 	}

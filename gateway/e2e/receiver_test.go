@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,4 +143,22 @@ func (e *env) deleteQueue(queue string) int {
 	}
 	e.redis.SRem(ctx, "asynq:queues", queue)
 	return n
+}
+
+// forgetAsynqServer removes a killed worker's heartbeat entries from asynq's
+// shared server and worker sets (asynq removes them itself on a graceful
+// shutdown, which a killed process never gets to).
+func (e *env) forgetAsynqServer(pid int) {
+	e.t.Helper()
+	ctx := context.Background()
+	marker := ":" + strconv.Itoa(pid) + ":"
+	for _, set := range []string{"asynq:servers", "asynq:workers"} {
+		members, _ := e.redis.ZRange(ctx, set, 0, -1).Result()
+		for _, m := range members {
+			if strings.Contains(m, marker) {
+				e.redis.ZRem(ctx, set, m)
+				e.redis.Del(ctx, m)
+			}
+		}
+	}
 }
