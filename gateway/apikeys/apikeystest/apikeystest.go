@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"github.com/leadlex/api-gateway/internal/storecheck"
 	"slices"
 	"strings"
 	"testing"
@@ -123,52 +124,22 @@ func assertSameKey(t *testing.T, got, want *apikeys.Key) {
 	if got == nil {
 		t.Fatal("got nil key")
 	}
-	checks := []struct {
-		field     string
-		got, want any
-	}{
-		{"ID", got.ID, want.ID},
-		{"WorkspaceID", got.WorkspaceID, want.WorkspaceID},
-		{"Name", got.Name, want.Name},
-		{"Description", got.Description, want.Description},
-		{"Prefix", got.Prefix, want.Prefix},
-		{"Hash", got.Hash, want.Hash},
-		{"Plan", got.Plan, want.Plan},
-		{"Tier", got.Tier, want.Tier},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.field, c.got, c.want)
-		}
-	}
+	storecheck.Fields(t, []storecheck.Field{
+		storecheck.F("ID", got.ID, want.ID),
+		storecheck.F("WorkspaceID", got.WorkspaceID, want.WorkspaceID),
+		storecheck.F("Name", got.Name, want.Name),
+		storecheck.F("Description", got.Description, want.Description),
+		storecheck.F("Prefix", got.Prefix, want.Prefix),
+		storecheck.F("Hash", got.Hash, want.Hash),
+		storecheck.F("Plan", got.Plan, want.Plan),
+		storecheck.F("Tier", got.Tier, want.Tier),
+	})
 	if !slices.Equal(got.Permissions, want.Permissions) {
 		t.Errorf("Permissions = %q, want %q", got.Permissions, want.Permissions)
 	}
-	assertUTCTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
-	assertOptionalTime(t, "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
-	assertOptionalTime(t, "RevokedAt", got.RevokedAt, want.RevokedAt)
-}
-
-// assertOptionalTime compares nullable timestamps.
-func assertOptionalTime(t *testing.T, field string, got, want *time.Time) {
-	t.Helper()
-	switch {
-	case (got == nil) != (want == nil):
-		t.Errorf("%s = %v, want %v", field, got, want)
-	case got != nil:
-		assertUTCTime(t, field, *got, *want)
-	}
-}
-
-// assertUTCTime checks that got is the instant want, expressed in UTC.
-func assertUTCTime(t *testing.T, field string, got, want time.Time) {
-	t.Helper()
-	if !got.Equal(want) {
-		t.Errorf("%s = %v, want %v", field, got, want)
-	}
-	if got.Location() != time.UTC {
-		t.Errorf("%s is in %v, want UTC", field, got.Location())
-	}
+	storecheck.UTCTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
+	storecheck.UTCTimePtr(t, "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+	storecheck.UTCTimePtr(t, "RevokedAt", got.RevokedAt, want.RevokedAt)
 }
 
 // ptr returns a pointer to a copy of v.
@@ -369,7 +340,7 @@ func testRevokeTwice(t *testing.T, s apikeys.Store) {
 		}
 	}
 	got := mustByHash(t, s, k.Hash)
-	assertOptionalTime(t, "RevokedAt", got.RevokedAt, &first)
+	storecheck.UTCTimePtr(t, "RevokedAt", got.RevokedAt, &first)
 }
 
 func testRevokeUnknownOrMalformed(t *testing.T, s apikeys.Store) {

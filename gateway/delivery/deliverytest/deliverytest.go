@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/leadlex/api-gateway/internal/storecheck"
 	"reflect"
 	"slices"
 	"strings"
@@ -256,28 +257,6 @@ func mustList(t *testing.T, s Store, hook *webhooks.Webhook, status string, offs
 	return page, total
 }
 
-// assertUTCTime checks that got is the instant want, expressed in UTC.
-func assertUTCTime(t *testing.T, field string, got, want time.Time) {
-	t.Helper()
-	if !got.Equal(want) {
-		t.Errorf("%s = %v, want %v", field, got, want)
-	}
-	if got.Location() != time.UTC {
-		t.Errorf("%s is in %v, want UTC", field, got.Location())
-	}
-}
-
-// assertUTCTimePtr is assertUTCTime for nullable times.
-func assertUTCTimePtr(t *testing.T, field string, got, want *time.Time) {
-	t.Helper()
-	switch {
-	case (got == nil) != (want == nil):
-		t.Errorf("%s = %v, want %v", field, got, want)
-	case got != nil:
-		assertUTCTime(t, field, *got, *want)
-	}
-}
-
 // assertDelivery compares every field of a delivery; ID is compared only
 // when want has one.
 func assertDelivery(t *testing.T, got, want delivery.Delivery) {
@@ -288,57 +267,41 @@ func assertDelivery(t *testing.T, got, want delivery.Delivery) {
 	if _, err := uuid.Parse(got.ID); err != nil || got.ID != strings.ToLower(got.ID) {
 		t.Errorf("ID %q is not a canonical UUID", got.ID)
 	}
-	checks := []struct {
-		field     string
-		got, want any
-	}{
-		{"WorkspaceID", got.WorkspaceID, want.WorkspaceID},
-		{"WebhookID", got.WebhookID, want.WebhookID},
-		{"EventID", got.EventID, want.EventID},
-		{"EventType", got.EventType, want.EventType},
-		{"Test", got.Test, want.Test},
-		{"Status", got.Status, want.Status},
-		{"Attempts", got.Attempts, want.Attempts},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.field, c.got, c.want)
-		}
-	}
-	assertUTCTimePtr(t, "NextAttemptAt", got.NextAttemptAt, want.NextAttemptAt)
-	assertUTCTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
-	assertUTCTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
+	storecheck.Fields(t, []storecheck.Field{
+		storecheck.F("WorkspaceID", got.WorkspaceID, want.WorkspaceID),
+		storecheck.F("WebhookID", got.WebhookID, want.WebhookID),
+		storecheck.F("EventID", got.EventID, want.EventID),
+		storecheck.F("EventType", got.EventType, want.EventType),
+		storecheck.F("Test", got.Test, want.Test),
+		storecheck.F("Status", got.Status, want.Status),
+		storecheck.F("Attempts", got.Attempts, want.Attempts),
+	})
+	storecheck.UTCTimePtr(t, "NextAttemptAt", got.NextAttemptAt, want.NextAttemptAt)
+	storecheck.UTCTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
+	storecheck.UTCTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
 }
 
 // assertAttempt compares every field of an attempt.
 func assertAttempt(t *testing.T, got, want delivery.Attempt) {
 	t.Helper()
-	checks := []struct {
-		field     string
-		got, want any
-	}{
-		{"ID", got.ID, want.ID},
-		{"DeliveryID", got.DeliveryID, want.DeliveryID},
-		{"WebhookID", got.WebhookID, want.WebhookID},
-		{"WorkspaceID", got.WorkspaceID, want.WorkspaceID},
-		{"EventType", got.EventType, want.EventType},
-		{"Attempt", got.Attempt, want.Attempt},
-		{"Status", got.Status, want.Status},
-		{"ResponseBody", got.ResponseBody, want.ResponseBody},
-		{"DurationMS", got.DurationMS, want.DurationMS},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.field, c.got, c.want)
-		}
-	}
+	storecheck.Fields(t, []storecheck.Field{
+		storecheck.F("ID", got.ID, want.ID),
+		storecheck.F("DeliveryID", got.DeliveryID, want.DeliveryID),
+		storecheck.F("WebhookID", got.WebhookID, want.WebhookID),
+		storecheck.F("WorkspaceID", got.WorkspaceID, want.WorkspaceID),
+		storecheck.F("EventType", got.EventType, want.EventType),
+		storecheck.F("Attempt", got.Attempt, want.Attempt),
+		storecheck.F("Status", got.Status, want.Status),
+		storecheck.F("ResponseBody", got.ResponseBody, want.ResponseBody),
+		storecheck.F("DurationMS", got.DurationMS, want.DurationMS),
+	})
 	if !reflect.DeepEqual(got.ResponseStatusCode, want.ResponseStatusCode) {
 		t.Errorf("ResponseStatusCode = %v, want %v", deref(got.ResponseStatusCode), deref(want.ResponseStatusCode))
 	}
 	if !reflect.DeepEqual(got.Error, want.Error) {
 		t.Errorf("Error = %v, want %v", deref(got.Error), deref(want.Error))
 	}
-	assertUTCTime(t, "DeliveredAt", got.DeliveredAt, want.DeliveredAt)
+	storecheck.UTCTime(t, "DeliveredAt", got.DeliveredAt, want.DeliveredAt)
 }
 
 // attemptIDs returns the ids of attempts, for readable comparisons.
@@ -424,7 +387,7 @@ func testPublishFansOut(t *testing.T, s Store) {
 	if c.Event.ID != ev.ID || c.Event.WorkspaceID != workspace || c.Event.Type != typeCreated {
 		t.Errorf("claimed event %+v, want id %s, workspace %s, type %s", c.Event, ev.ID, workspace, typeCreated)
 	}
-	assertUTCTime(t, "Event.CreatedAt", c.Event.CreatedAt, base)
+	storecheck.UTCTime(t, "Event.CreatedAt", c.Event.CreatedAt, base)
 }
 
 func testPublishWithoutSubscribers(t *testing.T, s Store) {
@@ -581,7 +544,7 @@ func testClaim(t *testing.T, s Store) {
 	if again.Delivery.Attempts != 2 {
 		t.Errorf("Attempts after a second claim = %d, want 2", again.Delivery.Attempts)
 	}
-	assertUTCTime(t, "UpdatedAt", again.Delivery.UpdatedAt, later)
+	storecheck.UTCTime(t, "UpdatedAt", again.Delivery.UpdatedAt, later)
 
 	// Finished deliveries are not claimable, however late.
 	mustRecord(t, s, outcome(again, delivery.StatusSuccess, later.Add(time.Second), nil))
@@ -620,7 +583,7 @@ func testClaimTarget(t *testing.T, s Store) {
 		c2.Target.URL != rotated.URL || !c2.Target.Active {
 		t.Errorf("Target after rotation = %+v", c2.Target)
 	}
-	assertUTCTimePtr(t, "PreviousSecretExpiresAt", c2.Target.PreviousSecretExpiresAt, &expires)
+	storecheck.UTCTimePtr(t, "PreviousSecretExpiresAt", c2.Target.PreviousSecretExpiresAt, &expires)
 }
 
 func testClaimUnknownOrMalformedID(t *testing.T, s Store) {
@@ -780,7 +743,7 @@ func testRecordPending(t *testing.T, s Store) {
 	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusPending {
 		t.Errorf("LastDeliveryStatus = %v, want pending", deref(w.LastDeliveryStatus))
 	}
-	assertUTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &deliveredAt)
+	storecheck.UTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &deliveredAt)
 	if !w.Active {
 		t.Error("one failure disabled the webhook")
 	}
@@ -814,8 +777,8 @@ func testRecordSuccess(t *testing.T, s Store) {
 	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusSuccess {
 		t.Errorf("LastDeliveryStatus = %v, want success", deref(w.LastDeliveryStatus))
 	}
-	assertUTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &at)
-	assertUTCTime(t, "webhook UpdatedAt", w.UpdatedAt, base) // bookkeeping is not an edit
+	storecheck.UTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &at)
+	storecheck.UTCTime(t, "webhook UpdatedAt", w.UpdatedAt, base) // bookkeeping is not an edit
 
 	page, _ := mustList(t, s, hook, "", 0, 10)
 	if len(page) != 1 {
@@ -849,7 +812,7 @@ func testRecordFailed(t *testing.T, s Store) {
 	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusFailed {
 		t.Errorf("LastDeliveryStatus = %v, want failed", deref(w.LastDeliveryStatus))
 	}
-	assertUTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &at)
+	storecheck.UTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &at)
 	page, _ := mustList(t, s, hook, delivery.StatusFailed, 0, 10)
 	if len(page) != 1 {
 		t.Fatalf("got %d failed attempts, want 1", len(page))
@@ -998,7 +961,7 @@ func testLastDeliveryFollowsNewest(t *testing.T, s Store) {
 	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusSuccess {
 		t.Errorf("LastDeliveryStatus = %v, want success", deref(w.LastDeliveryStatus))
 	}
-	assertUTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &newer)
+	storecheck.UTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &newer)
 }
 
 // assertActive checks the webhook's active flag.
@@ -1024,7 +987,7 @@ func testAutoDisable(t *testing.T, s Store) {
 	disabledAt := t0.Add(after)
 	attemptAt(t, s, hook, disabledAt, delivery.StatusFailed, after)
 	w := assertActive(t, s, hook, false)
-	assertUTCTime(t, "UpdatedAt", w.UpdatedAt, disabledAt)
+	storecheck.UTCTime(t, "UpdatedAt", w.UpdatedAt, disabledAt)
 	if want := "deliveries have failed since " + t0.UTC().Format(time.RFC3339); w.DisabledReason == nil || *w.DisabledReason != want {
 		t.Errorf("DisabledReason = %v, want %q", deref(w.DisabledReason), want)
 	}
@@ -1333,7 +1296,7 @@ func testTestDelivery(t *testing.T, s Store) {
 	if w.Active {
 		t.Error("a test delivery activated the webhook")
 	}
-	assertUTCTime(t, "UpdatedAt", w.UpdatedAt, base)
+	storecheck.UTCTime(t, "UpdatedAt", w.UpdatedAt, base)
 	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusFailed {
 		t.Errorf("LastDeliveryStatus = %v, want failed", deref(w.LastDeliveryStatus))
 	}
@@ -1439,7 +1402,7 @@ func testReturnsCopies(t *testing.T, s Store) {
 	if string(c2.Event.Data) != original {
 		t.Fatalf("the store shares a claim's data: %q", c2.Event.Data)
 	}
-	assertUTCTimePtr(t, "NextAttemptAt", c2.Delivery.NextAttemptAt, &base)
+	storecheck.UTCTimePtr(t, "NextAttemptAt", c2.Delivery.NextAttemptAt, &base)
 
 	mustRecord(t, s, outcome(c2, delivery.StatusFailed, base.Add(time.Minute), nil))
 	page, _ := mustList(t, s, hook, "", 0, 10)

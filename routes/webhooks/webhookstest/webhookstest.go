@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/leadlex/api-gateway/internal/storecheck"
 	"slices"
 	"sync"
 	"testing"
@@ -125,34 +126,26 @@ func assertSameWebhook(t *testing.T, got, want *webhooks.Webhook) {
 	if got == nil {
 		t.Fatal("got nil webhook")
 	}
-	checks := []struct {
-		field     string
-		got, want any
-	}{
-		{"ID", got.ID, want.ID},
-		{"WorkspaceID", got.WorkspaceID, want.WorkspaceID},
-		{"URL", got.URL, want.URL},
-		{"URLKey", got.URLKey, want.URLKey},
-		{"Description", got.Description, want.Description},
-		{"Active", got.Active, want.Active},
-		{"SecretCiphertext", got.SecretCiphertext, want.SecretCiphertext},
-		{"PreviousSecretCiphertext", got.PreviousSecretCiphertext, want.PreviousSecretCiphertext},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.field, c.got, c.want)
-		}
-	}
+	storecheck.Fields(t, []storecheck.Field{
+		storecheck.F("ID", got.ID, want.ID),
+		storecheck.F("WorkspaceID", got.WorkspaceID, want.WorkspaceID),
+		storecheck.F("URL", got.URL, want.URL),
+		storecheck.F("URLKey", got.URLKey, want.URLKey),
+		storecheck.F("Description", got.Description, want.Description),
+		storecheck.F("Active", got.Active, want.Active),
+		storecheck.F("SecretCiphertext", got.SecretCiphertext, want.SecretCiphertext),
+		storecheck.F("PreviousSecretCiphertext", got.PreviousSecretCiphertext, want.PreviousSecretCiphertext),
+	})
 	if !slices.Equal(got.Events, want.Events) {
 		t.Errorf("Events = %q, want %q (order must be kept)", got.Events, want.Events)
 	}
-	assertUTCTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
-	assertUTCTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
+	storecheck.UTCTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
+	storecheck.UTCTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
 	switch {
 	case (got.PreviousSecretExpiresAt == nil) != (want.PreviousSecretExpiresAt == nil):
 		t.Errorf("PreviousSecretExpiresAt = %v, want %v", got.PreviousSecretExpiresAt, want.PreviousSecretExpiresAt)
 	case got.PreviousSecretExpiresAt != nil:
-		assertUTCTime(t, "PreviousSecretExpiresAt", *got.PreviousSecretExpiresAt, *want.PreviousSecretExpiresAt)
+		storecheck.UTCTime(t, "PreviousSecretExpiresAt", *got.PreviousSecretExpiresAt, *want.PreviousSecretExpiresAt)
 	}
 	switch {
 	case (got.LastDeliveryStatus == nil) != (want.LastDeliveryStatus == nil):
@@ -164,18 +157,7 @@ func assertSameWebhook(t *testing.T, got, want *webhooks.Webhook) {
 	case (got.LastDeliveryAt == nil) != (want.LastDeliveryAt == nil):
 		t.Errorf("LastDeliveryAt = %v, want %v", got.LastDeliveryAt, want.LastDeliveryAt)
 	case got.LastDeliveryAt != nil:
-		assertUTCTime(t, "LastDeliveryAt", *got.LastDeliveryAt, *want.LastDeliveryAt)
-	}
-}
-
-// assertUTCTime checks that got is the instant want, expressed in UTC.
-func assertUTCTime(t *testing.T, field string, got, want time.Time) {
-	t.Helper()
-	if !got.Equal(want) {
-		t.Errorf("%s = %v, want %v", field, got, want)
-	}
-	if got.Location() != time.UTC {
-		t.Errorf("%s is in %v, want UTC", field, got.Location())
+		storecheck.UTCTime(t, "LastDeliveryAt", *got.LastDeliveryAt, *want.LastDeliveryAt)
 	}
 }
 
