@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/gateway/idempotency"
 )
 
 // IdempotencyStore reserves and keeps idempotency records.
@@ -95,7 +96,7 @@ func (m *Idempotency) Middleware() echo.MiddlewareFunc {
 				return gateway.Unavailable(err)
 			}
 			switch {
-			case existing == "pending":
+			case existing == idempotency.Pending:
 				return gateway.E(gateway.CodeIdempotencyKeyInUse, "A request with this Idempotency-Key is still being processed; retry shortly.")
 			case existing != "":
 				return m.replay(c, storeKey, existing, fp)

@@ -14,9 +14,10 @@ import (
 	"github.com/leadlex/api-gateway/gateway/catalog"
 )
 
-// Processor sends one delivery attempt now; *Worker implements it.
+// Processor sends one delivery attempt now and returns it (nil when there
+// was nothing to claim); *Worker implements it.
 type Processor interface {
-	Process(ctx context.Context, deliveryID string) error
+	Send(ctx context.Context, deliveryID string) (*Attempt, error)
 }
 
 // Service is the API side of delivery: publishing, test sends, retries and
@@ -88,20 +89,14 @@ func (s *Service) SendTest(ctx context.Context, workspaceID, webhookID, typ stri
 	if err != nil {
 		return nil, gateway.Unavailable(fmt.Errorf("create test delivery: %w", err))
 	}
-	if err := s.Processor.Process(ctx, d.ID); err != nil {
+	a, err := s.Processor.Send(ctx, d.ID)
+	if err != nil {
 		return nil, gateway.Unavailable(fmt.Errorf("send test delivery: %w", err))
 	}
-	// The attempt is among the newest few (other deliveries may interleave).
-	attempts, _, err := s.Store.ListAttempts(ctx, workspaceID, webhookID, "", 0, 20)
-	if err != nil {
-		return nil, gateway.Unavailable(err)
+	if a == nil {
+		return nil, gateway.Internal(fmt.Errorf("test delivery %s could not be claimed", d.ID))
 	}
-	for i := range attempts {
-		if attempts[i].DeliveryID == d.ID {
-			return &attempts[i], nil
-		}
-	}
-	return nil, gateway.Internal(fmt.Errorf("test delivery %s left no attempt", d.ID))
+	return a, nil
 }
 
 // Retry makes a delivery pending again and schedules it now.

@@ -119,13 +119,21 @@ func writeString(b *bytes.Buffer, s string) {
 // not be made or recorded; the delivery then stays pending and the sweeper
 // finds it when its lease expires.
 func (w *Worker) Process(ctx context.Context, deliveryID string) error {
+	_, err := w.Send(ctx, deliveryID)
+	return err
+}
+
+// Send is Process that also returns the attempt it made and recorded (nil,
+// nil when there was nothing to claim), for callers that answer with it,
+// such as POST /v1/webhooks/{id}/test.
+func (w *Worker) Send(ctx context.Context, deliveryID string) (*Attempt, error) {
 	now := w.now()
 	c, err := w.Store.ClaimDelivery(ctx, deliveryID, now, w.lease())
 	if errors.Is(err, ErrNotClaimed) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("delivery %s: claim: %w", deliveryID, err)
+		return nil, fmt.Errorf("delivery %s: claim: %w", deliveryID, err)
 	}
 	d := c.Delivery
 	secrets, err := w.secrets(c, now)
@@ -135,7 +143,7 @@ func (w *Worker) Process(ctx context.Context, deliveryID string) error {
 		w.logger().LogAttrs(ctx, slog.LevelError, "delivery: cannot open the webhook secret",
 			slog.String("delivery_id", d.ID), slog.String("webhook_id", d.WebhookID),
 			slog.String("workspace_id", d.WorkspaceID))
-		return fmt.Errorf("delivery %s: open secret: %w", deliveryID, err)
+		return nil, fmt.Errorf("delivery %s: open secret: %w", deliveryID, err)
 	}
 
 	body := Payload(c.Event)
@@ -152,10 +160,10 @@ func (w *Worker) Process(ctx context.Context, deliveryID string) error {
 		// delivery over: the attempt is logged, the delivery is theirs.
 		w.logger().LogAttrs(ctx, slog.LevelWarn, "delivery: lease lost during the attempt; the next claim decides",
 			slog.String("delivery_id", d.ID), slog.Int("attempt", d.Attempts))
-		return nil
+		return &o.Attempt, nil
 	}
 	if err != nil {
-		return fmt.Errorf("delivery %s: record attempt %d: %w", deliveryID, d.Attempts, err)
+		return nil, fmt.Errorf("delivery %s: record attempt %d: %w", deliveryID, d.Attempts, err)
 	}
 	w.logAttempt(ctx, o)
 
@@ -166,7 +174,7 @@ func (w *Worker) Process(ctx context.Context, deliveryID string) error {
 				slog.String("delivery_id", d.ID), slog.String("error", err.Error()))
 		}
 	}
-	return nil
+	return &o.Attempt, nil
 }
 
 // secrets opens the webhook's current secret and, while it has not expired,
