@@ -511,7 +511,7 @@ func (h *handler) run(ctx context.Context, mode pgx.TxAccessMode, stmt string, a
 		}
 		var rows []json.RawMessage
 		if err := json.Unmarshal(body, &rows); err != nil || len(rows) != 1 {
-			return 0, 0, nil, errSingular(n)
+			return 0, 0, nil, pgrst(http.StatusInternalServerError, "XX000", "the page is not one row", "")
 		}
 		body = rows[0]
 	}
