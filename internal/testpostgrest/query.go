@@ -143,10 +143,11 @@ func parseParam(key, val string, rel *relation) (node, *apiError) {
 		not, logic = true, rest
 	}
 	if logic == "or" || logic == "and" {
-		if !strings.HasPrefix(val, "(") || !strings.HasSuffix(val, ")") {
+		inner, ok := parenthesised(val)
+		if !ok {
 			return nil, errParse("%s needs a parenthesised list", key)
 		}
-		return parseGroup(logic == "or", not, val[1:len(val)-1], rel)
+		return parseGroup(logic == "or", not, inner, rel)
 	}
 	if !rel.has(key) {
 		return nil, errUnknownColumn(rel.name, key)
@@ -168,10 +169,10 @@ func parseCond(col, s string, quoted bool) (*cond, *apiError) {
 	c.op = op
 	switch {
 	case op == "in":
-		if !strings.HasPrefix(value, "(") || !strings.HasSuffix(value, ")") {
+		inner, ok := parenthesised(value)
+		if !ok {
 			return nil, errParse("in needs a parenthesised list, got %q", value)
 		}
-		inner := value[1 : len(value)-1]
 		if inner != "" {
 			for _, item := range splitTop(inner) {
 				c.list = append(c.list, unquote(item))
@@ -230,6 +231,15 @@ func parseTreeItem(item string, rel *relation) (node, *apiError) {
 		return nil, errUnknownColumn(rel.name, col)
 	}
 	return parseCond(col, rest, true)
+}
+
+// parenthesised returns what is inside "(...)", and false when s is not
+// wrapped in parentheses.
+func parenthesised(s string) (string, bool) {
+	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
+		return "", false
+	}
+	return s[1 : len(s)-1], true
 }
 
 // splitTop splits s at the commas that are outside double quotes and
