@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	postgrest "github.com/supabase-community/postgrest-go"
+
 	"github.com/leadlex/api-gateway/internal/testdb"
 )
 
@@ -583,4 +585,76 @@ func TestReadsCannotWrite(t *testing.T) {
 	if got := ids(t, f.do(http.MethodGet, "tp_items", "score=eq.0", "", nil).body); len(got) != 0 {
 		t.Errorf("a GET wrote rows %v", got)
 	}
+}
+
+// TestPostgrestGoEncodings runs the builders of postgrest-go v0.0.12, the
+// client the Supabase store uses, so that its encodings (two filters on one
+// column become and=(...), In quotes values with commas, Order always adds a
+// nulls modifier, Range becomes offset and limit) are the ones parsed here.
+func TestPostgrestGoEncodings(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := postgrest.NewClient(f.srv.URL+"/rest/v1", "", map[string]string{
+		"apikey": f.srv.Key, "Authorization": "Bearer " + f.srv.Key,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	asc := &postgrest.OrderOpts{Ascending: true}
+	tests := []struct {
+		name  string
+		build func() *postgrest.FilterBuilder
+		want  []int
+		count int64
+	}{
+		{"two filters on one column", func() *postgrest.FilterBuilder {
+			return c.From("tp_items").Select("id", "exact", false).Gt("id", "1").Lt("id", "4").Order("id", asc)
+		}, []int{2, 3}, 2},
+		{"three filters on one column", func() *postgrest.FilterBuilder {
+			return c.From("tp_items").Select("id", "exact", false).Gt("id", "1").Lt("id", "5").Neq("id", "3").Order("id", asc)
+		}, []int{2, 4}, 2},
+		{"in with a comma", func() *postgrest.FilterBuilder {
+			return c.From("tp_items").Select("id", "exact", false).In("name", []string{"a,b", "apple"}).Order("id", asc)
+		}, []int{1, 3}, 2},
+		// (Not cannot be used: v0.0.12 refuses its own "not.eq" operator.)
+		{"or and neq", func() *postgrest.FilterBuilder {
+			return c.From("tp_items").Select("id", "exact", false).Or("tag.is.null,tag.eq.veg", "").Neq("id", "5").Order("id", asc)
+		}, []int{3}, 1},
+		{"order with nulls and range", func() *postgrest.FilterBuilder {
+			return c.From("tp_items").Select("id", "exact", false).Order("score", nil).Order("id", asc).Range(1, 2, "")
+		}, []int{5, 1}, 5},
+		{"ilike", func() *postgrest.FilterBuilder {
+			return c.From("tp_items").Select("id", "exact", false).Ilike("name", "%RR%").Order("id", asc)
+		}, []int{5}, 1},
+		{"contains", func() *postgrest.FilterBuilder {
+			return c.From("tp_items").Select("id", "exact", false).Contains("tags", []string{"red"})
+		}, []int{1}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body, n, err := tc.build().ExecuteWithContext(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(t, body); !slices.Equal(got, tc.want) || n != tc.count {
+				t.Errorf("ids %v count %d, want %v %d", got, n, tc.want, tc.count)
+			}
+		})
+	}
+
+	t.Run("single", func(t *testing.T) {
+		body, _, err := c.From("tp_items").Select("name", "", false).Eq("id", "2").Single().ExecuteWithContext(ctx)
+		if err != nil || compact(t, body) != `{"name":"banana"}` {
+			t.Errorf("Single = %s, %v", body, err)
+		}
+		_, _, err = c.From("tp_items").Select("name", "", false).Single().ExecuteWithContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), "(PGRST116)") {
+			t.Errorf("Single on many rows: %v, want PGRST116", err)
+		}
+	})
+	t.Run("rpc", func(t *testing.T) {
+		body, _, err := c.From("rpc/tp_add").Insert(map[string]int{"a": 2, "b": 5}, false, "", "", "").ExecuteWithContext(ctx)
+		if err != nil || string(body) != "7" {
+			t.Errorf("rpc = %s, %v", body, err)
+		}
+	})
 }
