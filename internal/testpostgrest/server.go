@@ -72,9 +72,24 @@ func New(tb testing.TB) *Server {
 	return Serve(tb, pool)
 }
 
+// Options are the settings of a PostgREST deployment that change what the
+// clients see.
+type Options struct {
+	// MaxRows caps the rows of every read, like PostgREST's db-max-rows
+	// (Supabase's "Max rows" setting, 1000 by default): a larger or missing
+	// limit is cut to it. Zero means no cap.
+	MaxRows int64
+}
+
 // Serve serves the database behind pool with a random key until the test
 // ends. The catalog is read once, here: create tables and functions first.
 func Serve(tb testing.TB, pool *pgxpool.Pool) *Server {
+	tb.Helper()
+	return ServeWith(tb, pool, Options{})
+}
+
+// ServeWith is Serve with deployment settings.
+func ServeWith(tb testing.TB, pool *pgxpool.Pool, opts Options) *Server {
 	tb.Helper()
 	b := make([]byte, 24)
 	if _, err := rand.Read(b); err != nil {
@@ -83,7 +98,7 @@ func Serve(tb testing.TB, pool *pgxpool.Pool) *Server {
 	key := "sb-test-" + hex.EncodeToString(b)
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	h, err := NewHandler(ctx, pool, key)
+	h, err := NewHandler(ctx, pool, key, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -94,7 +109,7 @@ func Serve(tb testing.TB, pool *pgxpool.Pool) *Server {
 
 // NewHandler returns the protocol handler for the database behind pool,
 // accepting only key. It reads the catalog now.
-func NewHandler(ctx context.Context, pool *pgxpool.Pool, key string) (http.Handler, error) {
+func NewHandler(ctx context.Context, pool *pgxpool.Pool, key string, opts Options) (http.Handler, error) {
 	if key == "" {
 		return nil, fmt.Errorf("testpostgrest: the key is empty")
 	}
@@ -102,14 +117,18 @@ func NewHandler(ctx context.Context, pool *pgxpool.Pool, key string) (http.Handl
 	if err != nil {
 		return nil, err
 	}
-	return &handler{pool: pool, cat: cat, key: key}, nil
+	if opts.MaxRows < 0 {
+		return nil, fmt.Errorf("testpostgrest: MaxRows must not be negative, got %d", opts.MaxRows)
+	}
+	return &handler{pool: pool, cat: cat, key: key, maxRows: opts.MaxRows}, nil
 }
 
 // handler serves the protocol.
 type handler struct {
-	pool *pgxpool.Pool
-	cat  *catalog
-	key  string
+	pool    *pgxpool.Pool
+	cat     *catalog
+	key     string
+	maxRows int64
 }
 
 // prefer is the parsed Prefer header.
@@ -160,6 +179,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", ct)
 	if a.rng != "" {
+		w.Header().Set("Range-Unit", "items")
 		w.Header().Set("Content-Range", a.rng)
 	}
 	w.WriteHeader(a.status)
@@ -273,6 +293,9 @@ const selectTail = ` select (select count(*) from _all), coalesce((select json_a
 func (h *handler) read(ctx context.Context, mode pgx.TxAccessMode, q *query, src string, b *binder, pref prefer, object bool) (*answer, *apiError) {
 	if b == nil {
 		b = &binder{}
+	}
+	if h.maxRows > 0 && (q.limit == nil || *q.limit > h.maxRows) {
+		q.limit = &h.maxRows
 	}
 	stmt := "with _all as (select _r.* from " + src + " _r where " + q.whereSQL(b) + "), " +
 		"_page as (select " + q.selectSQL() + " from _all _r" + q.orderSQL() + q.pageSQL(b) + ")" + selectTail

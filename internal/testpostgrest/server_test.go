@@ -565,6 +565,42 @@ func TestSQLStatus(t *testing.T) {
 	}
 }
 
+func TestMaxRows(t *testing.T) {
+	t.Parallel()
+	pool, _ := testdb.NewEmpty(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := pool.Exec(ctx, fixtureSQL); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, srv: ServeWith(t, pool, Options{MaxRows: 2})}
+	exact := map[string]string{"Prefer": "count=exact"}
+	tests := []struct {
+		name, path, query string
+		want              []int
+		rng               string
+	}{
+		{"no limit", "tp_items", "order=id.asc", []int{1, 2}, "0-1/5"},
+		{"a larger limit", "tp_items", "order=id.asc&limit=4&offset=1", []int{2, 3}, "1-2/5"},
+		{"a smaller limit", "tp_items", "order=id.asc&limit=1", []int{1}, "0-0/5"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.do(http.MethodGet, tc.path, "select=id&"+tc.query, "", exact)
+			if got := ids(t, r.body); r.status != http.StatusPartialContent || !slices.Equal(got, tc.want) {
+				t.Errorf("status %d ids %v, want 206 %v", r.status, got, tc.want)
+			}
+			if got := r.header.Get("Content-Range"); got != tc.rng {
+				t.Errorf("Content-Range %q, want %q", got, tc.rng)
+			}
+		})
+	}
+	r := f.do(http.MethodPost, "rpc/tp_items_over", "select=id&order=id.asc", `{"p_min":0}`, nil)
+	if got := ids(t, r.body); !slices.Equal(got, []int{1, 2}) {
+		t.Errorf("rpc rows %v, want the first 2", got)
+	}
+}
+
 func TestReadsCannotWrite(t *testing.T) {
 	t.Parallel()
 	// GET runs in a read-only transaction, as in PostgREST: a view that

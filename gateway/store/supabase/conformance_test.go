@@ -8,6 +8,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/apikeys/apikeystest"
 	"github.com/leadlex/api-gateway/gateway/delivery/deliverytest"
+	"github.com/leadlex/api-gateway/internal/testdb"
 	"github.com/leadlex/api-gateway/internal/testpostgrest"
 	"github.com/leadlex/api-gateway/routes/webhooks"
 	"github.com/leadlex/api-gateway/routes/webhooks/webhookstest"
@@ -39,6 +40,21 @@ func newWireStore(t *testing.T) *Store {
 func TestWireAPIKeysConformance(t *testing.T) {
 	t.Parallel()
 	s := newWireStore(t)
+	apikeystest.Run(t, func(*testing.T) apikeys.Store { return s })
+}
+
+// TestWireAPIKeysConformanceUnderRowCap runs the API-key suite with a
+// server that caps every read at 2 rows, as Supabase's "Max rows" setting
+// does at 1000: ListKeys must page through a workspace (the suite lists up to
+// four keys of one workspace) instead of returning the first page as all.
+func TestWireAPIKeysConformanceUnderRowCap(t *testing.T) {
+	t.Parallel()
+	pool, _ := testdb.New(t)
+	srv := testpostgrest.ServeWith(t, pool, testpostgrest.Options{MaxRows: 2})
+	s, err := New(srv.URL, srv.Key, wireTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
 	apikeystest.Run(t, func(*testing.T) apikeys.Store { return s })
 }
 
