@@ -10,8 +10,11 @@
 // cd, ov, not., or=(...), and=(...)), order=, limit=, offset= and the Range
 // header; the Prefer header (return=, count=, resolution=); on_conflict= and
 // columns=; POST /rest/v1/rpc/<function> with named arguments; the
-// single-object Accept type; and PostgREST's error bodies and statuses. A new
-// table, column or function from a migration works without a change here.
+// single-object Accept type; db-max-rows (Options); and PostgREST's error
+// bodies and statuses. A new table, column or function from a migration works
+// without a change here. Not served, as the stores use none of it: resource
+// embedding, casts and JSON paths in select=, GET on functions, PUT, and
+// Prefer: params=single-object.
 //
 // Identifiers come only from the catalog (anything else is refused, as
 // PostgREST refuses what is not in its schema cache) and are quoted; every
@@ -30,6 +33,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -215,7 +219,7 @@ func (h *handler) serve(r *http.Request) (*answer, *apiError) {
 		if r.Method != http.MethodPost {
 			return nil, errMethod()
 		}
-		return h.rpc(ctx, name, r, body, object)
+		return h.rpc(ctx, name, r.URL.Query(), body, pref, object)
 	}
 	rel := h.cat.relations[rest]
 	if rel == nil {
@@ -443,7 +447,7 @@ func (h *handler) delete(ctx context.Context, q *query, pref prefer, object bool
 // order and limits apply; one object for a non-setof composite); a scalar
 // answers with its JSON value (null for SQL null), and a setof scalar with
 // an array.
-func (h *handler) rpc(ctx context.Context, name string, r *http.Request, body []byte, object bool) (*answer, *apiError) {
+func (h *handler) rpc(ctx context.Context, name string, params url.Values, body []byte, pref prefer, object bool) (*answer, *apiError) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
@@ -458,12 +462,12 @@ func (h *handler) rpc(ctx context.Context, name string, r *http.Request, body []
 	b := &binder{}
 	call, from := f.call(keys, b, obj)
 	if f.rows != nil {
-		q, err := parseQuery(r.URL.Query(), f.rows)
+		q, err := parseQuery(params, f.rows)
 		if err != nil {
 			return nil, err
 		}
 		src := "(select _f.* from " + from + call + " _f)"
-		a, err := h.read(ctx, pgx.ReadWrite, q, src, b, prefer{count: parsePrefer(r.Header.Values("Prefer")).count}, object || !f.setof)
+		a, err := h.read(ctx, pgx.ReadWrite, q, src, b, pref, object || !f.setof)
 		if err != nil {
 			return nil, err
 		}
