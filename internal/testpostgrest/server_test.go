@@ -66,13 +66,20 @@ type fixture struct {
 // newFixture creates the database and serves it.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, "", Options{})
+}
+
+// newFixtureWith creates the database with extra SQL after fixtureSQL and
+// serves it with opts.
+func newFixtureWith(t *testing.T, extraSQL string, opts Options) *fixture {
+	t.Helper()
 	pool, _ := testdb.NewEmpty(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := pool.Exec(ctx, fixtureSQL); err != nil {
+	if _, err := pool.Exec(ctx, fixtureSQL+extraSQL); err != nil {
 		t.Fatalf("creating the fixture: %v", err)
 	}
-	return &fixture{t: t, srv: Serve(t, pool)}
+	return &fixture{t: t, srv: ServeWith(t, pool, opts)}
 }
 
 // reply is what the server answered.
@@ -567,13 +574,7 @@ func TestSQLStatus(t *testing.T) {
 
 func TestMaxRows(t *testing.T) {
 	t.Parallel()
-	pool, _ := testdb.NewEmpty(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := pool.Exec(ctx, fixtureSQL); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, srv: ServeWith(t, pool, Options{MaxRows: 2})}
+	f := newFixtureWith(t, "", Options{MaxRows: 2})
 	exact := map[string]string{"Prefer": "count=exact"}
 	tests := []struct {
 		name, path, query string
@@ -605,15 +606,9 @@ func TestReadsCannotWrite(t *testing.T) {
 	t.Parallel()
 	// GET runs in a read-only transaction, as in PostgREST: a view that
 	// writes is refused with 25006 (405) and changes nothing.
-	pool, _ := testdb.NewEmpty(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := pool.Exec(ctx, fixtureSQL+`
+	f := newFixtureWith(t, `
 		create function tp_bump() returns setof tp_items language sql as 'update tp_items set score = 0 returning *';
-		create view tp_bumped as select * from tp_bump();`); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, srv: Serve(t, pool)}
+		create view tp_bumped as select * from tp_bump();`, Options{})
 	r := f.do(http.MethodGet, "tp_bumped", "", "", nil)
 	if e := r.pgError(t); r.status != http.StatusMethodNotAllowed || e["code"] != "25006" {
 		t.Errorf("status %d code %v, want 405 25006", r.status, e["code"])
@@ -693,4 +688,20 @@ func TestPostgrestGoEncodings(t *testing.T) {
 			t.Errorf("rpc = %s, %v", body, err)
 		}
 	})
+}
+
+func TestNewHandlerRefusesBadSettings(t *testing.T) {
+	t.Parallel()
+	pool, _ := testdb.NewEmpty(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := NewHandler(ctx, pool, "", Options{}); err == nil {
+		t.Error("an empty key was accepted")
+	}
+	if _, err := NewHandler(ctx, pool, "k", Options{MaxRows: -1}); err == nil {
+		t.Error("a negative MaxRows was accepted")
+	}
+	if _, err := NewHandler(ctx, pool, "k", Options{}); err != nil {
+		t.Errorf("valid settings: %v", err)
+	}
 }
