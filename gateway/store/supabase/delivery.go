@@ -6,6 +6,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/store/sqldoc"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	postgrest "github.com/supabase-community/postgrest-go"
 
@@ -221,8 +222,8 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 // delivery.ErrNotFound; "stale" (the claim that made the attempt no longer
 // holds the delivery; the attempt is logged but changes nothing) is
 // delivery.ErrNotClaimed. An empty Attempt.ID lets the database choose one;
-// one that is not a UUID is refused without a request. A zero DeliveredAt
-// means the current time.
+// one that is not a UUID is refused without a request, as is a response
+// body that is not valid UTF-8. A zero DeliveredAt means the current time.
 func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	const op = "record attempt"
 	a := o.Attempt
@@ -239,6 +240,12 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 			return s.failf(op, "the attempt id %q is not a UUID", a.ID)
 		}
 		attemptID = &id
+	}
+	if !utf8.ValidString(a.ResponseBody) {
+		// JSON cannot carry invalid UTF-8: encoding/json would silently
+		// replace it with U+FFFD, storing a body other than the one given
+		// where the postgres store refuses it.
+		return s.failf(op, "the response body is not valid UTF-8")
 	}
 	deliveredAt := a.DeliveredAt
 	if deliveredAt.IsZero() {
