@@ -46,7 +46,7 @@ type App struct {
 	// Worker delivers events; RunWorker runs it.
 	Worker *delivery.Worker
 	// Sink is the development delivery sink (DEV_SINK), nil when off.
-	Sink *devsink.Sink
+	Sink   *devsink.Sink
 	queue  servingQueue
 	qredis *redis.Client
 	logger *slog.Logger
