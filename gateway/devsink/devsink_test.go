@@ -189,4 +189,3 @@ func TestCloseRemovesTheCertificateFile(t *testing.T) {
 		t.Error("the certificate file is still there after Close")
 	}
 }
-
