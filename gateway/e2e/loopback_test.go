@@ -122,4 +122,3 @@ func TestProductionRefusesDevelopmentDeliverySettings(t *testing.T) {
 		}
 	}
 }
-
