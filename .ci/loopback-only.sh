@@ -5,7 +5,7 @@
 # processes they start traced (strace -f --seccomp-bpf -e trace=connect,
 # which stops only at connect and so costs little), throwaway PostgreSQL and
 # Redis started inside by .ci/services.sh, and Go modules taken from the
-# module cache (GOPROXY=off). It fails when the tests fail, and when any
+# module cache (GOPROXY=file://…/cache/download: no network). It fails when the tests fail, and when any
 # connect went to an address outside 127.0.0.0/8 and ::1, DNS included
 # (AF_UNIX sockets are local and fine). Needs root, which CI has; on a
 # laptop `make test` alone needs none.
@@ -39,7 +39,7 @@ cmd=("$@")
 
 set +e
 unshare --net -- env GW_SERVICES_DIR="$work/services" TRACE="$trace" \
-  GOPROXY=off GOFLAGS=-mod=mod GOSUMDB=off GOTOOLCHAIN=local DATABASE_URL= REDIS_URL= \
+  GOPROXY="file://$(go env GOMODCACHE)/cache/download" GOFLAGS=-mod=mod GOSUMDB=off GOTOOLCHAIN=local DATABASE_URL= REDIS_URL= \
   bash -euo pipefail -c '
     ip link set lo up
     stop() {
