@@ -67,6 +67,7 @@ bad=$(grep -o 'connect([0-9]*, {sa_family=[^}]*}' "$trace" | awk '
   /sa_family=AF_INET6,/ { if (match($0, /"(::1|::ffff:127\.[0-9.]+)"/)) next }
   { print }' | sort | uniq -c || true)
 connects=$(grep -c 'connect(' "$trace" || true)
+rm -rf "$work/services"
 if [ -n "$bad" ]; then
   log "connects outside loopback (count, call):"
   echo "$bad" >&2
@@ -74,5 +75,5 @@ if [ -n "$bad" ]; then
   exit 1
 fi
 log "$connects connects traced, every one to loopback or a local socket"
-[ -n "${LOOPBACK_TRACE:-}" ] || rm -rf "$work"
+[ "$trace" != "$work/connect.trace" ] || rm -rf "$work"
 exit "$status"
