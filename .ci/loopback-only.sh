@@ -24,6 +24,7 @@ missing=()
 command -v strace >/dev/null || missing+=(strace)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v unshare >/dev/null || missing+=(util-linux)
+command -v curl >/dev/null || missing+=(curl) # the e2e test runs make run's printed curl lines
 [ ${#missing[@]} -eq 0 ] || .ci/services.sh install "${missing[@]}"
 
 # Everything the run needs from the network comes before the namespace.

@@ -373,6 +373,10 @@ func (e *env) count(table, workspace string) int {
 	return n
 }
 
+// hookBody is a create request. Tests that never deliver register public
+// literals such as https://93.184.215.14/…: nothing is ever sent there (no
+// event, /test or /retry for those webhooks), and the guard of newEnv would
+// fail the test if it were. Tests that deliver use a receiver's URL.
 func hookBody(url string, events ...string) string {
 	if len(events) == 0 {
 		events = []string{"contact.created"}
