@@ -68,9 +68,9 @@ const (
 	VerdictNoSecret = "no_secret"
 )
 
-// Secrets returns the signing secrets of the webhooks of workspaceID whose
-// URL is the sink's address with requestURI (path and query).
-type Secrets func(ctx context.Context, workspaceID, requestURI string) ([]string, error)
+// Secrets returns the signing secrets of the webhooks of workspaceID
+// registered at url: the sink's URL with the path and query it was called on.
+type Secrets func(ctx context.Context, workspaceID, url string) ([]string, error)
 
 // Options configures Start.
 type Options struct {
@@ -246,7 +246,7 @@ func (s *Sink) receive(w http.ResponseWriter, r *http.Request) {
 	var secrets []string
 	if s.opts.Secrets != nil && ev.WorkspaceID != "" {
 		// A failed lookup leaves no secret to verify with: no_secret.
-		secrets, _ = s.opts.Secrets(r.Context(), ev.WorkspaceID, r.URL.RequestURI())
+		secrets, _ = s.opts.Secrets(r.Context(), ev.WorkspaceID, s.URL()+r.URL.RequestURI())
 	}
 	now := s.opts.Now()
 	v := Verdicts{

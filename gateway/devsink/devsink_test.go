@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"strings"
 	"testing"
@@ -28,11 +29,12 @@ const (
 func start(t *testing.T, keep int, now func() time.Time, secrets map[string][]string) (*devsink.Sink, *http.Client) {
 	t.Helper()
 	s, err := devsink.Start(devsink.Options{Addr: "127.0.0.1:0", Keep: keep, Now: now,
-		Secrets: func(_ context.Context, ws, uri string) ([]string, error) {
-			if ws != workspace {
-				return nil, nil
+		Secrets: func(_ context.Context, ws, url string) ([]string, error) {
+			u, err := neturl.Parse(url)
+			if ws != workspace || err != nil || u.Scheme != "https" || u.Hostname() != "127.0.0.1" {
+				return nil, err
 			}
-			return secrets[uri], nil
+			return secrets[u.RequestURI()], nil
 		}})
 	if err != nil {
 		t.Fatal(err)

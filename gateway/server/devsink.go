@@ -58,18 +58,20 @@ func startDevSink(cfg *config.Config, store webhooks.Store, box *secretbox.Box, 
 	if !cfg.DevSink {
 		return nil, nil
 	}
-	var sink *devsink.Sink
-	lookup := func(ctx context.Context, workspaceID, requestURI string) ([]string, error) {
-		return sinkSecrets(ctx, store, box, clock.Now(), sink.AddrPort(), workspaceID, requestURI)
+	lookup := func(ctx context.Context, workspaceID, url string) ([]string, error) {
+		return sinkSecrets(ctx, store, box, clock.Now(), workspaceID, url)
 	}
-	sink, err := devsink.Start(devsink.Options{Addr: cfg.DevSinkAddr, Secrets: lookup, Now: clock.Now})
-	return sink, err
+	return devsink.Start(devsink.Options{Addr: cfg.DevSinkAddr, Secrets: lookup, Now: clock.Now})
 }
 
-// sinkSecrets returns the open secrets of the workspace's webhooks whose URL
-// is the sink's address with requestURI: the current secret and, until it
-// expires, the previous one.
-func sinkSecrets(ctx context.Context, store webhooks.Store, box *secretbox.Box, now time.Time, sink netip.AddrPort, workspaceID, requestURI string) ([]string, error) {
+// sinkSecrets returns the open secrets of the workspace's webhooks
+// registered at the sink URL raw: the current secret and, until it expires,
+// the previous one.
+func sinkSecrets(ctx context.Context, store webhooks.Store, box *secretbox.Box, now time.Time, workspaceID, raw string) ([]string, error) {
+	called, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
 	const page = 100
 	for offset := 0; ; offset += page {
@@ -78,7 +80,7 @@ func sinkSecrets(ctx context.Context, store webhooks.Store, box *secretbox.Box, 
 			return out, err
 		}
 		for _, w := range hooks {
-			if !atSink(w.URL, sink, requestURI) {
+			if !sameTarget(w.URL, called) {
 				continue
 			}
 			aad := []byte(w.ID)
@@ -97,14 +99,16 @@ func sinkSecrets(ctx context.Context, store webhooks.Store, box *secretbox.Box, 
 	}
 }
 
-// atSink reports whether a webhook URL is the sink's address with requestURI.
-func atSink(raw string, sink netip.AddrPort, requestURI string) bool {
+// sameTarget reports whether a webhook URL names the address (IP literal
+// and port) and the path and query the sink was called at.
+func sameTarget(raw string, called *url.URL) bool {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return false
 	}
-	ap, err := netip.ParseAddrPort(u.Host)
-	return err == nil && ap == sink && u.RequestURI() == requestURI
+	a, errA := netip.ParseAddrPort(u.Host)
+	b, errB := netip.ParseAddrPort(called.Host)
+	return errA == nil && errB == nil && a == b && u.RequestURI() == called.RequestURI()
 }
 
 // sinkURLs accepts URLs at exactly the sink's address (IP literal and port)
