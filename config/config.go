@@ -264,6 +264,9 @@ func (c *Config) validateDev(p *parser) {
 	if ap, err := netip.ParseAddrPort(c.DevSinkAddr); err != nil || !ap.Addr().IsLoopback() {
 		p.errf("DEV_SINK_ADDR: must be a loopback address and port such as 127.0.0.1:8443, got %q", c.DevSinkAddr)
 	}
+	if c.DevSink && c.RedisURL != "" && !c.Delivery.InProcess {
+		p.errf("DEV_SINK: only the worker inside serve may reach the sink; set RUN_WORKER=true")
+	}
 	if !c.Production() {
 		return
 	}

@@ -69,6 +69,17 @@ func TestDevSinkAddressMustBeLoopback(t *testing.T) {
 	}
 }
 
+// Only serve's own worker knows the sink, so the sink needs it.
+func TestDevSinkNeedsTheWorkerInsideServe(t *testing.T) {
+	_, err := Load(env(map[string]string{"DEV_SINK": "true", "REDIS_URL": "redis://r:6379", "RUN_WORKER": "false"}))
+	if err == nil || !strings.Contains(err.Error(), "RUN_WORKER") {
+		t.Errorf("DEV_SINK with RUN_WORKER=false: %v, want an error naming RUN_WORKER", err)
+	}
+	if _, err := Load(env(map[string]string{"DEV_SINK": "true", "REDIS_URL": "redis://r:6379"})); err != nil {
+		t.Errorf("DEV_SINK with Redis and the default in-process worker: %v", err)
+	}
+}
+
 func TestDevelopmentDeliveryDefaults(t *testing.T) {
 	c, err := Load(env(nil))
 	if err != nil {

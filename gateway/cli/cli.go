@@ -123,6 +123,9 @@ func work(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if cfg.RedisURL == "" {
 		return usageError{errors.New("REDIS_URL is not set: a separate worker needs the shared queue (in development, `serve` delivers in-process)")}
 	}
+	if cfg.DevSink {
+		return usageError{errors.New("DEV_SINK: the development sink runs inside `serve`, whose own worker delivers to it")}
+	}
 	app, err := server.New(ctx, cfg, logger, server.Options{})
 	if err != nil {
 		return err
