@@ -28,8 +28,8 @@ func TestProductionRefusesEachDevelopmentDeliverySetting(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Load(env(production(map[string]string{tt.name: tt.value})))
-			if err == nil || !strings.Contains(err.Error(), tt.name) {
-				t.Fatalf("Load with %s=%s in production: %v, want an error naming it", tt.name, tt.value, err)
+			if err == nil || !strings.Contains(err.Error(), tt.name+": ") || !strings.Contains(err.Error(), "not allowed in production") {
+				t.Fatalf("Load with %s=%s in production: %v, want %s refused as not allowed in production", tt.name, tt.value, err, tt.name)
 			}
 		})
 	}
