@@ -10,9 +10,9 @@ SERVICES := eval "$$(.ci/services.sh)"
 build:
 	$(GO) build -o bin/gateway .
 
-## run: the gateway in development mode with in-memory backends and a printed key
+## run: the gateway in development mode with in-memory backends, the local delivery sink and a printed key
 run: build
-	GATEWAY_ENV=development DEV_PRINT_KEY=true DATABASE_URL= SUPABASE_URL= REDIS_URL= ./bin/gateway serve
+	GATEWAY_ENV=development DEV_PRINT_KEY=true DEV_SINK=true DATABASE_URL= SUPABASE_URL= REDIS_URL= ./bin/gateway serve
 
 ## test: every test against real PostgreSQL and Redis (started or installed if missing), with -race
 test: lint

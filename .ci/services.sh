@@ -5,6 +5,8 @@
 # it installs the servers from Debian's packages if they are missing and starts
 # throwaway instances under ${GW_SERVICES_DIR:-/tmp/leadlex-gw-services}.
 # Everything it says goes to stderr; stdout carries only the export lines.
+# `.ci/services.sh install PKG...` only installs Debian packages (the
+# loopback-only check uses it for strace and iproute2).
 set -euo pipefail
 
 log() { echo "services: $*" >&2; }
@@ -32,6 +34,8 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
 }
+
+if [ "${1:-}" = install ]; then shift; apt_install "$@"; exit 0; fi
 
 wait_for() {
   for _ in $(seq 1 100); do reachable "$1" "$2" && return 0; sleep 0.1; done
@@ -61,7 +65,7 @@ start_redis() {
   command -v redis-server >/dev/null || apt_install redis-server
   mkdir -p "$dir"
   redis-server --port 6379 --bind 127.0.0.1 --daemonize yes --save "" --appendonly no \
-    --dir "$dir" --logfile "$dir/redis.log" >&2
+    --dir "$dir" --logfile "$dir/redis.log" --pidfile "$dir/redis.pid" >&2
 }
 
 pg_url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}

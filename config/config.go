@@ -63,6 +63,11 @@ type Config struct {
 	ShutdownTimeout     time.Duration
 	IdempotencyTTL      time.Duration
 	DevelopmentKeyPrint bool // print a development key at start (make run)
+	// DevSink starts the development delivery sink inside `serve` (DEV_SINK,
+	// set by `make run`): a local HTTPS receiver at DevSinkAddr, the one
+	// non-public address deliveries may then reach. Refused in production.
+	DevSink     bool
+	DevSinkAddr string // DEV_SINK_ADDR: loopback host:port of the sink
 
 	Delivery Delivery
 }
@@ -87,6 +92,11 @@ type Delivery struct {
 	AllowCIDRs []netip.Prefix // DELIVERY_ALLOW_CIDRS
 	CAFile     string         // DELIVERY_CA_FILE
 	DNSServer  string         // DNS_SERVER, host:port
+	// AllowOnly (DELIVERY_ALLOW_ONLY) makes AllowCIDRs the only delivery
+	// destinations, public addresses included, and resolves names only
+	// through DNSServer (none without it): the tests' guard against
+	// reaching anything past the receivers they start.
+	AllowOnly bool
 }
 
 // StoreKind says which persistence the configuration selects.
@@ -135,6 +145,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute),
 		IdempotencyTTL:      p.duration("IDEMPOTENCY_TTL", 24*time.Hour, time.Minute, 7*24*time.Hour),
 		DevelopmentKeyPrint: p.boolean("DEV_PRINT_KEY", false),
+		DevSink:             p.boolean("DEV_SINK", false),
+		DevSinkAddr:         p.str("DEV_SINK_ADDR", "127.0.0.1:8443"),
 		Plans:               DefaultPlans(),
 	}
 	c.Delivery = Delivery{
@@ -148,6 +160,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		InProcess:     p.boolean("RUN_WORKER", c.Env == EnvDevelopment),
 		CAFile:        p.str("DELIVERY_CA_FILE", ""),
 		DNSServer:     p.str("DNS_SERVER", ""),
+		AllowOnly:     p.boolean("DELIVERY_ALLOW_ONLY", false),
 	}
 	c.Delivery.RetrySchedule = p.schedule("DELIVERY_RETRY_SCHEDULE", "5s,30s,5m,1h,6h")
 	c.Delivery.AllowCIDRs = p.prefixes("DELIVERY_ALLOW_CIDRS")
@@ -212,6 +225,7 @@ func (c *Config) validate(p *parser) {
 			p.errf("DNS_SERVER: must be host:port, got %q", c.Delivery.DNSServer)
 		}
 	}
+	c.validateDev(p)
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 			p.errf("REDIS_URL: must be a redis:// or rediss:// URL")
@@ -239,6 +253,31 @@ func (c *Config) validate(p *parser) {
 		if c.Delivery.DNSServer != "" {
 			p.errf("DNS_SERVER: test-only, not allowed in production")
 		}
+	}
+}
+
+// validateDev checks the development and test-only delivery settings:
+// the sink listens only on a loopback address, and production refuses them
+// all, since each opens a way for deliveries to reach a non-public address
+// or takes the safety net's decisions away from the public-address policy.
+func (c *Config) validateDev(p *parser) {
+	if ap, err := netip.ParseAddrPort(c.DevSinkAddr); err != nil || !ap.Addr().IsLoopback() {
+		p.errf("DEV_SINK_ADDR: must be a loopback address and port such as 127.0.0.1:8443, got %q", c.DevSinkAddr)
+	}
+	if c.DevSink && c.RedisURL != "" && !c.Delivery.InProcess {
+		p.errf("DEV_SINK: only the worker inside serve may reach the sink; set RUN_WORKER=true")
+	}
+	if !c.Production() {
+		return
+	}
+	if c.DevSink {
+		p.errf("DEV_SINK: development only, not allowed in production")
+	}
+	if strings.TrimSpace(p.getenv("DEV_SINK_ADDR")) != "" {
+		p.errf("DEV_SINK_ADDR: development only, not allowed in production")
+	}
+	if c.Delivery.AllowOnly {
+		p.errf("DELIVERY_ALLOW_ONLY: test-only, not allowed in production")
 	}
 }
 

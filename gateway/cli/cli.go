@@ -123,6 +123,9 @@ func work(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if cfg.RedisURL == "" {
 		return usageError{errors.New("REDIS_URL is not set: a separate worker needs the shared queue (in development, `serve` delivers in-process)")}
 	}
+	if cfg.DevSink {
+		return usageError{errors.New("DEV_SINK: the development sink runs inside `serve`, whose own worker delivers to it")}
+	}
 	app, err := server.New(ctx, cfg, logger, server.Options{})
 	if err != nil {
 		return err
@@ -144,22 +147,42 @@ func printDevelopmentKey(ctx context.Context, app *server.App, cfg *config.Confi
 	if err != nil {
 		return fmt.Errorf("create development key: %w", err)
 	}
-	base := fmt.Sprintf("http://localhost:%d%s", cfg.Port, cfg.BasePath)
 	fmt.Fprintf(w, `
   LeadLex API gateway, development mode (store: %s).
   Development API key (every permission, workspace %s):
 
     %s
 
-  Create a webhook:
-
-    curl -sS -X POST %s/v1/webhooks \
-      -H "Authorization: Bearer %s" \
-      -H "Content-Type: application/json" \
-      -d '{"url": "https://93.184.215.14/leadlex/webhook", "events": ["contact.created", "deal.updated"], "description": "Production CRM sync"}'
-
-`, app.Stores.Kind, k.WorkspaceID, plain, base, plain)
+`, app.Stores.Kind, k.WorkspaceID, plain)
+	if app.Sink == nil {
+		fmt.Fprint(w, "  With DEV_SINK=true (make run sets it) a local sink receives deliveries; see README.md.\n\n")
+		return nil
+	}
+	fmt.Fprint(w, roundTrip(fmt.Sprintf("http://localhost:%d%s", cfg.Port, cfg.BasePath), plain, app.Sink.URL(), app.Sink.CertFile()))
 	return nil
+}
+
+// roundTrip is the walk-through `make run` prints: create a webhook at the
+// development sink, publish an event, read the delivery log, then read what
+// the sink received with its signature verdicts. Every line only talks to
+// this machine; the end-to-end tests run these lines as printed.
+func roundTrip(base, key, sink, certFile string) string {
+	return fmt.Sprintf(`  Round trip on this machine: the development sink at %[3]s receives the
+  deliveries and verifies both signatures. Paste these lines into a shell:
+
+    B=%[1]s
+    K="Authorization: Bearer %[2]s"
+    J="Content-Type: application/json"
+    # 1. create a webhook pointing at the sink; its id goes to $ID
+    ID=$(curl -sS -X POST "$B/v1/webhooks" -H "$K" -H "$J" -d '{"url": "%[3]s/hooks/crm", "events": ["contact.created"], "description": "Development sink"}' | tee /dev/stderr | sed -n 's/.*"webhook":{"id":"\([^"]*\)".*/\1/p'); echo
+    # 2. publish an event: the worker in this process delivers it to the sink
+    curl -sS -X POST "$B/v1/events" -H "$K" -H "$J" -d '{"type": "contact.created", "data": {"id": "c-1", "email": "ada@example.com"}}'; echo
+    # 3. the webhook's delivery log
+    sleep 1; curl -sS "$B/v1/webhooks/$ID/logs" -H "$K"; echo
+    # 4. what the sink received, with the signature verdicts
+    curl -sS --cacert %[4]s %[3]s/deliveries
+
+`, base, key, sink, certFile)
 }
 
 func runMigrate(ctx context.Context, cfg *config.Config, stdout io.Writer) error {

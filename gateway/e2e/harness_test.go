@@ -20,7 +20,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/leadlex/api-gateway/gateway/delivery/sender"
 	"github.com/leadlex/api-gateway/internal/testdb"
+	"github.com/leadlex/api-gateway/internal/testdns"
 	"github.com/leadlex/api-gateway/internal/testredis"
 	"github.com/redis/go-redis/v9"
 )
@@ -61,11 +63,18 @@ type env struct {
 	vars   map[string]string
 }
 
+// newEnv also arms the delivery guard in every process the test runs:
+// DELIVERY_ALLOW_ONLY lets deliveries reach only DELIVERY_ALLOW_CIDRS (none
+// unless the test starts a receiver), and names resolve only through a test
+// DNS server, never the machine's. A process that tried to go further fails
+// the test when it stops (see gw.stop).
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	pool, url := testdb.New(t)
 	rc, prefix := testredis.New(t)
 	return &env{t: t, pool: pool, redis: rc, prefix: prefix, vars: map[string]string{
+		"DELIVERY_ALLOW_ONLY":   "true",
+		"DNS_SERVER":            testdns.Start(t).Addr(),
 		"GATEWAY_ENV":           "development",
 		"DATABASE_URL":          url,
 		"REDIS_URL":             testredis.URL(),
@@ -146,6 +155,9 @@ type gw struct {
 	logs   bytes.Buffer
 	done   chan struct{}
 	client *http.Client
+	// guardTripExpected is set by the test that shows the guard trips;
+	// for every other process a guard line in the logs fails the test.
+	guardTripExpected bool
 }
 
 type lockedWriter struct {
@@ -211,6 +223,7 @@ func (e *env) start(extra map[string]string) *gw {
 }
 
 func (g *gw) stop() {
+	defer g.checkGuard()
 	select {
 	case <-g.done:
 		return
@@ -222,6 +235,14 @@ func (g *gw) stop() {
 	case <-time.After(20 * time.Second):
 		_ = g.cmd.Process.Kill()
 		<-g.done
+	}
+}
+
+// checkGuard fails the test if the process logged that the delivery guard
+// stopped it from reaching an address the test did not allow.
+func (g *gw) checkGuard() {
+	if logs := g.Logs(); !g.guardTripExpected && strings.Contains(logs, sender.GuardMessage) {
+		g.t.Errorf("the gateway tried to reach an address outside the test's receivers (DELIVERY_ALLOW_ONLY refused it):\n%s", logs)
 	}
 }
 
@@ -352,6 +373,10 @@ func (e *env) count(table, workspace string) int {
 	return n
 }
 
+// hookBody is a create request. Tests that never deliver register public
+// literals such as https://93.184.215.14/…: nothing is ever sent there (no
+// event, /test or /retry for those webhooks), and the guard of newEnv would
+// fail the test if it were. Tests that deliver use a receiver's URL.
 func hookBody(url string, events ...string) string {
 	if len(events) == 0 {
 		events = []string{"contact.created"}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/delivery"
 	"github.com/leadlex/api-gateway/gateway/delivery/queue"
 	"github.com/leadlex/api-gateway/gateway/delivery/sender"
+	"github.com/leadlex/api-gateway/gateway/devsink"
 	"github.com/leadlex/api-gateway/gateway/secretbox"
 	"github.com/redis/go-redis/v9"
 )
@@ -44,22 +46,40 @@ func dnsResolver(cfg *config.Config) *net.Resolver {
 // buildDelivery assembles the sender, the queue, the worker and the API
 // service. With Redis the queue is asynq; without it (development only) the
 // queue lives in the process and so must the worker.
-func buildDelivery(cfg *config.Config, logger *slog.Logger, clock gateway.Clock, stores *Stores, box *secretbox.Box) (*delivery.Service, *delivery.Worker, servingQueue, *redis.Client, error) {
-	var roots *x509.CertPool
+//
+// Under DELIVERY_ALLOW_ONLY the sender reaches only DELIVERY_ALLOW_CIDRS
+// (and the sink), reporting anything else to g; with the development sink
+// it trusts the sink's certificate and may reach exactly its address.
+func buildDelivery(cfg *config.Config, logger *slog.Logger, clock gateway.Clock, stores *Stores, box *secretbox.Box, g guard, sink *devsink.Sink) (*delivery.Service, *delivery.Worker, servingQueue, *redis.Client, error) {
+	var extra [][]byte // certificates trusted besides the system's
+	var allowAddrs []netip.AddrPort
+	if sink != nil {
+		extra = append(extra, sink.CertPEM())
+		allowAddrs = append(allowAddrs, sink.AddrPort())
+	}
 	if cfg.Delivery.CAFile != "" {
 		pem, err := os.ReadFile(cfg.Delivery.CAFile)
 		if err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("DELIVERY_CA_FILE: %w", err)
 		}
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			return nil, nil, nil, nil, fmt.Errorf("DELIVERY_CA_FILE: no PEM certificate in %s", cfg.Delivery.CAFile)
+		}
+		extra = append(extra, pem)
+	}
+	var roots *x509.CertPool
+	if len(extra) > 0 {
+		var err error
 		roots, err = x509.SystemCertPool()
 		if err != nil || roots == nil {
 			roots = x509.NewCertPool()
 		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, nil, nil, nil, fmt.Errorf("DELIVERY_CA_FILE: no PEM certificate in %s", cfg.Delivery.CAFile)
+		for _, pem := range extra {
+			roots.AppendCertsFromPEM(pem)
 		}
 	}
-	snd := sender.New(sender.Options{Timeout: cfg.Delivery.Timeout, AllowCIDRs: cfg.Delivery.AllowCIDRs, RootCAs: roots, Resolver: dnsResolver(cfg)})
+	snd := sender.New(sender.Options{Timeout: cfg.Delivery.Timeout, AllowCIDRs: cfg.Delivery.AllowCIDRs, RootCAs: roots,
+		Resolver: g.resolver(cfg), AllowAddrs: allowAddrs, Exclusive: cfg.Delivery.AllowOnly, OnGuardViolation: g.violation})
 
 	var q servingQueue
 	var qrdb *redis.Client

@@ -23,6 +23,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/delivery"
+	"github.com/leadlex/api-gateway/gateway/devsink"
 	"github.com/leadlex/api-gateway/gateway/idempotency"
 	"github.com/leadlex/api-gateway/gateway/ratelimit"
 	"github.com/leadlex/api-gateway/gateway/urlcheck"
@@ -44,6 +45,8 @@ type App struct {
 	Limiter middleware.Limiter
 	// Worker delivers events; RunWorker runs it.
 	Worker *delivery.Worker
+	// Sink is the development delivery sink (DEV_SINK), nil when off.
+	Sink   *devsink.Sink
 	queue  servingQueue
 	qredis *redis.Client
 	logger *slog.Logger
@@ -61,6 +64,10 @@ type Options struct {
 	// LogOutput receives the access log; nil means os.Stdout, where the
 	// other logs go too.
 	LogOutput io.Writer
+	// OnGuardViolation is called when DELIVERY_ALLOW_ONLY stops a delivery
+	// or a lookup that would have left the allowed addresses; in-process
+	// tests fail on it.
+	OnGuardViolation func(address string)
 }
 
 func (o Options) logOutput() io.Writer {
@@ -114,21 +121,26 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 	app.Keys = apikeys.NewService(stores, clock, plans, cfg.KeyCacheTTL)
 
-	deliveries, worker, q, qrdb, err := buildDelivery(cfg, logger, clock, stores, box)
+	g := guard{logger: logger, hook: opts.OnGuardViolation}
+	if app.Sink, err = startDevSink(cfg, stores, box, clock); err != nil {
+		app.Close()
+		return nil, fmt.Errorf("DEV_SINK: %w", err)
+	}
+	deliveries, worker, q, qrdb, err := buildDelivery(cfg, logger, clock, stores, box, g, app.Sink)
 	if err != nil {
 		app.Close()
 		return nil, err
 	}
 	app.Worker, app.queue, app.qredis = worker, q, qrdb
 	resolver := opts.Resolver
-	if r := dnsResolver(cfg); r != nil && resolver == nil {
+	if r := g.resolver(cfg); r != nil && resolver == nil {
 		resolver = r
 	}
 
 	modules := []gateway.Module{
 		&webhooks.Module{BasePath: cfg.BasePath, Deliveries: deliveries, Service: &webhooks.Service{
 			Store:  stores,
-			URLs:   &urlcheck.Checker{Resolver: resolver, Allowed: cfg.Delivery.AllowCIDRs},
+			URLs:   newSinkURLs(app.Sink, &urlcheck.Checker{Resolver: resolver, Allowed: cfg.Delivery.AllowCIDRs}),
 			Sealer: box,
 			Clock:  clock,
 			Limit:  cfg.WebhookLimit,
@@ -342,8 +354,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close releases the stores and Redis.
+// Close releases the stores, Redis and the development sink.
 func (a *App) Close() {
+	if a.Sink != nil {
+		_ = a.Sink.Close()
+	}
 	if a.Redis != nil {
 		_ = a.Redis.Close()
 	}

@@ -44,9 +44,29 @@ func ok(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"dat
 // newApp assembles a development gateway: memory store, in-process limits.
 func newApp(t *testing.T, opts Options) (*App, string) {
 	t.Helper()
-	cfg, err := config.Load(func(string) string { return "" })
+	return newAppEnv(t, nil, opts)
+}
+
+// newAppEnv is newApp with environment variables. The delivery guard is
+// always armed (DELIVERY_ALLOW_ONLY): deliveries reach only the addresses
+// in env's DELIVERY_ALLOW_CIDRS, names resolve only through its DNS_SERVER,
+// and anything else fails the test unless opts brings its own
+// OnGuardViolation.
+func newAppEnv(t *testing.T, env map[string]string, opts Options) (*App, string) {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string {
+		if k == "DELIVERY_ALLOW_ONLY" {
+			return "true"
+		}
+		return env[k]
+	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.OnGuardViolation == nil {
+		opts.OnGuardViolation = func(address string) {
+			t.Errorf("the gateway tried to reach %s, outside the test's receivers", address)
+		}
 	}
 	app, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), opts)
 	if err != nil {

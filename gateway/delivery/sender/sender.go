@@ -44,6 +44,10 @@ const MaxBody = 2048
 // maxHeaderBytes bounds the size of a receiver's response headers.
 const maxHeaderBytes = 64 << 10
 
+// GuardMessage is logged (as an error) when Options.Exclusive refuses an
+// outside destination. The end-to-end tests fail on any log line with it.
+const GuardMessage = "delivery guard: refused a destination outside the allowed test addresses"
+
 // Error classes, equal to delivery.ErrClass* (this package cannot import
 // delivery, which imports it).
 const (
@@ -74,6 +78,20 @@ type Options struct {
 	RootCAs *x509.CertPool
 	// Resolver looks up receivers' host names; nil means net.DefaultResolver.
 	Resolver *net.Resolver
+	// AllowAddrs lists exact destinations (address and port) that may be
+	// connected to although not public. Development only: the local sink
+	// of `make run`, and nothing else on that machine.
+	AllowAddrs []netip.AddrPort
+	// Exclusive makes AllowCIDRs and AllowAddrs the only destinations:
+	// public addresses are refused too. Tests set it (DELIVERY_ALLOW_ONLY)
+	// so that nothing they run can send a byte past the local receivers
+	// they started.
+	Exclusive bool
+	// OnGuardViolation is called with the address whenever Exclusive
+	// refuses a destination the public-address policy alone would have
+	// let through: a test that tried to reach the outside world. Tests use
+	// it to fail loudly; it must be safe for concurrent use.
+	OnGuardViolation func(address string)
 }
 
 // Result is the outcome of one attempt.
@@ -99,15 +117,19 @@ type Result struct {
 // Sender sends delivery attempts. It is safe for concurrent use and keeps
 // idle connections for reuse, so one Sender should serve the whole process.
 type Sender struct {
-	client  *http.Client
-	timeout time.Duration
-	allow   []netip.Prefix
-	now     func() time.Time
+	client      *http.Client
+	timeout     time.Duration
+	allow       []netip.Prefix
+	allowAddrs  []netip.AddrPort
+	exclusive   bool
+	onViolation func(string)
+	now         func() time.Time
 }
 
 // New returns a Sender configured by opts.
 func New(opts Options) *Sender {
-	s := &Sender{timeout: opts.Timeout, allow: opts.AllowCIDRs, now: time.Now}
+	s := &Sender{timeout: opts.Timeout, allow: opts.AllowCIDRs, allowAddrs: opts.AllowAddrs,
+		exclusive: opts.Exclusive, onViolation: opts.OnGuardViolation, now: time.Now}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
@@ -151,17 +173,37 @@ func (s *Sender) control(network, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return fmt.Errorf("%w: unparsable address", errBlocked)
 	}
-	a := ap.Addr()
-	if urlcheck.IsPublic(a) {
+	if s.allowed(ap) {
 		return nil
 	}
-	u := a.Unmap()
-	for _, p := range s.allow {
-		if u.Zone() == "" && p.Contains(u) {
-			return nil
-		}
+	public := urlcheck.IsPublic(ap.Addr())
+	if !s.exclusive && public {
+		return nil
+	}
+	if public && s.onViolation != nil {
+		s.onViolation(address)
 	}
 	return errBlocked
+}
+
+// allowed reports whether ap is one of the destinations the options allow
+// beyond the public-address policy.
+func (s *Sender) allowed(ap netip.AddrPort) bool {
+	u := ap.Addr().Unmap()
+	if u.Zone() != "" {
+		return false
+	}
+	for _, p := range s.allow {
+		if p.Contains(u) {
+			return true
+		}
+	}
+	for _, a := range s.allowAddrs {
+		if a.Addr().Unmap() == u && a.Port() == ap.Port() {
+			return true
+		}
+	}
+	return false
 }
 
 // Send POSTs body to rawURL with header and reports the outcome. It never

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Runs `make test` where nothing can leave the machine, and proves that
+# nothing tried: in a network namespace with only loopback up (unshare -n),
+# with every connect(2) of make, go, the test binaries and the gateway
+# processes they start traced (strace -f --seccomp-bpf -e trace=connect,
+# which stops only at connect and so costs little), throwaway PostgreSQL and
+# Redis started inside by .ci/services.sh, and Go modules taken from the
+# module cache (GOPROXY=file://…/cache/download: no network). It fails when the tests fail, and when any
+# connect went to an address outside 127.0.0.0/8 and ::1, DNS included
+# (AF_UNIX sockets are local and fine). Needs root, which CI has; on a
+# laptop `make test` alone needs none.
+#
+#   .ci/loopback-only.sh            # make test
+#   .ci/loopback-only.sh make lint  # any command instead
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { echo "loopback-only: $*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+  log "needs root (unshare -n, and PostgreSQL under its own account); run make test instead"
+  exit 1
+fi
+missing=()
+command -v strace >/dev/null || missing+=(strace)
+command -v ip >/dev/null || missing+=(iproute2)
+command -v unshare >/dev/null || missing+=(util-linux)
+command -v curl >/dev/null || missing+=(curl) # the e2e test runs make run's printed curl lines
+[ ${#missing[@]} -eq 0 ] || .ci/services.sh install "${missing[@]}"
+
+# Everything the run needs from the network comes before the namespace.
+log "downloading Go modules (outside the namespace)"
+go mod download
+go run honnef.co/go/tools/cmd/staticcheck@"$(sed -n 's/^STATICCHECK_VERSION := //p' Makefile)" -version >/dev/null
+
+work=$(mktemp -d /tmp/leadlex-loopback-XXXXXX)
+chmod 755 "$work"
+trace=${LOOPBACK_TRACE:-$work/connect.trace}
+cmd=("$@")
+[ ${#cmd[@]} -gt 0 ] || cmd=(make test)
+
+set +e
+unshare --net -- env GW_SERVICES_DIR="$work/services" TRACE="$trace" \
+  GOPROXY="file://$(go env GOMODCACHE)/cache/download" GOFLAGS=-mod=mod GOSUMDB=off GOTOOLCHAIN=local DATABASE_URL= REDIS_URL= \
+  bash -euo pipefail -c '
+    ip link set lo up
+    stop() {
+      [ ! -s "$GW_SERVICES_DIR/redis.pid" ] || kill "$(cat "$GW_SERVICES_DIR/redis.pid")" 2>/dev/null || true
+      if [ -s "$GW_SERVICES_DIR/pg/postmaster.pid" ]; then
+        bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+        runuser -u postgres -- "$bin/pg_ctl" -D "$GW_SERVICES_DIR/pg" -m fast stop >/dev/null 2>&1 || true
+      fi
+    }
+    trap stop EXIT
+    # The services start untraced (they are not our code, and strace -f
+    # would wait for the daemons); make test finds them already running.
+    eval "$(.ci/services.sh)"
+    strace -f -qq --seccomp-bpf -e trace=connect -o "$TRACE" "$@"
+  ' loopback-only "${cmd[@]}"
+status=$?
+set -e
+
+# Every connect destination must be loopback: AF_INET in 127.0.0.0/8,
+# AF_INET6 ::1 (or ::ffff:127.x.y.z). AF_UNIX, AF_UNSPEC (a UDP socket's
+# disconnect) and AF_NETLINK never leave the machine.
+bad=$(grep -o 'connect([0-9]*, {sa_family=[^}]*}' "$trace" | awk '
+  /sa_family=AF_(UNIX|UNSPEC|NETLINK)/ { next }
+  /sa_family=AF_INET,/ { if (match($0, /inet_addr\("127\./)) next }
+  /sa_family=AF_INET6,/ { if (match($0, /"(::1|::ffff:127\.[0-9.]+)"/)) next }
+  { print }' | sort | uniq -c || true)
+connects=$(grep -c 'connect(' "$trace" || true)
+rm -rf "$work/services"
+if [ -n "$bad" ]; then
+  log "connects outside loopback (count, call):"
+  echo "$bad" >&2
+  log "full trace: $trace"
+  exit 1
+fi
+log "$connects connects traced, every one to loopback or a local socket"
+rm -rf "$work" # a clean run keeps only a trace LOOPBACK_TRACE asked for
+exit "$status"
