@@ -43,9 +43,9 @@ func (s *countingStore) CreateKey(ctx context.Context, k *apikeys.Key) error {
 }
 
 // RevokeKey counts the call and delegates to the memory store.
-func (s *countingStore) RevokeKey(ctx context.Context, workspaceID, id string, at time.Time) error {
+func (s *countingStore) RevokeKey(ctx context.Context, workspaceID, id, by string, at time.Time) ([]string, error) {
 	s.writes.Add(1)
-	return s.Store.RevokeKey(ctx, workspaceID, id, at)
+	return s.Store.RevokeKey(ctx, workspaceID, id, by, at)
 }
 
 // harness is one test's gateway: a real service over the real memory store,
