@@ -93,6 +93,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{clock: testclock.New(t0), mem: memory.New()}
 	f.store = &countingStore{Store: f.mem}
 	f.svc = apikeys.NewService(f.store, f.clock, plans, cacheTTL)
+	t.Cleanup(f.svc.Close)
 	return f
 }
 

@@ -344,6 +344,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 // Close releases the stores and Redis.
 func (a *App) Close() {
+	if a.Keys != nil {
+		a.Keys.Close()
+	}
 	if a.Redis != nil {
 		_ = a.Redis.Close()
 	}
