@@ -12,6 +12,27 @@ create index if not exists api_keys_created_by_idx on api_keys (created_by) wher
 -- comes second sees its parent revoked. Without the lock a child inserted
 -- while its parent is being revoked would escape the cascade.
 
+-- gateway_api_key_can_act is the one SQL statement of the rule for a key that
+-- mints or revokes (apikeys.Key.CanAct in Go): a key of the workspace, not
+-- revoked at all (whatever time the revocation carries: instances' clocks
+-- differ), not expired at p_at.
+create or replace function gateway_api_key_can_act(
+    p_workspace_id uuid,
+    p_id uuid,
+    p_at timestamptz
+) returns boolean
+language sql
+stable
+set search_path = public, pg_temp
+as $$
+    select exists (
+        select 1 from api_keys
+         where id = p_id and workspace_id = p_workspace_id
+           and revoked_at is null
+           and (expires_at is null or expires_at > p_at)
+    );
+$$;
+
 -- gateway_create_api_key inserts a key. With p_created_by set, the parent must
 -- be a key of the same workspace that is not revoked (whatever time the
 -- revocation carries: instances' clocks differ) nor expired at p_created_at,
@@ -40,12 +61,7 @@ declare
 begin
     if p_created_by is not null then
         perform pg_advisory_xact_lock(hashtextextended('leadlex.api_keys:' || p_workspace_id::text, 0));
-        if not exists (
-            select 1 from api_keys
-             where id = p_created_by and workspace_id = p_workspace_id
-               and revoked_at is null
-               and (expires_at is null or expires_at > v_created)
-        ) then
+        if not gateway_api_key_can_act(p_workspace_id, p_created_by, v_created) then
             raise exception 'api_key_parent_inactive' using errcode = 'LL002';
         end if;
     end if;
@@ -82,12 +98,7 @@ begin
         raise exception 'api_key_not_found' using errcode = 'LL003';
     end if;
     perform pg_advisory_xact_lock(hashtextextended('leadlex.api_keys:' || v_workspace::text, 0));
-    if p_by is not null and not exists (
-        select 1 from api_keys
-         where id = p_by and workspace_id = v_workspace
-           and revoked_at is null
-           and (expires_at is null or expires_at > p_at)
-    ) then
+    if p_by is not null and not gateway_api_key_can_act(v_workspace, p_by, p_at) then
         raise exception 'api_key_actor_inactive' using errcode = 'LL002';
     end if;
     return query
@@ -125,7 +136,8 @@ begin
     foreach f in array array[
         'gateway_create_api_key(uuid, uuid, text, text, text, text, text[], text, text, timestamptz, timestamptz, timestamptz, uuid)',
         'gateway_revoke_api_key(uuid, uuid, uuid, timestamptz)',
-        'gateway_touch_api_key(uuid, timestamptz)'
+        'gateway_touch_api_key(uuid, timestamptz)',
+        'gateway_api_key_can_act(uuid, uuid, timestamptz)'
     ] loop
         execute format('revoke execute on function %s from public', f);
         foreach r in array array['anon', 'authenticated'] loop

@@ -163,6 +163,12 @@ func (s *Store) KeyByHash(ctx context.Context, hash string) (*apikeys.Key, error
 		Select("*", "", false).
 		Eq("key_hash", hash).
 		ExecuteWithContext(ctx)
+	return s.oneKey(op, body, err)
+}
+
+// oneKey turns the answer of a select that matches at most one key (by a
+// unique column) into that key, apikeys.ErrNotFound, or an error.
+func (s *Store) oneKey(op string, body []byte, err error) (*apikeys.Key, error) {
 	if err != nil {
 		return nil, s.mapError(op, err, errMap{notFound: apikeys.ErrNotFound})
 	}
@@ -177,7 +183,7 @@ func (s *Store) KeyByHash(ctx context.Context, hash string) (*apikeys.Key, error
 		k := rows[0].key()
 		return &k, nil
 	default:
-		return nil, s.failf(op, "%d rows for one hash", len(rows))
+		return nil, s.failf(op, "%d rows for one key", len(rows))
 	}
 }
 
@@ -264,22 +270,7 @@ func (s *Store) KeyByID(ctx context.Context, workspaceID, id string) (*apikeys.K
 		q = q.Eq("workspace_id", ws)
 	}
 	body, _, err := q.ExecuteWithContext(ctx)
-	if err != nil {
-		return nil, s.mapError(op, err, errMap{notFound: apikeys.ErrNotFound})
-	}
-	rows, err := decodeRows[keyRow](body)
-	if err != nil {
-		return nil, s.failf(op, "%v", err)
-	}
-	switch len(rows) {
-	case 0:
-		return nil, wrapSentinel(op, apikeys.ErrNotFound)
-	case 1:
-		k := rows[0].key()
-		return &k, nil
-	default:
-		return nil, s.failf(op, "%d rows for one id", len(rows))
-	}
+	return s.oneKey(op, body, err)
 }
 
 // revokeKeyArgs are the named arguments of gateway_revoke_api_key; nil is SQL
