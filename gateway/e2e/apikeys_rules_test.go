@@ -398,3 +398,42 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+func TestAPIKeysOpenAPIDescribesTheShapes(t *testing.T) {
+	e := newEnv(t)
+	g := e.start(nil)
+	r := g.do(req{method: "GET", path: "/v1/openapi.json"})
+	paths, _ := r.Body["paths"].(map[string]any)
+	keys, _ := paths["/v1/api-keys"].(map[string]any)
+	// schemaOf returns the data schema's properties of an operation's answer.
+	schemaOf := func(op, status string) map[string]any {
+		t.Helper()
+		o, _ := keys[op].(map[string]any)
+		resp, _ := o["responses"].(map[string]any)[status].(map[string]any)
+		content, _ := resp["content"].(map[string]any)["application/json"].(map[string]any)
+		schema, _ := content["schema"].(map[string]any)
+		data, _ := schema["properties"].(map[string]any)["data"].(map[string]any)
+		props, _ := data["properties"].(map[string]any)
+		if props == nil {
+			t.Fatalf("%s %s: no data properties in %v", op, status, o)
+		}
+		return props
+	}
+	if created := schemaOf("post", "201"); created["key"] == nil || created["api_key"] != nil || created["created_by"] != nil {
+		t.Errorf("POST 201 data = %v, want the key's fields directly", created)
+	}
+	list := schemaOf("get", "200")
+	items, _ := list["api_keys"].(map[string]any)["items"].(map[string]any)
+	props, _ := items["properties"].(map[string]any)
+	if props["created_by"] == nil || props["last_used_at"] == nil || props["key"] != nil {
+		t.Errorf("GET 200 data.api_keys items = %v", props)
+	}
+	params := map[string]string{}
+	for _, p := range keys["get"].(map[string]any)["parameters"].([]any) {
+		m := p.(map[string]any)
+		params[m["name"].(string)], _ = m["description"].(string)
+	}
+	if params["search"] == "" || !strings.Contains(params["per_page"], "default 25") {
+		t.Errorf("GET parameters = %v, want search and per_page default 25", params)
+	}
+}

@@ -47,7 +47,7 @@ func (m *Module) Routes() []gateway.Route {
 				Description: "Issues a key in the caller's workspace with the caller's plan. A key grants only permissions it holds itself and no higher tier than its own, and the new key never outlives the caller: its expires_at is capped at the caller's. The new key records the caller in created_by and is revoked with it. The plaintext key appears only in this response.",
 				Example:     `{"name": "CRM sync", "permissions": ["webhooks:read", "events:read"], "description": "Read-only key for the sync job", "rate_limit_tier": "standard", "expires_at": "2099-01-01T00:00:00Z"}`}},
 		{Method: http.MethodGet, Path: "/v1/api-keys", Permission: gateway.PermAdminAPIKeys, Handler: m.list, Summary: "List API keys",
-			Doc: gateway.Doc{Data: listData{}, Paginated: true, Description: "The workspace's keys, newest first; metadata only. per_page defaults to 25 (at most 100).",
+			Doc: gateway.Doc{Data: listData{}, Paginated: true, DefaultPerPage: defaultPerPage, Description: "The workspace's keys, newest first; metadata only. per_page defaults to 25 (at most 100).",
 				Query: []gateway.Param{
 					{Name: "include_revoked", Type: "boolean", Description: "Include revoked keys (default false)."},
 					{Name: "search", Type: "string", Description: "Only keys whose name or prefix contains this text, ignoring case; matched literally (no wildcards)."},
