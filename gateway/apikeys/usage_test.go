@@ -177,3 +177,28 @@ func TestCloseStopsTheWriter(t *testing.T) {
 	// A service that never recorded a use closes at once.
 	apikeys.NewService(memory.New(), f.clock, plans, cacheTTL).Close()
 }
+
+// BenchmarkAuthenticateCached measures the hot path of a warm key, which now
+// includes noting its use for last_used_at: go test -run '^$' -bench
+// AuthenticateCached ./gateway/apikeys/
+func BenchmarkAuthenticateCached(b *testing.B) {
+	clock := testclock.New(t0)
+	svc := apikeys.NewService(memory.New(), clock, plans, cacheTTL)
+	b.Cleanup(svc.Close)
+	_, plain, err := svc.Create(context.Background(), apikeys.CreateParams{WorkspaceID: ws, Permissions: fixturePerms})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.Authenticate(context.Background(), plain); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := svc.Authenticate(context.Background(), plain); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
