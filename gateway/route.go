@@ -91,6 +91,10 @@ type Doc struct {
 	Status int
 	// Paginated adds the "meta" object and the page/per_page parameters.
 	Paginated bool
+	// DefaultPerPage is the page size the route uses when per_page is
+	// absent, for the document; 0 means 50. It should be what the handler
+	// passes to ParsePage.
+	DefaultPerPage int
 	// Errors are the route's own error codes; the gateway adds the ones its
 	// middleware can answer with (auth, permissions, limits, body rules).
 	Errors []Code

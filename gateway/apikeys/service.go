@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -87,6 +89,12 @@ type CreateParams struct {
 	Plan        string
 	Tier        string
 	ExpiresAt   *time.Time
+	// CreatedBy is the id of the minting key (the caller, for keys made over
+	// the API); empty for keys the operator CLI makes. A minted key never
+	// outlives its parent: Create caps ExpiresAt at the parent's, as read
+	// from the store, and the store refuses the mint if the parent is not
+	// live at that moment.
+	CreatedBy string
 }
 
 // AuthError says why a key was refused. The API answers every reason with the
@@ -119,6 +127,8 @@ type Service struct {
 	// before a revocation does not cache what it read after it.
 	revocations uint64
 	flight      singleflight.Group
+
+	usage usage
 }
 
 type cached struct {
@@ -136,6 +146,7 @@ const maxCached = 50_000
 // NewService returns a Service. plans lists the plan names keys may have.
 func NewService(store Store, clock gateway.Clock, plans []string, cacheTTL time.Duration) *Service {
 	s := &Service{store: store, clock: clock, plans: map[string]bool{}, cacheTTL: cacheTTL, cache: map[string]cached{}}
+	s.usage.init(store)
 	for _, p := range plans {
 		s.plans[p] = true
 	}
@@ -147,6 +158,11 @@ func NewService(store Store, clock gateway.Clock, plans []string, cacheTTL time.
 func (s *Service) Create(ctx context.Context, p CreateParams) (*Key, string, error) {
 	if err := s.validate(&p); err != nil {
 		return nil, "", err
+	}
+	if p.CreatedBy != "" {
+		if err := s.capToParent(ctx, &p); err != nil {
+			return nil, "", err
+		}
 	}
 	plain, err := Generate()
 	if err != nil {
@@ -164,11 +180,53 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (*Key, string, err
 		Tier:        p.Tier,
 		ExpiresAt:   p.ExpiresAt,
 		CreatedAt:   s.clock.Now().UTC().Truncate(time.Second),
+		CreatedBy:   p.CreatedBy,
 	}
-	if err := s.store.CreateKey(ctx, k); err != nil {
+	err = s.store.CreateKey(ctx, k)
+	if errors.Is(err, ErrInactive) {
+		// The parent was revoked between capToParent and the insert.
+		return nil, "", ErrRevoked
+	}
+	if err != nil {
 		return nil, "", gateway.Internal(fmt.Errorf("create key: %w", err))
 	}
 	return k, plain, nil
+}
+
+// capToParent reads the minting key from the store (never the cache, which
+// may be seconds behind a revocation on another instance), refuses the mint
+// with an *AuthError when the parent is no longer live, and caps the new
+// key's expiry at the parent's: a minted key never outlives its parent.
+// Capping rather than refusing keeps a client that asks for no expiry, or a
+// long one, working, and the answer's expires_at says what it got.
+func (s *Service) capToParent(ctx context.Context, p *CreateParams) error {
+	parent, err := s.store.KeyByID(ctx, p.WorkspaceID, p.CreatedBy)
+	if errors.Is(err, ErrNotFound) {
+		return ErrUnknown
+	}
+	if err != nil {
+		return gateway.Internal(fmt.Errorf("read parent key: %w", err))
+	}
+	if err := liveness(parent, s.clock.Now()); err != nil {
+		return err
+	}
+	if parent.ExpiresAt != nil && (p.ExpiresAt == nil || p.ExpiresAt.After(*parent.ExpiresAt)) {
+		t := parent.ExpiresAt.UTC()
+		p.ExpiresAt = &t
+	}
+	return nil
+}
+
+// liveness is nil for a key that authenticates at now, else the *AuthError
+// that says why not.
+func liveness(k *Key, now time.Time) error {
+	if k.RevokedAt != nil && !k.RevokedAt.After(now) {
+		return ErrRevoked
+	}
+	if k.ExpiresAt != nil && !k.ExpiresAt.After(now) {
+		return ErrExpired
+	}
+	return nil
 }
 
 func (s *Service) validate(p *CreateParams) error {
@@ -239,12 +297,39 @@ func (s *Service) List(ctx context.Context, workspaceID string, includeRevoked b
 	return keys, nil
 }
 
-// Revoke revokes a key (scoped to workspaceID unless it is empty) and drops it
-// from this instance's cache; other instances notice within the cache TTL.
+// Revoke revokes a key (scoped to workspaceID unless it is empty, the
+// operator's unscoped revoke) and every key minted from it, transitively, and
+// drops them from this instance's cache; other instances notice within the
+// cache TTL.
 func (s *Service) Revoke(ctx context.Context, workspaceID, id string) error {
-	err := s.store.RevokeKey(ctx, workspaceID, id, s.clock.Now())
+	return s.revoke(ctx, workspaceID, id, "")
+}
+
+// RevokeAs is the API's revoke: caller may revoke itself, or a key of its
+// workspace whose permissions and tier its own cover (Covers); anything else
+// is insufficient_permissions. The caller's own liveness is read by the store
+// in the same transaction as the revocation, not taken from the cache, so a
+// key revoked a moment ago on another instance cannot revoke anything.
+func (s *Service) RevokeAs(ctx context.Context, caller *gateway.Principal, id string) error {
+	target, err := s.Get(ctx, caller.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	if target.ID != caller.KeyID {
+		if err := Covers(caller, target.Permissions, target.Tier, "revoke"); err != nil {
+			return err
+		}
+	}
+	return s.revoke(ctx, caller.WorkspaceID, target.ID, caller.KeyID)
+}
+
+func (s *Service) revoke(ctx context.Context, workspaceID, id, by string) error {
+	ids, err := s.store.RevokeKey(ctx, workspaceID, id, by, s.clock.Now())
 	if errors.Is(err, ErrNotFound) {
 		return gateway.E(gateway.CodeNotFound, "No API key with that id.")
+	}
+	if errors.Is(err, ErrInactive) {
+		return ErrRevoked
 	}
 	if err != nil {
 		return gateway.Internal(err)
@@ -254,15 +339,113 @@ func (s *Service) Revoke(ctx context.Context, workspaceID, id string) error {
 	if u, err := uuid.Parse(id); err == nil {
 		id = u.String()
 	}
+	gone := map[string]bool{id: true}
+	for _, r := range ids {
+		gone[r] = true
+	}
 	s.mu.Lock()
 	s.revocations++
 	for h, c := range s.cache {
-		if c.key.ID == id {
+		if gone[c.key.ID] {
 			delete(s.cache, h)
 		}
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// Get returns one key of the workspace, revoked or not, or not_found (also
+// for malformed ids and other workspaces' keys).
+func (s *Service) Get(ctx context.Context, workspaceID, id string) (*Key, error) {
+	k, err := s.store.KeyByID(ctx, workspaceID, id)
+	if errors.Is(err, ErrNotFound) || workspaceID == "" {
+		return nil, gateway.E(gateway.CodeNotFound, "No API key with that id.")
+	}
+	if err != nil {
+		return nil, gateway.Internal(err)
+	}
+	return k, nil
+}
+
+// Query selects keys for Find: a workspace, whether revoked keys count, a
+// search text and a page window.
+type Query struct {
+	WorkspaceID    string
+	IncludeRevoked bool
+	// Search, when not empty, keeps keys whose name or prefix contains it,
+	// ignoring case. It is matched here, in Go, as plain text: no character
+	// of it is a wildcard or reaches a query language, in any store.
+	Search string
+	Offset int
+	Limit  int
+}
+
+// Find returns one page of the workspace's keys matching q, newest first, and
+// how many match in all.
+func (s *Service) Find(ctx context.Context, q Query) ([]Key, int, error) {
+	keys, err := s.List(ctx, q.WorkspaceID, q.IncludeRevoked)
+	if err != nil {
+		return nil, 0, err
+	}
+	if q.Search != "" {
+		needle := strings.ToLower(q.Search)
+		keys = slices.DeleteFunc(keys, func(k Key) bool {
+			return !strings.Contains(strings.ToLower(k.Name), needle) && !strings.Contains(strings.ToLower(k.Prefix), needle)
+		})
+	}
+	total := len(keys)
+	start := min(max(q.Offset, 0), total)
+	end := min(start+max(q.Limit, 0), total)
+	return keys[start:end], total, nil
+}
+
+// Covers is the one rule for what a key may do to another key: caller covers
+// a key with perms and tier when every one of perms is satisfied by the
+// caller's own permissions (so webhooks:write covers webhooks:read) and tier
+// is not above the caller's. It applies to minting (verb "grant") and to
+// revoking (verb "revoke"); the answer is insufficient_permissions naming
+// what is missing. A caller whose tier is unknown counts as standard.
+func Covers(caller *gateway.Principal, perms []gateway.Permission, tier, verb string) error {
+	var missing []string
+	for _, perm := range perms {
+		if !gateway.Satisfies(caller.Permissions, perm) && !slices.Contains(missing, string(perm)) {
+			missing = append(missing, string(perm))
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return gateway.E(gateway.CodeInsufficientPermissions,
+			fmt.Sprintf("A key can only %s a key whose permissions it holds itself; this key lacks %s.", verb, quoteAll(missing))).
+			WithDetails(map[string]any{"required": missing})
+	}
+	own := caller.Tier
+	if _, ok := tierRank[own]; !ok {
+		own = TierStandard
+	}
+	if r, ok := tierRank[tier]; !ok || r > tierRank[own] {
+		return gateway.E(gateway.CodeInsufficientPermissions,
+			fmt.Sprintf("A key can only %s a key whose rate_limit_tier is at most its own (%s).", verb, own)).
+			WithDetails(map[string]any{"field": "rate_limit_tier", "max_tier": own})
+	}
+	return nil
+}
+
+// tierRank orders the rate-limit tiers for Covers.
+var tierRank = map[string]int{TierStandard: 0, TierHigh: 1, TierUnmetered: 2}
+
+// KnownTier reports whether tier is one of the three tiers.
+func KnownTier(tier string) bool {
+	_, ok := tierRank[tier]
+	return ok
+}
+
+// quoteAll renders names as a comma-separated list of quoted strings.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 // Authenticate verifies a plaintext key and returns the principal it stands
@@ -281,12 +464,10 @@ func (s *Service) Authenticate(ctx context.Context, plaintext string) (p *gatewa
 		return nil, err
 	}
 	now := s.clock.Now()
-	if k.RevokedAt != nil && !k.RevokedAt.After(now) {
-		return nil, ErrRevoked
+	if err := liveness(k, now); err != nil {
+		return nil, err
 	}
-	if k.ExpiresAt != nil && !k.ExpiresAt.After(now) {
-		return nil, ErrExpired
-	}
+	s.usage.note(k.ID, now)
 	return &gateway.Principal{
 		KeyID:       k.ID,
 		WorkspaceID: k.WorkspaceID,

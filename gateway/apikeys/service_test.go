@@ -60,11 +60,18 @@ func (s *countingStore) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	return s.Store.CreateKey(ctx, k)
 }
 
-func (s *countingStore) RevokeKey(ctx context.Context, workspaceID, id string, at time.Time) error {
+func (s *countingStore) RevokeKey(ctx context.Context, workspaceID, id, by string, at time.Time) ([]string, error) {
 	if s.fail != nil {
-		return s.fail
+		return nil, s.fail
 	}
-	return s.Store.RevokeKey(ctx, workspaceID, id, at)
+	return s.Store.RevokeKey(ctx, workspaceID, id, by, at)
+}
+
+func (s *countingStore) KeyByID(ctx context.Context, workspaceID, id string) (*apikeys.Key, error) {
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	return s.Store.KeyByID(ctx, workspaceID, id)
 }
 
 func (s *countingStore) ListKeys(ctx context.Context, workspaceID string, includeRevoked bool) ([]apikeys.Key, error) {
@@ -86,6 +93,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{clock: testclock.New(t0), mem: memory.New()}
 	f.store = &countingStore{Store: f.mem}
 	f.svc = apikeys.NewService(f.store, f.clock, plans, cacheTTL)
+	t.Cleanup(f.svc.Close)
 	return f
 }
 

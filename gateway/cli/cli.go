@@ -228,6 +228,7 @@ func keys(ctx context.Context, cfg *config.Config, args []string, stdout io.Writ
 		plans = append(plans, p)
 	}
 	svc := apikeys.NewService(stores, gateway.SystemClock{}, plans, 0)
+	defer svc.Close()
 	sub, args := args[0], args[1:]
 	switch sub {
 	case "create":
@@ -241,7 +242,7 @@ func keys(ctx context.Context, cfg *config.Config, args []string, stdout io.Writ
 		if err := svc.Revoke(ctx, "", args[0]); err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(stdout, "revoked %s (running gateways stop accepting it within %s)\n", args[0], cfg.KeyCacheTTL)
+		fmt.Fprintf(stdout, "revoked %s and every key minted from it (running gateways stop accepting them within %s)\n", args[0], cfg.KeyCacheTTL)
 		return nil
 	}
 	return usageError{fmt.Errorf("unknown keys command %q", sub)}

@@ -22,10 +22,10 @@ func TestAPIKeysOverTheAPI(t *testing.T) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("%d %s", r.Status, r.Raw)
 	}
-	created, _ := r.data()["api_key"].(map[string]any)
+	created := r.data()
 	newKey, _ := created["key"].(string)
 	newID, _ := created["id"].(string)
-	if len(newKey) != 56 || created["plan"] != "pro" || created["expires_at"] != expires || r.Header.Get("Location") != base+"/v1/api-keys/"+newID {
+	if len(newKey) != 56 || created["rate_limit_tier"] != "standard" || created["expires_at"] != expires || r.Header.Get("Location") != base+"/v1/api-keys/"+newID {
 		t.Fatalf("created %s (Location %q)", r.Raw, r.Header.Get("Location"))
 	}
 	// The new key works, with exactly what it was given.
@@ -70,7 +70,7 @@ func TestAPIKeysOverTheAPI(t *testing.T) {
 
 	t.Run("list", func(t *testing.T) {
 		r := g.do(req{method: "GET", path: "/v1/api-keys", key: admin.Key})
-		list, _ := r.Body["data"].([]any)
+		list := apiKeys(t, r)
 		if r.Status != 200 || len(list) != 3 || r.Body["meta"].(map[string]any)["total"] != float64(3) {
 			t.Fatalf("%d %s", r.Status, r.Raw)
 		}
@@ -99,11 +99,11 @@ func TestAPIKeysOverTheAPI(t *testing.T) {
 		if r := g.do(req{method: "GET", path: "/v1/webhooks", key: newKey}); r.Status != 401 {
 			t.Errorf("revoked key still works: %d", r.Status)
 		}
-		if r := g.do(req{method: "GET", path: "/v1/api-keys", key: admin.Key}); len(r.Body["data"].([]any)) != 2 {
+		if r := g.do(req{method: "GET", path: "/v1/api-keys", key: admin.Key}); len(apiKeys(t, r)) != 2 {
 			t.Errorf("revoked key still listed: %s", r.Raw)
 		}
 		r = g.do(req{method: "GET", path: "/v1/api-keys?include_revoked=true", key: admin.Key})
-		if len(r.Body["data"].([]any)) != 3 {
+		if len(apiKeys(t, r)) != 3 {
 			t.Errorf("include_revoked: %s", r.Raw)
 		}
 		for _, id := range []string{uuid.NewString(), "nope"} {

@@ -354,10 +354,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close releases the stores, Redis and the development sink.
+// Close releases the stores, Redis, the development sink and the key
+// service's background writer.
 func (a *App) Close() {
 	if a.Sink != nil {
 		_ = a.Sink.Close()
+	}
+	// The key service's last-used writer needs the stores: stop it first.
+	if a.Keys != nil {
+		a.Keys.Close()
 	}
 	if a.Redis != nil {
 		_ = a.Redis.Close()

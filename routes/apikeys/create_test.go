@@ -16,7 +16,21 @@ import (
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 )
 
-// apiKeyOf returns data.api_key of a success response.
+// createdOf returns data of a create response, where the key's fields sit
+// directly (contract §4.1).
+func createdOf(t *testing.T, r response) map[string]any {
+	t.Helper()
+	data, ok := r.body["data"].(map[string]any)
+	if !ok {
+		t.Fatalf("no data object in %s", r.raw)
+	}
+	if _, nested := data["api_key"]; nested {
+		t.Fatalf("create answers data.api_key, want the fields directly in data: %s", r.raw)
+	}
+	return data
+}
+
+// apiKeyOf returns data.api_key of a get response.
 func apiKeyOf(t *testing.T, r response) map[string]any {
 	t.Helper()
 	data, ok := r.body["data"].(map[string]any)
@@ -135,7 +149,7 @@ func TestCreate(t *testing.T) {
 			if r.status != http.StatusCreated {
 				t.Fatalf("status = %d, want 201; body %s", r.status, r.raw)
 			}
-			k := apiKeyOf(t, r)
+			k := createdOf(t, r)
 			id, _ := k["id"].(string)
 			if u, err := uuid.Parse(id); err != nil || u.String() != id {
 				t.Fatalf("id %q is not a canonical UUID", id)
@@ -152,7 +166,7 @@ func TestCreate(t *testing.T) {
 			}
 			want := map[string]any{
 				"name": tc.wantName, "description": tc.wantDesc, "rate_limit_tier": tc.wantTier,
-				"plan": tc.wantPlan, "expires_at": tc.wantExp, "created_at": "2026-11-27T10:00:01Z", "revoked_at": nil,
+				"expires_at": tc.wantExp, "created_at": "2026-11-27T10:00:01Z",
 			}
 			for field, w := range want {
 				if got, ok := k[field]; !ok || got != w {
@@ -162,8 +176,10 @@ func TestCreate(t *testing.T) {
 			if got := strs(t, k["permissions"]); !slices.Equal(got, tc.wantPerms) {
 				t.Errorf("permissions = %v, want %v", got, tc.wantPerms)
 			}
-			if len(k) != 11 {
-				t.Errorf("api_key has %d fields, want 11: %v", len(k), k)
+			// Exactly the contract's nine fields: id, key, prefix, name,
+			// description, permissions, rate_limit_tier, expires_at, created_at.
+			if len(k) != 9 {
+				t.Errorf("data has %d fields, want 9: %v", len(k), k)
 			}
 
 			// Stored once, in the caller's workspace, only as a hash.
@@ -204,7 +220,7 @@ func TestCreateExpiryIsEnforced(t *testing.T) {
 	if r.status != http.StatusCreated {
 		t.Fatalf("status = %d; body %s", r.status, r.raw)
 	}
-	plain := apiKeyOf(t, r)["key"].(string)
+	plain := createdOf(t, r)["key"].(string)
 	if _, err := h.keys.Authenticate(context.Background(), plain); err != nil {
 		t.Fatalf("before expiry: %v", err)
 	}

@@ -43,9 +43,9 @@ func (s *countingStore) CreateKey(ctx context.Context, k *apikeys.Key) error {
 }
 
 // RevokeKey counts the call and delegates to the memory store.
-func (s *countingStore) RevokeKey(ctx context.Context, workspaceID, id string, at time.Time) error {
+func (s *countingStore) RevokeKey(ctx context.Context, workspaceID, id, by string, at time.Time) ([]string, error) {
 	s.writes.Add(1)
-	return s.Store.RevokeKey(ctx, workspaceID, id, at)
+	return s.Store.RevokeKey(ctx, workspaceID, id, by, at)
 }
 
 // harness is one test's gateway: a real service over the real memory store,
@@ -61,6 +61,7 @@ type harness struct {
 	adminA  *gateway.Principal // every permission, unmetered, plan pro
 	adminB  *gateway.Principal // every permission, unmetered, plan org
 	limited *gateway.Principal // workspace A: admin:api_keys + webhooks:write, standard, plan starter
+	plain   map[string]string  // seeded keys' plaintexts by id
 }
 
 func newHarness(t *testing.T) *harness {
@@ -71,8 +72,10 @@ func newHarness(t *testing.T) *harness {
 		store: &countingStore{Store: memory.New()},
 		wsA:   uuid.NewString(),
 		wsB:   uuid.NewString(),
+		plain: map[string]string{},
 	}
 	h.keys = apikeys.NewService(h.store, h.clock, []string{"starter", "pro", "org"}, time.Minute)
+	t.Cleanup(h.keys.Close)
 	h.module = &routes.Module{Keys: h.keys, BasePath: basePath, Clock: h.clock}
 	h.adminA = h.seedKey(h.wsA, "admin A", gateway.AllPermissions(), "pro", apikeys.TierUnmetered)
 	h.adminB = h.seedKey(h.wsB, "admin B", gateway.AllPermissions(), "org", apikeys.TierUnmetered)
@@ -96,11 +99,14 @@ func (h *harness) seedKey(ws, name string, perms []gateway.Permission, plan, tie
 	if err != nil {
 		h.t.Fatalf("authenticate seeded key %q: %v", name, err)
 	}
+	h.plain[p.KeyID] = plain
 	return p
 }
 
 // snapshot returns every key of both workspaces, revoked ones included, so
-// that a test can assert that nothing changed.
+// that a test can assert that nothing changed. LastUsedAt is left out: it is
+// written in the background whenever a key authenticates, not by a request's
+// handler.
 func (h *harness) snapshot() []apikeys.Key {
 	h.t.Helper()
 	var all []apikeys.Key
@@ -108,6 +114,9 @@ func (h *harness) snapshot() []apikeys.Key {
 		keys, err := h.store.ListKeys(context.Background(), ws, true)
 		if err != nil {
 			h.t.Fatal(err)
+		}
+		for i := range keys {
+			keys[i].LastUsedAt = nil
 		}
 		all = append(all, keys...)
 	}

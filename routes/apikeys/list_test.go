@@ -28,7 +28,7 @@ func (h *harness) createKeys(caller *gateway.Principal, n int) []created {
 		if r.status != http.StatusCreated {
 			h.t.Fatalf("create: %d %s", r.status, r.raw)
 		}
-		k := apiKeyOf(h.t, r)
+		k := createdOf(h.t, r)
 		out = append(out, created{id: k["id"].(string), plain: k["key"].(string)})
 		h.clock.Advance(time.Second)
 	}
@@ -45,9 +45,10 @@ func listOf(t *testing.T, r response, page, perPage, total int) []string {
 	if strings.Contains(r.raw, `"key"`) {
 		t.Fatalf("list response exposes a key: %s", r.raw)
 	}
-	items, ok := r.body["data"].([]any)
-	if !ok {
-		t.Fatalf("data is not an array: %s", r.raw)
+	data, _ := r.body["data"].(map[string]any)
+	items, ok := data["api_keys"].([]any)
+	if !ok || len(data) != 1 {
+		t.Fatalf("data is not {\"api_keys\": [...]}: %s", r.raw)
 	}
 	meta, _ := r.body["meta"].(map[string]any)
 	want := map[string]any{"page": float64(page), "per_page": float64(perPage), "total": float64(total)}
@@ -62,8 +63,10 @@ func listOf(t *testing.T, r response, page, perPage, total int) []string {
 		if _, has := k["key"]; has {
 			t.Errorf("list item has a key field: %v", k)
 		}
-		if len(k) != 10 {
-			t.Errorf("list item has %d fields, want 10: %v", len(k), k)
+		// id, name, description, prefix, permissions, rate_limit_tier,
+		// created_by, created_at, last_used_at, expires_at, revoked_at.
+		if len(k) != 11 {
+			t.Errorf("list item has %d fields, want 11: %v", len(k), k)
 		}
 		ids = append(ids, k["id"].(string))
 	}
@@ -95,9 +98,9 @@ func TestList(t *testing.T) {
 		total         int
 		want          []string
 	}{
-		{name: "defaults: active keys, newest first", query: "", page: 1, perPage: 50, total: 5, want: active},
-		{name: "include_revoked=false", query: "?include_revoked=false", page: 1, perPage: 50, total: 5, want: active},
-		{name: "include_revoked=true", query: "?include_revoked=true", page: 1, perPage: 50, total: 6, want: all},
+		{name: "defaults: active keys, newest first", query: "", page: 1, perPage: 25, total: 5, want: active},
+		{name: "include_revoked=false", query: "?include_revoked=false", page: 1, perPage: 25, total: 5, want: active},
+		{name: "include_revoked=true", query: "?include_revoked=true", page: 1, perPage: 25, total: 6, want: all},
 		{name: "first page", query: "?per_page=2", page: 1, perPage: 2, total: 5, want: active[:2]},
 		{name: "middle page", query: "?per_page=2&page=2", page: 2, perPage: 2, total: 5, want: active[2:4]},
 		{name: "last partial page", query: "?per_page=2&page=3", page: 3, perPage: 2, total: 5, want: active[4:]},
@@ -125,8 +128,8 @@ func TestList(t *testing.T) {
 
 	t.Run("item shape", func(t *testing.T) {
 		r := h.do(request{caller: h.adminA, method: http.MethodGet, path: "/v1/api-keys?include_revoked=true"})
-		listOf(t, r, 1, 50, 6)
-		items := r.body["data"].([]any)
+		listOf(t, r, 1, 25, 6)
+		items := r.body["data"].(map[string]any)["api_keys"].([]any)
 		revoked := items[2].(map[string]any)
 		if revoked["id"] != mine[1].id || revoked["revoked_at"] != "2026-11-27T10:00:06Z" {
 			t.Errorf("revoked item = %v, want revoked_at 2026-11-27T10:00:06Z", revoked)
@@ -134,7 +137,7 @@ func TestList(t *testing.T) {
 		first := items[0].(map[string]any)
 		want := map[string]any{
 			"name": "key d", "description": "", "prefix": mine[3].plain[:10], "rate_limit_tier": "standard",
-			"plan": "pro", "expires_at": nil, "created_at": "2026-11-27T10:00:04Z", "revoked_at": nil,
+			"created_by": h.adminA.KeyID, "expires_at": nil, "created_at": "2026-11-27T10:00:04Z", "revoked_at": nil,
 		}
 		for k, w := range want {
 			if got, ok := first[k]; !ok || got != w {
@@ -148,7 +151,7 @@ func TestList(t *testing.T) {
 
 	t.Run("other workspace sees only its own", func(t *testing.T) {
 		r := h.do(request{caller: h.adminB, method: http.MethodGet, path: "/v1/api-keys"})
-		got := listOf(t, r, 1, 50, 2)
+		got := listOf(t, r, 1, 25, 2)
 		if !slices.Equal(got, []string{theirs[0].id, h.adminB.KeyID}) {
 			t.Errorf("ids = %v, want %v", got, []string{theirs[0].id, h.adminB.KeyID})
 		}
@@ -158,8 +161,8 @@ func TestList(t *testing.T) {
 		empty := &gateway.Principal{KeyID: "x", WorkspaceID: "00000000-0000-4000-8000-000000000001",
 			Permissions: []gateway.Permission{gateway.PermAdminAPIKeys}, Plan: "pro", Tier: apikeys.TierStandard}
 		r := h.do(request{caller: empty, method: http.MethodGet, path: "/v1/api-keys"})
-		listOf(t, r, 1, 50, 0)
-		if !strings.Contains(r.raw, `"data":[]`) {
+		listOf(t, r, 1, 25, 0)
+		if !strings.Contains(r.raw, `"data":{"api_keys":[]}`) {
 			t.Errorf("empty list is not []: %s", r.raw)
 		}
 	})

@@ -7,11 +7,13 @@ package apikeys
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -41,37 +43,33 @@ func (m *Module) Name() string { return "api_keys" }
 func (m *Module) Routes() []gateway.Route {
 	return []gateway.Route{
 		{Method: http.MethodPost, Path: "/v1/api-keys", Permission: gateway.PermAdminAPIKeys, Handler: m.create, Summary: "Create an API key",
-			Doc: gateway.Doc{Body: createRequest{}, Required: []string{"name", "permissions"}, Data: keyData{}, Status: http.StatusCreated,
-				Description: "Issues a key in the caller's workspace with the caller's plan. A key grants only permissions it holds itself and no higher tier than its own. The plaintext key appears only in this response.",
+			Doc: gateway.Doc{Body: createRequest{}, Required: []string{"name", "permissions"}, Data: createdView{}, Status: http.StatusCreated,
+				Description: "Issues a key in the caller's workspace with the caller's plan. A key grants only permissions it holds itself and no higher tier than its own, and the new key never outlives the caller: its expires_at is capped at the caller's. The new key records the caller in created_by and is revoked with it. The plaintext key appears only in this response.",
 				Example:     `{"name": "CRM sync", "permissions": ["webhooks:read", "events:read"], "description": "Read-only key for the sync job", "rate_limit_tier": "standard", "expires_at": "2099-01-01T00:00:00Z"}`}},
 		{Method: http.MethodGet, Path: "/v1/api-keys", Permission: gateway.PermAdminAPIKeys, Handler: m.list, Summary: "List API keys",
-			Doc: gateway.Doc{Data: []View{}, Paginated: true, Description: "The workspace's keys, newest first; metadata only.",
-				Query: []gateway.Param{{Name: "include_revoked", Type: "boolean", Description: "Include revoked keys (default false)."}}}},
+			Doc: gateway.Doc{Data: listData{}, Paginated: true, DefaultPerPage: defaultPerPage, Description: "The workspace's keys, newest first; metadata only. per_page defaults to 25 (at most 100).",
+				Query: []gateway.Param{
+					{Name: "include_revoked", Type: "boolean", Description: "Include revoked keys (default false)."},
+					{Name: "search", Type: "string", Description: "Only keys whose name or prefix contains this text, ignoring case; matched literally (no wildcards)."},
+				}}},
 		{Method: http.MethodGet, Path: "/v1/api-keys/:id", Permission: gateway.PermAdminAPIKeys, Handler: m.get, Summary: "Show an API key",
 			Doc: gateway.Doc{Data: keyData{}, Errors: []gateway.Code{gateway.CodeNotFound}}},
 		{Method: http.MethodDelete, Path: "/v1/api-keys/:id", Permission: gateway.PermAdminAPIKeys, Handler: m.revoke, Summary: "Revoke an API key",
-			Doc: gateway.Doc{Data: revokedData{}, Errors: []gateway.Code{gateway.CodeNotFound}, Description: "Revokes the key; running gateways stop accepting it within seconds. Revoking twice is fine."}},
+			Doc: gateway.Doc{Data: revokedData{}, Errors: []gateway.Code{gateway.CodeNotFound}, Description: "Revokes the key and every key minted from it, transitively; running gateways stop accepting them within seconds. A key may revoke itself, or a key whose permissions and tier its own cover (else 403 insufficient_permissions). Revoking twice is fine."}},
 	}
 }
 
-// Pagination defaults of the contract.
-const (
-	defaultPerPage = 50
-	maxPerPage     = 100
-)
-
-// tierRank orders the rate-limit tiers; a key may grant its own tier or a
-// lower one.
-var tierRank = map[string]int{
-	apikeys.TierStandard:  0,
-	apikeys.TierHigh:      1,
-	apikeys.TierUnmetered: 2,
-}
+// defaultPerPage is the contract's page size for API keys (§4.1); the
+// maximum, 100, is gateway.ParsePage's.
+const defaultPerPage = 25
 
 // Response data shapes, shared by the handlers and the OpenAPI document.
 type (
 	keyData struct {
 		APIKey View `json:"api_key"`
+	}
+	listData struct {
+		APIKeys []View `json:"api_keys"`
 	}
 	revokedData struct {
 		Revoked bool   `json:"revoked"`
@@ -89,39 +87,81 @@ type createRequest struct {
 	ExpiresAt     *string  `json:"expires_at"`
 }
 
-// View is an API key as the API shows it. Key, the plaintext, is set only in
-// the response that creates the key; a stored key has no plaintext to show.
+// View is an API key as a list or a get shows it (contract §4.1). A stored
+// key has no plaintext to show.
 type View struct {
 	ID            string   `json:"id"`
 	Name          string   `json:"name"`
 	Description   string   `json:"description"`
-	Key           string   `json:"key,omitempty"`
 	Prefix        string   `json:"prefix"`
 	Permissions   []string `json:"permissions"`
 	RateLimitTier string   `json:"rate_limit_tier"`
-	Plan          string   `json:"plan"`
+	// CreatedBy is the id of the key that minted this one; null for keys
+	// made with the operator CLI.
+	CreatedBy *string `json:"created_by"`
+	CreatedAt string  `json:"created_at"`
+	// LastUsedAt is refreshed at most once a minute, off the request path.
+	LastUsedAt *string `json:"last_used_at"`
+	ExpiresAt  *string `json:"expires_at"`
+	RevokedAt  *string `json:"revoked_at"`
+}
+
+// createdView is the data of POST /v1/api-keys: the key's fields directly in
+// data, with the plaintext key, which appears nowhere else (contract §4.1).
+type createdView struct {
+	ID            string   `json:"id"`
+	Key           string   `json:"key"`
+	Prefix        string   `json:"prefix"`
+	Name          string   `json:"name"`
+	Description   string   `json:"description"`
+	Permissions   []string `json:"permissions"`
+	RateLimitTier string   `json:"rate_limit_tier"`
 	ExpiresAt     *string  `json:"expires_at"`
 	CreatedAt     string   `json:"created_at"`
-	RevokedAt     *string  `json:"revoked_at"`
+}
+
+// permissionNames renders a key's permissions as strings, never null.
+func permissionNames(k *apikeys.Key) []string {
+	perms := make([]string, 0, len(k.Permissions))
+	for _, p := range k.Permissions {
+		perms = append(perms, string(p))
+	}
+	return perms
 }
 
 // viewOf renders a stored key without its plaintext.
 func viewOf(k *apikeys.Key) View {
-	perms := make([]string, 0, len(k.Permissions))
-	for _, p := range k.Permissions {
-		perms = append(perms, string(p))
+	var createdBy *string
+	if k.CreatedBy != "" {
+		createdBy = &k.CreatedBy
 	}
 	return View{
 		ID:            k.ID,
 		Name:          k.Name,
 		Description:   k.Description,
 		Prefix:        k.Prefix,
-		Permissions:   perms,
+		Permissions:   permissionNames(k),
 		RateLimitTier: k.Tier,
-		Plan:          k.Plan,
+		CreatedBy:     createdBy,
+		CreatedAt:     timestamp(k.CreatedAt),
+		LastUsedAt:    timestampPtr(k.LastUsedAt),
+		ExpiresAt:     timestampPtr(k.ExpiresAt),
+		RevokedAt:     timestampPtr(k.RevokedAt),
+	}
+}
+
+// createdViewOf renders a new key with its plaintext.
+func createdViewOf(k *apikeys.Key, plaintext string) createdView {
+	return createdView{
+		ID:            k.ID,
+		Key:           plaintext,
+		Prefix:        k.Prefix,
+		Name:          k.Name,
+		Description:   k.Description,
+		Permissions:   permissionNames(k),
+		RateLimitTier: k.Tier,
 		ExpiresAt:     timestampPtr(k.ExpiresAt),
 		CreatedAt:     timestamp(k.CreatedAt),
-		RevokedAt:     timestampPtr(k.RevokedAt),
 	}
 }
 
@@ -186,20 +226,32 @@ func (m *Module) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := mayGrant(caller, params); err != nil {
+	if err := apikeys.Covers(caller, params.Permissions, params.Tier, "grant"); err != nil {
 		return err
 	}
 	params.WorkspaceID = caller.WorkspaceID
 	params.Plan = caller.Plan
+	params.CreatedBy = caller.KeyID
 
 	k, plaintext, err := m.Keys.Create(c.Request().Context(), params)
 	if err != nil {
+		return callerRefused(c, err)
+	}
+	c.Response().Header().Set(echo.HeaderLocation, m.BasePath+"/v1/api-keys/"+k.ID)
+	return c.JSON(http.StatusCreated, map[string]any{"data": createdViewOf(k, plaintext)})
+}
+
+// callerRefused turns the service's *apikeys.AuthError, which says that the
+// store found the caller's own key no longer live when it minted or revoked
+// (the cache had not caught up yet), into the 401 invalid_key the auth
+// middleware would give it; other errors pass through.
+func callerRefused(c echo.Context, err error) error {
+	var ae *apikeys.AuthError
+	if !errors.As(err, &ae) {
 		return err
 	}
-	v := viewOf(k)
-	v.Key = plaintext
-	c.Response().Header().Set(echo.HeaderLocation, m.BasePath+"/v1/api-keys/"+k.ID)
-	return c.JSON(http.StatusCreated, map[string]any{"data": keyData{APIKey: v}})
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="leadlex", error="invalid_token"`)
+	return gateway.E(gateway.CodeInvalidKey, "This API key is no longer valid.").WithDetails(map[string]any{"reason": ae.Reason})
 }
 
 // paramsOf validates the decoded body field by field and turns it into the
@@ -237,7 +289,7 @@ func (m *Module) paramsOf(req *createRequest) (apikeys.CreateParams, error) {
 
 	p.Tier = apikeys.TierStandard
 	if req.RateLimitTier != nil {
-		if _, ok := tierRank[*req.RateLimitTier]; !ok {
+		if !apikeys.KnownTier(*req.RateLimitTier) {
 			return p, invalid("rate_limit_tier", fmt.Sprintf("Unknown rate_limit_tier %q; use standard, high or unmetered.", *req.RateLimitTier))
 		}
 		p.Tier = *req.RateLimitTier
@@ -258,46 +310,9 @@ func (m *Module) paramsOf(req *createRequest) (apikeys.CreateParams, error) {
 	return p, nil
 }
 
-// mayGrant enforces that a key hands out no more than it holds: every
-// requested permission must be satisfied by the caller's own (so that
-// webhooks:write may grant webhooks:read), and the tier may not exceed the
-// caller's. A caller whose tier is unknown counts as standard.
-func mayGrant(caller *gateway.Principal, p apikeys.CreateParams) error {
-	var missing []string
-	for _, perm := range p.Permissions {
-		if !gateway.Satisfies(caller.Permissions, perm) && !slices.Contains(missing, string(perm)) {
-			missing = append(missing, string(perm))
-		}
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return gateway.E(gateway.CodeInsufficientPermissions,
-			fmt.Sprintf("A key can only grant permissions it holds itself; this key lacks %s.", quoteAll(missing))).
-			WithDetails(map[string]any{"required": missing})
-	}
-	own := caller.Tier
-	if _, ok := tierRank[own]; !ok {
-		own = apikeys.TierStandard
-	}
-	if tierRank[p.Tier] > tierRank[own] {
-		return gateway.E(gateway.CodeInsufficientPermissions,
-			fmt.Sprintf("A key can only grant a rate_limit_tier up to its own (%s).", own)).
-			WithDetails(map[string]any{"field": "rate_limit_tier", "max_tier": own})
-	}
-	return nil
-}
-
-// quoteAll renders names as a comma-separated list of quoted strings.
-func quoteAll(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = strconv.Quote(n)
-	}
-	return strings.Join(q, ", ")
-}
-
 // list handles GET /v1/api-keys: the caller's workspace's keys, newest first,
-// paginated by page number over the service's list.
+// filtered by search (name or prefix, partial, literal) and paginated by page
+// number.
 func (m *Module) list(c echo.Context) error {
 	caller, err := principal(c)
 	if err != nil {
@@ -307,29 +322,52 @@ func (m *Module) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	search, err := stringParam(c, "search")
+	if err != nil {
+		return err
+	}
 	pg, err := gateway.ParsePage(c, defaultPerPage)
 	if err != nil {
 		return err
 	}
-	page, perPage := pg.Page, pg.PerPage
-	keys, err := m.Keys.List(c.Request().Context(), caller.WorkspaceID, includeRevoked)
+	// A page past the last one is empty; an offset that would overflow is
+	// past any list.
+	offset := math.MaxInt
+	if pg.Page-1 <= math.MaxInt/pg.PerPage {
+		offset = (pg.Page - 1) * pg.PerPage
+	}
+	keys, total, err := m.Keys.Find(c.Request().Context(), apikeys.Query{
+		WorkspaceID: caller.WorkspaceID, IncludeRevoked: includeRevoked, Search: search,
+		Offset: offset, Limit: pg.PerPage,
+	})
 	if err != nil {
 		return err
 	}
-	data := []View{}
-	// A page past the last one is empty. Comparing page numbers before
-	// multiplying keeps a huge page parameter from overflowing the offset.
-	if page-1 < (len(keys)+perPage-1)/perPage {
-		start := (page - 1) * perPage
-		end := min(start+perPage, len(keys))
-		for i := start; i < end; i++ {
-			data = append(data, viewOf(&keys[i]))
-		}
+	data := make([]View, 0, len(keys))
+	for i := range keys {
+		data = append(data, viewOf(&keys[i]))
 	}
 	return c.JSON(http.StatusOK, map[string]any{
-		"data": data,
-		"meta": gateway.Meta{Page: page, PerPage: perPage, Total: len(keys)},
+		"data": listData{APIKeys: data},
+		"meta": gateway.Meta{Page: pg.Page, PerPage: pg.PerPage, Total: total},
 	})
+}
+
+// maxSearchChars bounds the search parameter: longer than any name (100) or
+// prefix can match nothing.
+const maxSearchChars = 100
+
+// stringParam reads an optional query parameter given at most once, at most
+// maxSearchChars characters.
+func stringParam(c echo.Context, name string) (string, error) {
+	vals, ok := c.QueryParams()[name]
+	if !ok {
+		return "", nil
+	}
+	if len(vals) != 1 || utf8.RuneCountInString(vals[0]) > maxSearchChars || !utf8.ValidString(vals[0]) {
+		return "", invalid(name, fmt.Sprintf("Query parameter %q must be given once, as valid text of at most %d characters.", name, maxSearchChars))
+	}
+	return vals[0], nil
 }
 
 // boolParam reads an optional true/false query parameter; absent is false
@@ -362,9 +400,8 @@ func keyID(c echo.Context) (string, error) {
 	return u.String(), nil
 }
 
-// get handles GET /v1/api-keys/:id, the resource a create's Location names.
-// The service has no lookup by id, so this searches the workspace's list,
-// which is short; revoked keys are included.
+// get handles GET /v1/api-keys/:id, the resource a create's Location names;
+// revoked keys are included.
 func (m *Module) get(c echo.Context) error {
 	caller, err := principal(c)
 	if err != nil {
@@ -374,22 +411,20 @@ func (m *Module) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	keys, err := m.Keys.List(c.Request().Context(), caller.WorkspaceID, true)
+	k, err := m.Keys.Get(c.Request().Context(), caller.WorkspaceID, id)
 	if err != nil {
 		return err
 	}
-	for i := range keys {
-		if keys[i].ID == id {
-			return c.JSON(http.StatusOK, map[string]any{"data": keyData{APIKey: viewOf(&keys[i])}})
-		}
-	}
-	return errNotFound()
+	return c.JSON(http.StatusOK, map[string]any{"data": keyData{APIKey: viewOf(k)}})
 }
 
 // revoke handles DELETE /v1/api-keys/:id. Revoking is scoped to the caller's
 // workspace (another workspace's key is not_found) and idempotent: revoking a
-// revoked key answers the same and keeps the first revocation time. A key
-// may revoke itself.
+// revoked key answers the same and keeps the first revocation time. It
+// revokes every key minted from the target too. A key may revoke itself, or
+// a key whose permissions and tier its own cover; any other key of the
+// workspace is 403 insufficient_permissions, not 404, because the caller can
+// list it anyway: hiding its existence would protect nothing.
 func (m *Module) revoke(c echo.Context) error {
 	caller, err := principal(c)
 	if err != nil {
@@ -404,11 +439,20 @@ func (m *Module) revoke(c echo.Context) error {
 	if caller.WorkspaceID == "" {
 		return errNotFound()
 	}
-	if err := m.Keys.Revoke(c.Request().Context(), caller.WorkspaceID, id); err != nil {
+	if err := m.Keys.RevokeAs(c.Request().Context(), caller, id); err != nil {
 		if gateway.CodeOf(err) == gateway.CodeNotFound {
 			return errNotFound()
 		}
-		return err
+		return callerRefused(c, err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": revokedData{Revoked: true, ID: id}})
+}
+
+// quoteAll renders names as a comma-separated list of quoted strings.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }

@@ -34,7 +34,7 @@ func TestRevoke(t *testing.T) {
 
 	t.Run("gone from the default list", func(t *testing.T) {
 		r := h.do(request{caller: h.adminA, method: http.MethodGet, path: "/v1/api-keys"})
-		for _, id := range listOf(t, r, 1, 50, 2) {
+		for _, id := range listOf(t, r, 1, 25, 2) {
 			if id == k.id {
 				t.Error("revoked key still listed")
 			}
@@ -69,13 +69,10 @@ func TestRevokeNotFound(t *testing.T) {
 	tests := []struct {
 		name string
 		id   func(h *harness) string
-		// reachesStore says whether the id is well-formed, so the store is
-		// asked (and must refuse); malformed ids never reach it.
-		reachesStore bool
 	}{
-		{name: "another workspace's key", id: func(h *harness) string { return h.adminB.KeyID }, reachesStore: true},
-		{name: "unknown id", id: func(*harness) string { return uuid.NewString() }, reachesStore: true},
-		{name: "nil UUID", id: func(*harness) string { return uuid.Nil.String() }, reachesStore: true},
+		{name: "another workspace's key", id: func(h *harness) string { return h.adminB.KeyID }},
+		{name: "unknown id", id: func(*harness) string { return uuid.NewString() }},
+		{name: "nil UUID", id: func(*harness) string { return uuid.Nil.String() }},
 		{name: "malformed id", id: func(*harness) string { return "key_123" }},
 		{name: "UUID without hyphens", id: func(h *harness) string { return strings.ReplaceAll(h.adminA.KeyID, "-", "") }},
 		{name: "UUID in braces", id: func(h *harness) string { return "%7B" + h.adminA.KeyID + "%7D" }},
@@ -93,8 +90,10 @@ func TestRevokeNotFound(t *testing.T) {
 			if after := h.snapshot(); !reflect.DeepEqual(after, before) {
 				t.Error("store changed on a 404")
 			}
-			if got := h.store.writes.Load() - writes; (got != 0) != tc.reachesStore {
-				t.Errorf("store write calls = %d, reachesStore %v", got, tc.reachesStore)
+			// The target is read first; a key that is not found is never
+			// written to, and malformed ids never reach the store.
+			if got := h.store.writes.Load() - writes; got != 0 {
+				t.Errorf("store write calls = %d, want 0", got)
 			}
 		})
 	}
@@ -114,7 +113,7 @@ func TestGet(t *testing.T) {
 			t.Fatalf("status = %d; body %s", r.status, r.raw)
 		}
 		v := apiKeyOf(t, r)
-		if v["id"] != k.id || v["prefix"] != k.plain[:10] || len(v) != 10 {
+		if v["id"] != k.id || v["prefix"] != k.plain[:10] || len(v) != 11 || v["created_by"] != h.adminA.KeyID {
 			t.Errorf("api_key = %v", v)
 		}
 		if strings.Contains(r.raw, k.plain) || strings.Contains(r.raw, `"key"`) {

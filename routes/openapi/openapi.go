@@ -5,6 +5,7 @@ package openapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"sort"
@@ -174,9 +175,13 @@ func operation(module string, r gateway.Route) map[string]any {
 	}
 	query := r.Doc.Query
 	if r.Doc.Paginated {
+		perPage := r.Doc.DefaultPerPage
+		if perPage == 0 {
+			perPage = 50
+		}
 		query = append([]gateway.Param{
 			{Name: "page", Type: "integer", Description: "Page number, from 1."},
-			{Name: "per_page", Type: "integer", Description: "Items per page, 1 to 100 (default 50)."},
+			{Name: "per_page", Type: "integer", Description: fmt.Sprintf("Items per page, 1 to 100 (default %d).", perPage)},
 		}, query...)
 	}
 	for _, q := range query {

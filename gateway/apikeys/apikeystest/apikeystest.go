@@ -13,6 +13,7 @@ import (
 	"github.com/leadlex/api-gateway/internal/storecheck"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,13 @@ func Run(t *testing.T, newStore func(t *testing.T) apikeys.Store) {
 		{"RevokeScope", testRevokeScope},
 		{"RevokeTwiceKeepsFirstTime", testRevokeTwice},
 		{"RevokeUnknownOrMalformedID", testRevokeUnknownOrMalformed},
+		{"CreatedByRoundTrip", testCreatedByRoundTrip},
+		{"MintNeedsLiveParent", testMintNeedsLiveParent},
+		{"KeyByIDScope", testKeyByIDScope},
+		{"RevokeCascades", testRevokeCascades},
+		{"RevokeActorMustBeLive", testRevokeActor},
+		{"TouchKey", testTouchKey},
+		{"MintRacingRevokeNeverEscapes", testMintRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,6 +141,7 @@ func assertSameKey(t *testing.T, got, want *apikeys.Key) {
 		storecheck.F("Hash", got.Hash, want.Hash),
 		storecheck.F("Plan", got.Plan, want.Plan),
 		storecheck.F("Tier", got.Tier, want.Tier),
+		storecheck.F("CreatedBy", got.CreatedBy, want.CreatedBy),
 	})
 	if !slices.Equal(got.Permissions, want.Permissions) {
 		t.Errorf("Permissions = %q, want %q", got.Permissions, want.Permissions)
@@ -140,6 +149,7 @@ func assertSameKey(t *testing.T, got, want *apikeys.Key) {
 	storecheck.UTCTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	storecheck.UTCTimePtr(t, "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
 	storecheck.UTCTimePtr(t, "RevokedAt", got.RevokedAt, want.RevokedAt)
+	storecheck.UTCTimePtr(t, "LastUsedAt", got.LastUsedAt, want.LastUsedAt)
 }
 
 // ptr returns a pointer to a copy of v.
@@ -316,7 +326,7 @@ func testRevokeScope(t *testing.T, s apikeys.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			k := newKey(t, workspace, base)
 			mustCreate(t, s, k)
-			err := s.RevokeKey(ctx(t), tc.scope(k), k.ID, at)
+			_, err := s.RevokeKey(ctx(t), tc.scope(k), k.ID, "", at)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("RevokeKey = %v, want %v", err, tc.wantErr)
 			}
@@ -335,7 +345,7 @@ func testRevokeTwice(t *testing.T, s apikeys.Store) {
 	mustCreate(t, s, k)
 	first, second := base.Add(time.Hour), base.Add(2*time.Hour)
 	for _, at := range []time.Time{first, second} {
-		if err := s.RevokeKey(ctx(t), k.WorkspaceID, k.ID, at); err != nil {
+		if _, err := s.RevokeKey(ctx(t), k.WorkspaceID, k.ID, "", at); err != nil {
 			t.Fatalf("RevokeKey(%v): %v", at, err)
 		}
 	}
@@ -359,7 +369,7 @@ func testRevokeUnknownOrMalformed(t *testing.T, s apikeys.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := s.RevokeKey(ctx(t), tc.workspace, tc.id, base)
+			_, err := s.RevokeKey(ctx(t), tc.workspace, tc.id, "", base)
 			if !errors.Is(err, apikeys.ErrNotFound) {
 				t.Fatalf("RevokeKey(%q, %q) = %v, want ErrNotFound", tc.workspace, tc.id, err)
 			}
@@ -367,5 +377,303 @@ func testRevokeUnknownOrMalformed(t *testing.T, s apikeys.Store) {
 	}
 	if got := mustByHash(t, s, k.Hash); got.RevokedAt != nil {
 		t.Fatalf("key was revoked by a failed call: RevokedAt = %v", got.RevokedAt)
+	}
+}
+
+// child returns a key of parent's workspace minted by parent a second after
+// it.
+func child(t *testing.T, parent *apikeys.Key) *apikeys.Key {
+	t.Helper()
+	k := newKey(t, parent.WorkspaceID, parent.CreatedAt.Add(time.Second))
+	k.CreatedBy = parent.ID
+	return k
+}
+
+func testCreatedByRoundTrip(t *testing.T, s apikeys.Store) {
+	parent := newKey(t, uuid.NewString(), base)
+	mustCreate(t, s, parent)
+	k := child(t, parent)
+	mustCreate(t, s, k)
+	assertSameKey(t, mustByHash(t, s, k.Hash), k)
+	assertSameKey(t, mustByHash(t, s, parent.Hash), parent)
+	listed, err := s.ListKeys(ctx(t), parent.WorkspaceID, false)
+	if err != nil || len(listed) != 2 {
+		t.Fatalf("ListKeys = %d keys, %v; want 2", len(listed), err)
+	}
+	assertSameKey(t, &listed[0], k)
+}
+
+func testMintNeedsLiveParent(t *testing.T, s apikeys.Store) {
+	tests := []struct {
+		name    string
+		parent  func(p *apikeys.Key)
+		mint    func(k, p *apikeys.Key)
+		wantErr error
+	}{
+		{"live parent", nil, nil, nil},
+		{"parent expires later", func(p *apikeys.Key) { p.ExpiresAt = ptr(base.Add(time.Hour)) }, nil, nil},
+		{"parent revoked, stamped later", func(p *apikeys.Key) { p.RevokedAt = ptr(base.Add(time.Hour)) }, nil, apikeys.ErrInactive},
+		{"revoked parent", func(p *apikeys.Key) { p.RevokedAt = ptr(base) }, nil, apikeys.ErrInactive},
+		{"parent revoked at the mint's instant", func(p *apikeys.Key) { p.RevokedAt = ptr(base.Add(time.Second)) }, nil, apikeys.ErrInactive},
+		{"expired parent", func(p *apikeys.Key) { p.ExpiresAt = ptr(base.Add(time.Second)) }, nil, apikeys.ErrInactive},
+		{"unknown parent", nil, func(k, _ *apikeys.Key) { k.CreatedBy = uuid.NewString() }, apikeys.ErrInactive},
+		{"parent of another workspace", nil, func(k, _ *apikeys.Key) { k.WorkspaceID = uuid.NewString() }, apikeys.ErrInactive},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newKey(t, uuid.NewString(), base)
+			if tc.parent != nil {
+				tc.parent(p)
+			}
+			mustCreate(t, s, p)
+			k := child(t, p)
+			if tc.mint != nil {
+				tc.mint(k, p)
+			}
+			err := s.CreateKey(ctx(t), k)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("CreateKey = %v, want %v", err, tc.wantErr)
+			}
+			if tc.wantErr == nil {
+				assertSameKey(t, mustByHash(t, s, k.Hash), k)
+				return
+			}
+			if got, err := s.KeyByHash(ctx(t), k.Hash); !errors.Is(err, apikeys.ErrNotFound) {
+				t.Fatalf("a refused mint was stored: %v, %v", got, err)
+			}
+		})
+	}
+}
+
+func testKeyByIDScope(t *testing.T, s apikeys.Store) {
+	k := newKey(t, uuid.NewString(), base)
+	k.RevokedAt = ptr(base.Add(time.Minute))
+	mustCreate(t, s, k)
+	tests := []struct {
+		name, workspace, id string
+		found               bool
+	}{
+		{"own workspace", k.WorkspaceID, k.ID, true},
+		{"operator scope", "", k.ID, true},
+		{"upper-case id", k.WorkspaceID, strings.ToUpper(k.ID), true},
+		{"another workspace", uuid.NewString(), k.ID, false},
+		{"unknown id", k.WorkspaceID, uuid.NewString(), false},
+		{"malformed id", k.WorkspaceID, "not-a-uuid", false},
+		{"SQL in id", "", "' or '1'='1", false},
+		{"malformed workspace", "not-a-uuid", k.ID, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.KeyByID(ctx(t), tc.workspace, tc.id)
+			if !tc.found {
+				if !errors.Is(err, apikeys.ErrNotFound) {
+					t.Fatalf("KeyByID = %v, %v; want ErrNotFound", got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("KeyByID: %v", err)
+			}
+			assertSameKey(t, got, k)
+		})
+	}
+}
+
+// tree creates root → a → b, root → c and an unrelated d in one workspace,
+// and returns them.
+func tree(t *testing.T, s apikeys.Store) (root, a, b, c, d *apikeys.Key) {
+	t.Helper()
+	root = newKey(t, uuid.NewString(), base)
+	mustCreate(t, s, root)
+	a, c = child(t, root), child(t, root)
+	mustCreate(t, s, a)
+	mustCreate(t, s, c)
+	b = child(t, a)
+	mustCreate(t, s, b)
+	d = newKey(t, root.WorkspaceID, base)
+	mustCreate(t, s, d)
+	return root, a, b, c, d
+}
+
+// revokedIDs returns which of keys the store holds as revoked.
+func revokedIDs(t *testing.T, s apikeys.Store, keys ...*apikeys.Key) []string {
+	t.Helper()
+	var out []string
+	for _, k := range keys {
+		if mustByHash(t, s, k.Hash).RevokedAt != nil {
+			out = append(out, k.ID)
+		}
+	}
+	return out
+}
+
+func testRevokeCascades(t *testing.T, s apikeys.Store) {
+	root, a, b, c, d := tree(t, s)
+	first, second := base.Add(time.Hour), base.Add(2*time.Hour)
+
+	ids, err := s.RevokeKey(ctx(t), root.WorkspaceID, a.ID, "", first)
+	if err != nil {
+		t.Fatalf("RevokeKey(a): %v", err)
+	}
+	if slices.Sort(ids); !slices.Equal(ids, sorted(a.ID, b.ID)) {
+		t.Fatalf("RevokeKey(a) revoked %v, want a and b %v", ids, sorted(a.ID, b.ID))
+	}
+	if got := revokedIDs(t, s, root, a, b, c, d); !slices.Equal(got, []string{a.ID, b.ID}) {
+		t.Fatalf("revoked after RevokeKey(a): %v, want [a b]", got)
+	}
+
+	// The operator's unscoped revoke cascades too; keys revoked before keep
+	// their first time.
+	ids, err = s.RevokeKey(ctx(t), "", root.ID, "", second)
+	if err != nil {
+		t.Fatalf("RevokeKey(root): %v", err)
+	}
+	if slices.Sort(ids); !slices.Equal(ids, sorted(root.ID, c.ID)) {
+		t.Fatalf("RevokeKey(root) revoked %v, want root and c %v", ids, sorted(root.ID, c.ID))
+	}
+	if got := revokedIDs(t, s, root, a, b, c, d); !slices.Equal(got, []string{root.ID, a.ID, b.ID, c.ID}) {
+		t.Fatalf("revoked after RevokeKey(root): %v, want all but d", got)
+	}
+	storecheck.UTCTimePtr(t, "b.RevokedAt", mustByHash(t, s, b.Hash).RevokedAt, &first)
+	storecheck.UTCTimePtr(t, "c.RevokedAt", mustByHash(t, s, c.Hash).RevokedAt, &second)
+
+	// A revoked parent mints nothing.
+	late := child(t, root)
+	late.CreatedAt = second.Add(time.Second)
+	if err := s.CreateKey(ctx(t), late); !errors.Is(err, apikeys.ErrInactive) {
+		t.Fatalf("CreateKey under a revoked parent = %v, want ErrInactive", err)
+	}
+	// Revoking again revokes nothing more and is no error.
+	if ids, err := s.RevokeKey(ctx(t), root.WorkspaceID, root.ID, "", second); err != nil || len(ids) != 0 {
+		t.Fatalf("second RevokeKey(root) = %v, %v; want none, nil", ids, err)
+	}
+}
+
+// sorted returns ids sorted.
+func sorted(ids ...string) []string {
+	slices.Sort(ids)
+	return ids
+}
+
+func testRevokeActor(t *testing.T, s apikeys.Store) {
+	at := base.Add(time.Hour)
+	tests := []struct {
+		name    string
+		actor   func(t *testing.T, target *apikeys.Key) string
+		wantErr error
+	}{
+		{"live actor", func(t *testing.T, target *apikeys.Key) string {
+			k := newKey(t, target.WorkspaceID, base)
+			mustCreate(t, s, k)
+			return k.ID
+		}, nil},
+		{"itself", func(_ *testing.T, target *apikeys.Key) string { return target.ID }, nil},
+		{"revoked actor, stamped later", func(t *testing.T, target *apikeys.Key) string {
+			k := newKey(t, target.WorkspaceID, base)
+			k.RevokedAt = ptr(at.Add(time.Minute))
+			mustCreate(t, s, k)
+			return k.ID
+		}, apikeys.ErrInactive},
+		{"expired actor", func(t *testing.T, target *apikeys.Key) string {
+			k := newKey(t, target.WorkspaceID, base)
+			k.ExpiresAt = ptr(at)
+			mustCreate(t, s, k)
+			return k.ID
+		}, apikeys.ErrInactive},
+		{"actor of another workspace", func(t *testing.T, _ *apikeys.Key) string {
+			k := newKey(t, uuid.NewString(), base)
+			mustCreate(t, s, k)
+			return k.ID
+		}, apikeys.ErrInactive},
+		{"unknown actor", func(*testing.T, *apikeys.Key) string { return uuid.NewString() }, apikeys.ErrInactive},
+		{"malformed actor", func(*testing.T, *apikeys.Key) string { return "not-a-uuid" }, apikeys.ErrInactive},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			target := newKey(t, uuid.NewString(), base)
+			mustCreate(t, s, target)
+			kid := child(t, target)
+			mustCreate(t, s, kid)
+			_, err := s.RevokeKey(ctx(t), target.WorkspaceID, target.ID, tc.actor(t, target), at)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("RevokeKey = %v, want %v", err, tc.wantErr)
+			}
+			want := []string(nil)
+			if tc.wantErr == nil {
+				want = []string{target.ID, kid.ID}
+			}
+			if got := revokedIDs(t, s, target, kid); !slices.Equal(got, want) {
+				t.Fatalf("revoked %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func testTouchKey(t *testing.T, s apikeys.Store) {
+	k := newKey(t, uuid.NewString(), base)
+	mustCreate(t, s, k)
+	later, earlier := base.Add(time.Hour), base.Add(time.Minute)
+	steps := []struct {
+		name string
+		at   time.Time
+		want time.Time
+	}{
+		{"first use", later, later},
+		{"an older report does not move it back", earlier, later},
+		{"a newer one does", later.Add(time.Minute), later.Add(time.Minute)},
+	}
+	for _, st := range steps {
+		if err := s.TouchKey(ctx(t), k.ID, st.at); err != nil {
+			t.Fatalf("%s: TouchKey: %v", st.name, err)
+		}
+		storecheck.UTCTimePtr(t, st.name, mustByHash(t, s, k.Hash).LastUsedAt, &st.want)
+	}
+	for _, id := range []string{uuid.NewString(), "not-a-uuid", ""} {
+		if err := s.TouchKey(ctx(t), id, later); err != nil {
+			t.Errorf("TouchKey(%q) = %v, want nil", id, err)
+		}
+	}
+}
+
+// testMintRace mints grandchildren from a tree while the root is revoked:
+// whatever order the store puts them in, no key of the tree may be left live
+// afterwards. A store that checks the parent and inserts in two steps, or
+// walks the tree without serialising with mints, leaves some alive.
+func testMintRace(t *testing.T, s apikeys.Store) {
+	root := newKey(t, uuid.NewString(), base)
+	mustCreate(t, s, root)
+	mid := child(t, root)
+	mustCreate(t, s, mid)
+	at := base.Add(time.Hour)
+	const minters = 8
+	var wg sync.WaitGroup
+	minted := make([][]*apikeys.Key, minters)
+	for i := range minters {
+		wg.Go(func() {
+			for range 5 {
+				k := newKey(t, root.WorkspaceID, at.Add(-time.Second))
+				k.CreatedBy = mid.ID
+				if err := s.CreateKey(ctx(t), k); err == nil {
+					minted[i] = append(minted[i], k)
+				} else if !errors.Is(err, apikeys.ErrInactive) {
+					t.Errorf("CreateKey: %v", err)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		if _, err := s.RevokeKey(ctx(t), "", root.ID, "", at); err != nil {
+			t.Errorf("RevokeKey: %v", err)
+		}
+	})
+	wg.Wait()
+	// The mints' creation time precedes the revocation, so any mint the
+	// store let through must have been caught by the cascade.
+	for _, ks := range minted {
+		for _, k := range ks {
+			if got := mustByHash(t, s, k.Hash); got.RevokedAt == nil {
+				t.Errorf("key %s minted during the revoke is still live", k.ID)
+			}
+		}
 	}
 }

@@ -222,24 +222,40 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	case utf8.RuneCountInString(k.Description) > maxKeyDescriptionChars:
 		return fmt.Errorf("memory: create key: description longer than %d characters", maxKeyDescriptionChars)
 	}
+	parent := ""
+	if k.CreatedBy != "" {
+		if parent, err = canonicalUUID(k.CreatedBy); err != nil {
+			return fmt.Errorf("memory: create key: created_by: %w", err)
+		}
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, taken := s.keys[id]; taken {
 		return fmt.Errorf("memory: create key: id %s already exists", id)
 	}
-	if _, taken := s.keyByHash[k.Hash]; taken {
-		return errors.New("memory: create key: hash already exists")
-	}
 	stored := copyKey(k)
-	stored.ID = id
-	stored.WorkspaceID = workspace
 	if stored.CreatedAt.IsZero() {
 		stored.CreatedAt = time.Now()
 	}
 	stored.CreatedAt = dbTime(stored.CreatedAt)
+	if parent != "" {
+		// As gateway_create_api_key: the parent must be able to act, read under the
+		// same lock as the insert, so a concurrent revoke cannot miss it.
+		p, ok := s.keys[parent]
+		if !ok || p.WorkspaceID != workspace || !p.CanAct(stored.CreatedAt) {
+			return fmt.Errorf("memory: create key: %w", apikeys.ErrInactive)
+		}
+	}
+	if _, taken := s.keyByHash[k.Hash]; taken {
+		return errors.New("memory: create key: hash already exists")
+	}
+	stored.ID = id
+	stored.WorkspaceID = workspace
+	stored.CreatedBy = parent
 	stored.ExpiresAt = dbTimePtr(stored.ExpiresAt)
 	stored.RevokedAt = dbTimePtr(stored.RevokedAt)
+	stored.LastUsedAt = nil
 	s.keys[id] = stored
 	s.keyByHash[stored.Hash] = id
 	return nil
@@ -288,33 +304,97 @@ func (s *Store) ListKeys(ctx context.Context, workspaceID string, includeRevoked
 	return out, nil
 }
 
-// RevokeKey sets RevokedAt on the key unless it is already set, so that the
-// first revocation time survives a retried or repeated revoke. An empty
-// workspaceID is the operator's unscoped revoke.
-func (s *Store) RevokeKey(ctx context.Context, workspaceID, id string, at time.Time) error {
+// KeyByID returns a copy of the key with id, within workspaceID unless it is
+// empty; malformed ids are ErrNotFound.
+func (s *Store) KeyByID(ctx context.Context, workspaceID, id string) (*apikeys.Key, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memory: revoke key: %w", err)
+		return nil, fmt.Errorf("memory: key by id: %w", err)
 	}
-	notFound := fmt.Errorf("memory: revoke key: %w", apikeys.ErrNotFound)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, err := s.scopedKey(workspaceID, id)
+	if err != nil {
+		return nil, fmt.Errorf("memory: key by id: %w", err)
+	}
+	return copyKey(k), nil
+}
+
+// scopedKey returns the stored key with id within workspaceID (any workspace
+// when it is empty), or ErrNotFound. The caller holds s.mu.
+func (s *Store) scopedKey(workspaceID, id string) (*apikeys.Key, error) {
 	id, err := canonicalUUID(id)
 	if err != nil {
-		return notFound
+		return nil, apikeys.ErrNotFound
 	}
 	workspace := ""
 	if workspaceID != "" {
 		if workspace, err = canonicalUUID(workspaceID); err != nil {
-			return notFound
+			return nil, apikeys.ErrNotFound
 		}
+	}
+	k, ok := s.keys[id]
+	if !ok || (workspace != "" && k.WorkspaceID != workspace) {
+		return nil, apikeys.ErrNotFound
+	}
+	return k, nil
+}
+
+// RevokeKey sets RevokedAt on the key and on every key minted from it,
+// transitively, unless already set, so that the first revocation time
+// survives a retried or repeated revoke, as gateway_revoke_api_key does. An
+// empty workspaceID is the operator's unscoped revoke; a non-empty by must be
+// a live key of the target's workspace. It returns the ids revoked now.
+func (s *Store) RevokeKey(ctx context.Context, workspaceID, id, by string, at time.Time) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memory: revoke key: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, ok := s.keys[id]
-	if !ok || (workspace != "" && k.WorkspaceID != workspace) {
-		return notFound
+	root, err := s.scopedKey(workspaceID, id)
+	if err != nil {
+		return nil, fmt.Errorf("memory: revoke key: %w", err)
 	}
-	if k.RevokedAt == nil {
-		t := dbTime(at)
-		k.RevokedAt = &t
+	t := dbTime(at)
+	if by != "" {
+		actor, err := s.scopedKey(root.WorkspaceID, by)
+		if err != nil || !actor.CanAct(t) {
+			return nil, fmt.Errorf("memory: revoke key: %w", apikeys.ErrInactive)
+		}
+	}
+	revoked := []string{}
+	tree := []string{root.ID}
+	seen := map[string]bool{root.ID: true}
+	for len(tree) > 0 {
+		k := s.keys[tree[0]]
+		tree = tree[1:]
+		if k.RevokedAt == nil {
+			k.RevokedAt = &t
+			revoked = append(revoked, k.ID)
+		}
+		for _, child := range s.keys {
+			if child.CreatedBy == k.ID && !seen[child.ID] {
+				seen[child.ID] = true
+				tree = append(tree, child.ID)
+			}
+		}
+	}
+	return revoked, nil
+}
+
+// TouchKey sets LastUsedAt to at unless a later time is recorded.
+func (s *Store) TouchKey(ctx context.Context, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: touch key: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, err := s.scopedKey("", id)
+	if err != nil {
+		return nil
+	}
+	t := dbTime(at)
+	if k.LastUsedAt == nil || k.LastUsedAt.Before(t) {
+		k.LastUsedAt = &t
 	}
 	return nil
 }
@@ -383,6 +463,10 @@ func copyKey(k *apikeys.Key) *apikeys.Key {
 	if k.RevokedAt != nil {
 		v := *k.RevokedAt
 		c.RevokedAt = &v
+	}
+	if k.LastUsedAt != nil {
+		v := *k.LastUsedAt
+		c.LastUsedAt = &v
 	}
 	return &c
 }

@@ -32,7 +32,12 @@ var (
 const (
 	codeUniqueViolation = "23505"
 	// codeLimitReached is raised by gateway_create_webhook.
-	codeLimitReached        = "LL001"
+	codeLimitReached = "LL001"
+	// codeKeyInactive is raised by gateway_create_api_key and
+	// gateway_revoke_api_key when the acting key is not live.
+	codeKeyInactive = "LL002"
+	// codeKeyNotFound is raised by gateway_revoke_api_key.
+	codeKeyNotFound         = "LL003"
 	constraintWebhookURLKey = "webhooks_workspace_url_key"
 )
 
@@ -176,11 +181,13 @@ func scanWebhook(row pgx.Row) (*webhooks.Webhook, error) {
 // keyColumns is the select list that scanKey reads, in its order, and the
 // column list of CreateKey's insert.
 const keyColumns = `id, workspace_id, name, description, key_prefix, key_hash, permissions,
-	plan, tier, expires_at, revoked_at, created_at`
+	plan, tier, expires_at, revoked_at, created_at, created_by, last_used_at`
 
-// CreateKey inserts k. A duplicate id or hash, or a value the schema's checks
-// refuse, is returned as a wrapped database error. A zero CreatedAt takes the
-// column default (now()) instead of being stored as year 1.
+// CreateKey inserts k through gateway_create_api_key, the SQL function the
+// supabase store calls too, so that the parent check lives in one place. A
+// duplicate id or hash, or a value the schema's checks refuse, is returned as
+// a wrapped database error; a parent that is not live is ErrInactive. A zero
+// CreatedAt takes the current time instead of being stored as year 1.
 func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	const op = "create key"
 	var createdAt any
@@ -193,11 +200,14 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	for i, p := range k.Permissions {
 		perms[i] = string(p)
 	}
+	var createdBy any
+	if k.CreatedBy != "" {
+		createdBy, _ = canonicalID(k.CreatedBy)
+	}
 	_, err := s.pool.Exec(ctx,
-		`insert into api_keys (`+keyColumns+`)
-		 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce($12, now()))`,
+		`select id from gateway_create_api_key($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		id, workspaceID, k.Name, k.Description, k.Prefix, k.Hash, perms, k.Plan, k.Tier,
-		k.ExpiresAt, k.RevokedAt, createdAt)
+		k.ExpiresAt, k.RevokedAt, createdAt, createdBy)
 	if err != nil {
 		return mapError(op, apikeys.ErrNotFound, err)
 	}
@@ -247,37 +257,69 @@ func (s *Store) ListKeys(ctx context.Context, workspaceID string, includeRevoked
 	return keys, nil
 }
 
-// RevokeKey sets revoked_at unless it is already set, so that a repeated
-// revoke keeps the first time. An empty workspaceID is the operator's
-// unscoped revoke; ids that are not UUIDs are ErrNotFound.
-func (s *Store) RevokeKey(ctx context.Context, workspaceID, id string, at time.Time) error {
-	const op = "revoke key"
+// KeyByID returns the key with id, within workspaceID unless it is empty, or
+// ErrNotFound, also for ids that are not UUIDs.
+func (s *Store) KeyByID(ctx context.Context, workspaceID, id string) (*apikeys.Key, error) {
+	const op = "key by id"
 	id, okID := canonicalID(id)
 	okWorkspace := true
 	if workspaceID != "" {
 		workspaceID, okWorkspace = canonicalID(workspaceID)
 	}
 	if !okID || !okWorkspace {
-		return mapError(op, apikeys.ErrNotFound, errMalformedID)
+		return nil, mapError(op, apikeys.ErrNotFound, errMalformedID)
 	}
-	var (
-		tag pgconn.CommandTag
-		err error
-	)
-	if workspaceID == "" {
-		tag, err = s.pool.Exec(ctx,
-			`update api_keys set revoked_at = coalesce(revoked_at, $2) where id = $1`,
-			id, at)
-	} else {
-		tag, err = s.pool.Exec(ctx,
-			`update api_keys set revoked_at = coalesce(revoked_at, $3) where id = $1 and workspace_id = $2`,
-			id, workspaceID, at)
-	}
-	if err == nil && tag.RowsAffected() == 0 {
-		err = pgx.ErrNoRows
-	}
+	row := s.pool.QueryRow(ctx,
+		`select `+keyColumns+` from api_keys where id = $1 and ($2 = '' or workspace_id::text = $2)`,
+		id, workspaceID)
+	k, err := scanKey(row)
 	if err != nil {
-		return mapError(op, apikeys.ErrNotFound, err)
+		return nil, mapError(op, apikeys.ErrNotFound, err)
+	}
+	return k, nil
+}
+
+// RevokeKey revokes the key and every key minted from it through
+// gateway_revoke_api_key, which walks the tree and writes it in one
+// transaction under the workspace's lock. An empty workspaceID is the
+// operator's unscoped revoke; ids that are not UUIDs are ErrNotFound.
+func (s *Store) RevokeKey(ctx context.Context, workspaceID, id, by string, at time.Time) ([]string, error) {
+	const op = "revoke key"
+	id, okID := canonicalID(id)
+	var workspace, actor any
+	okWorkspace, okBy := true, true
+	if workspaceID != "" {
+		workspace, okWorkspace = canonicalID(workspaceID)
+	}
+	if by != "" {
+		actor, okBy = canonicalID(by)
+	}
+	if !okID || !okWorkspace {
+		return nil, mapError(op, apikeys.ErrNotFound, errMalformedID)
+	}
+	if !okBy {
+		return nil, fmt.Errorf("postgres: %s: %w", op, apikeys.ErrInactive)
+	}
+	rows, err := s.pool.Query(ctx, `select gateway_revoke_api_key($1, $2, $3, $4)::text`, workspace, id, actor, at)
+	if err != nil {
+		return nil, mapError(op, apikeys.ErrNotFound, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, mapError(op, apikeys.ErrNotFound, err)
+	}
+	return ids, nil
+}
+
+// TouchKey records a use through gateway_touch_api_key, which never moves
+// last_used_at backwards. An unknown or malformed id records nothing.
+func (s *Store) TouchKey(ctx context.Context, id string, at time.Time) error {
+	id, ok := canonicalID(id)
+	if !ok {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `select gateway_touch_api_key($1, $2)`, id, at); err != nil {
+		return mapError("touch key", apikeys.ErrNotFound, err)
 	}
 	return nil
 }
@@ -285,11 +327,12 @@ func (s *Store) RevokeKey(ctx context.Context, workspaceID, id string, at time.T
 // scanKey reads one row selected with keyColumns.
 func scanKey(row pgx.Row) (*apikeys.Key, error) {
 	var (
-		k     apikeys.Key
-		perms []string
+		k         apikeys.Key
+		perms     []string
+		createdBy *string
 	)
 	err := row.Scan(&k.ID, &k.WorkspaceID, &k.Name, &k.Description, &k.Prefix, &k.Hash, &perms,
-		&k.Plan, &k.Tier, &k.ExpiresAt, &k.RevokedAt, &k.CreatedAt)
+		&k.Plan, &k.Tier, &k.ExpiresAt, &k.RevokedAt, &k.CreatedAt, &createdBy, &k.LastUsedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +343,10 @@ func scanKey(row pgx.Row) (*apikeys.Key, error) {
 	k.CreatedAt = k.CreatedAt.UTC()
 	k.ExpiresAt = utcPtr(k.ExpiresAt)
 	k.RevokedAt = utcPtr(k.RevokedAt)
+	k.LastUsedAt = utcPtr(k.LastUsedAt)
+	if createdBy != nil {
+		k.CreatedBy = *createdBy
+	}
 	return &k, nil
 }
 
@@ -314,6 +361,10 @@ func mapError(op string, notFound, err error) error {
 		return fmt.Errorf("postgres: %s: %w", op, notFound)
 	case errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation && pgErr.ConstraintName == constraintWebhookURLKey:
 		return fmt.Errorf("postgres: %s: %w: %w", op, webhooks.ErrDuplicateURL, err)
+	case errors.As(err, &pgErr) && pgErr.Code == codeKeyInactive:
+		return fmt.Errorf("postgres: %s: %w", op, apikeys.ErrInactive)
+	case errors.As(err, &pgErr) && pgErr.Code == codeKeyNotFound:
+		return fmt.Errorf("postgres: %s: %w", op, apikeys.ErrNotFound)
 	case errors.As(err, &pgErr) && pgErr.Code == codeLimitReached:
 		return fmt.Errorf("postgres: %s: %w: %w", op, webhooks.ErrLimitReached, err)
 	default:

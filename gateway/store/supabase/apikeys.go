@@ -32,6 +32,8 @@ type keyRow struct {
 	ExpiresAt   *pgTime              `json:"expires_at"`
 	RevokedAt   *pgTime              `json:"revoked_at"`
 	CreatedAt   pgTime               `json:"created_at"`
+	CreatedBy   *string              `json:"created_by"`
+	LastUsedAt  *pgTime              `json:"last_used_at"`
 }
 
 // key converts the row to the module's type.
@@ -49,30 +51,46 @@ func (r *keyRow) key() apikeys.Key {
 		ExpiresAt:   r.ExpiresAt.Ptr(),
 		RevokedAt:   r.RevokedAt.Ptr(),
 		CreatedAt:   r.CreatedAt.Time,
+		CreatedBy:   deref(r.CreatedBy),
+		LastUsedAt:  r.LastUsedAt.Ptr(),
 	}
 }
 
-// keyInsert is the JSON body that inserts one api_keys row. A nil CreatedAt is
-// left out so that the column default (now()) applies.
-type keyInsert struct {
-	ID          string               `json:"id"`
-	WorkspaceID string               `json:"workspace_id"`
-	Name        string               `json:"name"`
-	Description string               `json:"description"`
-	KeyPrefix   string               `json:"key_prefix"`
-	KeyHash     string               `json:"key_hash"`
-	Permissions []gateway.Permission `json:"permissions"`
-	Plan        string               `json:"plan"`
-	Tier        string               `json:"tier"`
-	ExpiresAt   *string              `json:"expires_at"`
-	RevokedAt   *string              `json:"revoked_at"`
-	CreatedAt   *string              `json:"created_at,omitempty"`
+// deref returns *p, or "" for nil (SQL null).
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
-// CreateKey inserts k. A key whose id or hash already exists gives an error
-// matching ErrDuplicateKey; other constraint failures (a malformed hash, an
-// unknown plan or tier) give a wrapped error. A zero CreatedAt is filled in by
-// the database. On success k is replaced by the stored row.
+// createKeyArgs are the named arguments of gateway_create_api_key. A nil
+// CreatedAt lets the function take now(); a nil CreatedBy is a key without a
+// parent (the operator CLI's).
+type createKeyArgs struct {
+	ID          string               `json:"p_id"`
+	WorkspaceID string               `json:"p_workspace_id"`
+	Name        string               `json:"p_name"`
+	Description string               `json:"p_description"`
+	KeyPrefix   string               `json:"p_key_prefix"`
+	KeyHash     string               `json:"p_key_hash"`
+	Permissions []gateway.Permission `json:"p_permissions"`
+	Plan        string               `json:"p_plan"`
+	Tier        string               `json:"p_tier"`
+	ExpiresAt   *string              `json:"p_expires_at"`
+	RevokedAt   *string              `json:"p_revoked_at"`
+	CreatedAt   *string              `json:"p_created_at"`
+	CreatedBy   *string              `json:"p_created_by"`
+}
+
+// CreateKey inserts k through POST /rest/v1/rpc/gateway_create_api_key, the
+// function the postgres store calls too, which checks a parent's liveness
+// under the workspace's lock. A key whose id or hash already exists gives an
+// error matching ErrDuplicateKey; a parent that is not live gives
+// apikeys.ErrInactive (SQLSTATE LL002); other constraint failures (a
+// malformed hash, an unknown plan or tier) give a wrapped error. A zero
+// CreatedAt is filled in by the database. On success k is replaced by the
+// stored row.
 func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	const op = "create key"
 	if k == nil {
@@ -90,7 +108,7 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	if perms == nil {
 		perms = []gateway.Permission{}
 	}
-	row := keyInsert{
+	args := createKeyArgs{
 		ID:          id,
 		WorkspaceID: ws,
 		Name:        k.Name,
@@ -104,23 +122,26 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 		RevokedAt:   formatTimePtr(k.RevokedAt),
 	}
 	if !k.CreatedAt.IsZero() {
-		row.CreatedAt = formatTimePtr(&k.CreatedAt)
+		args.CreatedAt = formatTimePtr(&k.CreatedAt)
+	}
+	if k.CreatedBy != "" {
+		parent, ok := canonicalUUID(k.CreatedBy)
+		if !ok {
+			return s.failf(op, "the parent id %q is not a UUID", k.CreatedBy)
+		}
+		args.CreatedBy = &parent
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	body, _, err := s.client.From(tableAPIKeys).
-		Insert(row, false, "", "representation", "").
-		ExecuteWithContext(ctx)
+	body, err := s.rpc(ctx, fnCreateKey, args)
 	if err != nil {
-		return s.mapError(op, err, errMap{duplicate: ErrDuplicateKey})
+		return s.mapError(op, err, errMap{duplicate: ErrDuplicateKey, inactive: apikeys.ErrInactive})
 	}
 	rows, err := decodeRows[keyRow](body)
 	if err != nil {
 		return s.failf(op, "%v", err)
 	}
 	if len(rows) != 1 {
-		return s.failf(op, "the insert returned %d rows, want 1", len(rows))
+		return s.failf(op, "the function returned %d rows, want 1", len(rows))
 	}
 	*k = rows[0].key()
 	return nil
@@ -142,6 +163,12 @@ func (s *Store) KeyByHash(ctx context.Context, hash string) (*apikeys.Key, error
 		Select("*", "", false).
 		Eq("key_hash", hash).
 		ExecuteWithContext(ctx)
+	return s.oneKey(op, body, err)
+}
+
+// oneKey turns the answer of a select that matches at most one key (by a
+// unique column) into that key, apikeys.ErrNotFound, or an error.
+func (s *Store) oneKey(op string, body []byte, err error) (*apikeys.Key, error) {
 	if err != nil {
 		return nil, s.mapError(op, err, errMap{notFound: apikeys.ErrNotFound})
 	}
@@ -156,7 +183,7 @@ func (s *Store) KeyByHash(ctx context.Context, hash string) (*apikeys.Key, error
 		k := rows[0].key()
 		return &k, nil
 	default:
-		return nil, s.failf(op, "%d rows for one hash", len(rows))
+		return nil, s.failf(op, "%d rows for one key", len(rows))
 	}
 }
 
@@ -218,74 +245,107 @@ func (s *Store) ListKeys(ctx context.Context, workspaceID string, includeRevoked
 	return out, nil
 }
 
-// revokeBody is the PATCH body of RevokeKey.
-type revokeBody struct {
-	RevokedAt string `json:"revoked_at"`
+// KeyByID returns the key with id (within workspaceID unless it is empty),
+// revoked or not, or apikeys.ErrNotFound, also for ids that are not UUIDs,
+// without a request.
+func (s *Store) KeyByID(ctx context.Context, workspaceID, id string) (*apikeys.Key, error) {
+	const op = "key by id"
+	kid, ok := canonicalUUID(id)
+	if !ok {
+		return nil, wrapSentinel(op, apikeys.ErrNotFound)
+	}
+	ws := ""
+	if workspaceID != "" {
+		if ws, ok = canonicalUUID(workspaceID); !ok {
+			return nil, wrapSentinel(op, apikeys.ErrNotFound)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	q := s.client.From(tableAPIKeys).
+		Select("*", "", false).
+		Eq("id", kid)
+	if ws != "" {
+		q = q.Eq("workspace_id", ws)
+	}
+	body, _, err := q.ExecuteWithContext(ctx)
+	return s.oneKey(op, body, err)
+}
+
+// revokeKeyArgs are the named arguments of gateway_revoke_api_key; nil is SQL
+// null (no workspace scope, no acting key).
+type revokeKeyArgs struct {
+	WorkspaceID *string `json:"p_workspace_id"`
+	ID          string  `json:"p_id"`
+	By          *string `json:"p_by"`
+	At          string  `json:"p_at"`
+}
+
+// RevokeKey revokes the key with id and every key minted from it,
+// transitively, through POST /rest/v1/rpc/gateway_revoke_api_key, which does
+// it in one transaction under the workspace's lock, and returns the ids it
+// revoked now. Scope and acting key as apikeys.Store says: an unknown key
+// (SQLSTATE LL003, or an id that is not a UUID) is apikeys.ErrNotFound, an
+// acting key that is not live (LL002) apikeys.ErrInactive. A zero at means
+// now.
+func (s *Store) RevokeKey(ctx context.Context, workspaceID, id, by string, at time.Time) ([]string, error) {
+	const op = "revoke key"
+	args := revokeKeyArgs{}
+	var ok bool
+	if args.ID, ok = canonicalUUID(id); !ok {
+		return nil, wrapSentinel(op, apikeys.ErrNotFound)
+	}
+	if workspaceID != "" {
+		ws, ok := canonicalUUID(workspaceID)
+		if !ok {
+			return nil, wrapSentinel(op, apikeys.ErrNotFound)
+		}
+		args.WorkspaceID = &ws
+	}
+	if by != "" {
+		actor, ok := canonicalUUID(by)
+		if !ok {
+			return nil, wrapSentinel(op, apikeys.ErrInactive)
+		}
+		args.By = &actor
+	}
+	if at.IsZero() {
+		at = time.Now()
+	}
+	args.At = formatTime(at)
+
+	body, err := s.rpc(ctx, fnRevokeKey, args)
+	if err != nil {
+		return nil, s.mapError(op, err, errMap{notFound: apikeys.ErrNotFound, inactive: apikeys.ErrInactive})
+	}
+	// A setof uuid function answers with a JSON array of strings.
+	ids, err := decodeRows[string](body)
+	if err != nil {
+		return nil, s.failf(op, "%v", err)
+	}
+	return ids, nil
+}
+
+// touchKeyArgs are the named arguments of gateway_touch_api_key.
+type touchKeyArgs struct {
+	ID string `json:"p_id"`
+	At string `json:"p_at"`
+}
+
+// TouchKey records a use through POST /rest/v1/rpc/gateway_touch_api_key,
+// which never moves last_used_at backwards. An id that is not a UUID records
+// nothing, without a request.
+func (s *Store) TouchKey(ctx context.Context, id string, at time.Time) error {
+	kid, ok := canonicalUUID(id)
+	if !ok {
+		return nil
+	}
+	_, err := s.rpc(ctx, fnTouchKey, touchKeyArgs{ID: kid, At: formatTime(at)})
+	return s.mapError("touch key", err, errMap{})
 }
 
 // idRow reads only the id column.
 type idRow struct {
 	ID string `json:"id"`
-}
-
-// RevokeKey sets revoked_at to at on the key with id, within workspaceID unless
-// workspaceID is empty (the operator's unscoped revoke). Only a key not yet
-// revoked is updated, so a second revoke keeps the first time and returns nil.
-// It returns apikeys.ErrNotFound when no such key exists, also for ids that
-// are not UUIDs. A zero at means now.
-func (s *Store) RevokeKey(ctx context.Context, workspaceID, id string, at time.Time) error {
-	const op = "revoke key"
-	kid, ok := canonicalUUID(id)
-	if !ok {
-		return wrapSentinel(op, apikeys.ErrNotFound)
-	}
-	ws := ""
-	if workspaceID != "" {
-		if ws, ok = canonicalUUID(workspaceID); !ok {
-			return wrapSentinel(op, apikeys.ErrNotFound)
-		}
-	}
-	if at.IsZero() {
-		at = time.Now()
-	}
-
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	upd := s.client.From(tableAPIKeys).
-		Update(revokeBody{RevokedAt: formatTime(at)}, "representation", "").
-		Eq("id", kid)
-	if ws != "" {
-		upd = upd.Eq("workspace_id", ws)
-	}
-	body, _, err := upd.Is("revoked_at", "null").ExecuteWithContext(ctx)
-	if err != nil {
-		return s.mapError(op, err, errMap{notFound: apikeys.ErrNotFound})
-	}
-	updated, err := decodeRows[idRow](body)
-	if err != nil {
-		return s.failf(op, "%v", err)
-	}
-	if len(updated) > 0 {
-		return nil
-	}
-
-	// Nothing was updated: the key is either revoked already or absent.
-	sel := s.client.From(tableAPIKeys).
-		Select("id", "", false).
-		Eq("id", kid)
-	if ws != "" {
-		sel = sel.Eq("workspace_id", ws)
-	}
-	body, _, err = sel.ExecuteWithContext(ctx)
-	if err != nil {
-		return s.mapError(op, err, errMap{notFound: apikeys.ErrNotFound})
-	}
-	existing, err := decodeRows[idRow](body)
-	if err != nil {
-		return s.failf(op, "%v", err)
-	}
-	if len(existing) == 0 {
-		return wrapSentinel(op, apikeys.ErrNotFound)
-	}
-	return nil
 }

@@ -49,6 +49,9 @@ const (
 	// CreateWebhook for why.
 	fnCreateWebhook       = "rpc/gateway_create_webhook"
 	fnRotateWebhookSecret = "rpc/gateway_rotate_webhook_secret"
+	fnCreateKey           = "rpc/gateway_create_api_key"
+	fnRevokeKey           = "rpc/gateway_revoke_api_key"
+	fnTouchKey            = "rpc/gateway_touch_api_key"
 )
 
 // Store is the Supabase (PostgREST) implementation of webhooks.Store and
@@ -126,7 +129,8 @@ func (s *Store) Ping(ctx context.Context) error {
 type errMap struct {
 	duplicate error // 23505 unique_violation
 	limit     error // LL001 raised by gateway_create_webhook
-	notFound  error // 22P02 invalid text representation, PGRST116 singular response
+	notFound  error // 22P02 invalid text representation, PGRST116 singular response, LL003
+	inactive  error // LL002 raised by gateway_create_api_key and gateway_revoke_api_key
 }
 
 // codeRE matches the "(CODE) message" text that postgrest-go builds from a
@@ -160,8 +164,10 @@ func (s *Store) mapError(op string, err error, m errMap) error {
 		sentinel = m.duplicate
 	case "LL001":
 		sentinel = m.limit
-	case "22P02", "PGRST116":
+	case "22P02", "PGRST116", "LL003":
 		sentinel = m.notFound
+	case "LL002":
+		sentinel = m.inactive
 	}
 	text, cause := describe(err)
 	e := &storeError{}

@@ -217,7 +217,7 @@ var errWrapped = errors.New("a wrapped error")
 
 var sentinels = []error{
 	webhooks.ErrDuplicateURL, webhooks.ErrLimitReached, webhooks.ErrNotFound,
-	apikeys.ErrNotFound, ErrDuplicateKey,
+	apikeys.ErrNotFound, apikeys.ErrInactive, ErrDuplicateKey,
 }
 
 // checkErr asserts err against want (nil, errWrapped, or a sentinel), and that
@@ -664,19 +664,29 @@ func TestCreateKey(t *testing.T) {
 		k.CreatedAt = time.Date(2026, 11, 27, 8, 0, 0, 123456999, time.UTC)
 		return &k
 	}
-	body := func(withCreated bool) string {
-		b := `{"id":"` + keyID + `","workspace_id":"` + wsID + `","name":"CI deploy","description":"Deploys from the CI pipeline",` +
-			`"key_prefix":"wbk_ab12cd","key_hash":"` + testHash + `",` +
-			`"permissions":["webhooks:read","webhooks:write"],"plan":"pro","tier":"standard",` +
-			`"expires_at":"2027-01-01T00:00:00Z","revoked_at":null`
+	body := func(withCreated bool, parent string) string {
+		b := `{"p_id":"` + keyID + `","p_workspace_id":"` + wsID + `","p_name":"CI deploy","p_description":"Deploys from the CI pipeline",` +
+			`"p_key_prefix":"wbk_ab12cd","p_key_hash":"` + testHash + `",` +
+			`"p_permissions":["webhooks:read","webhooks:write"],"p_plan":"pro","p_tier":"standard",` +
+			`"p_expires_at":"2027-01-01T00:00:00Z","p_revoked_at":null`
 		if withCreated {
-			b += `,"created_at":"2026-11-27T08:00:00.123456Z"`
+			b += `,"p_created_at":"2026-11-27T08:00:00.123456Z"`
+		} else {
+			b += `,"p_created_at":null`
+		}
+		if parent != "" {
+			b += `,"p_created_by":"` + parent + `"`
+		} else {
+			b += `,"p_created_by":null`
 		}
 		return b + "}"
 	}
-	insert := func(withCreated bool) wantReq {
-		return wantReq{method: http.MethodPost, path: keysPath, query: map[string]string{}, prefer: "return=representation", body: body(withCreated)}
+	call := func(withCreated bool, parent string) wantReq {
+		return wantReq{method: http.MethodPost, path: "/rest/v1/rpc/gateway_create_api_key", query: map[string]string{}, prefer: "return=representation", body: body(withCreated, parent)}
 	}
+	insert := func(withCreated bool) wantReq { return call(withCreated, "") }
+	childRow := strings.Replace(keyRowJSON, `"revoked_at":null`, `"revoked_at":null,"created_by":"`+keyID2+`","last_used_at":null`, 1)
+	inactiveBody := `{"code":"LL002","details":null,"hint":null,"message":"api_key_parent_inactive"}`
 	tests := []struct {
 		name    string
 		mutate  func(k *apikeys.Key)
@@ -692,6 +702,9 @@ func TestCreateKey(t *testing.T) {
 		{name: "no row returned", answers: []answer{{status: http.StatusCreated, body: ""}}, reqs: []wantReq{insert(true)}, want: errWrapped},
 		{name: "malformed id", mutate: func(k *apikeys.Key) { k.ID = "key_1" }, want: errWrapped},
 		{name: "malformed workspace", mutate: func(k *apikeys.Key) { k.WorkspaceID = "" }, want: errWrapped},
+		{name: "minted", mutate: func(k *apikeys.Key) { k.CreatedBy = strings.ToUpper(keyID2) }, answers: []answer{okJSON(arr(childRow))}, reqs: []wantReq{call(true, keyID2)}},
+		{name: "parent not live", mutate: func(k *apikeys.Key) { k.CreatedBy = keyID2 }, answers: []answer{fail(http.StatusBadRequest, inactiveBody)}, reqs: []wantReq{call(true, keyID2)}, want: apikeys.ErrInactive},
+		{name: "malformed parent", mutate: func(k *apikeys.Key) { k.CreatedBy = "key_2" }, want: errWrapped},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -700,11 +713,16 @@ func TestCreateKey(t *testing.T) {
 			if tt.mutate != nil {
 				tt.mutate(k)
 			}
+			minted := k.CreatedBy != ""
 			err := s.CreateKey(context.Background(), k)
 			checkErr(t, "create key", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
 			if tt.want == nil {
-				if want := keyFixture(); !reflect.DeepEqual(*k, want) {
+				want := keyFixture()
+				if minted {
+					want.CreatedBy = keyID2
+				}
+				if !reflect.DeepEqual(*k, want) {
 					t.Errorf("stored key\n got %+v\nwant %+v", *k, want)
 				}
 			}
@@ -840,46 +858,50 @@ func TestListKeys(t *testing.T) {
 
 func TestRevokeKey(t *testing.T) {
 	at := time.Date(2026, 11, 27, 9, 0, 0, 123456789, time.FixedZone("CET", 3600))
-	patch := func(scoped bool) wantReq {
-		q := map[string]string{"id": "eq." + keyID, "revoked_at": "is.null"}
-		if scoped {
-			q["workspace_id"] = "eq." + wsID
+	call := func(ws, by string) wantReq {
+		null := func(v string) string {
+			if v == "" {
+				return "null"
+			}
+			return `"` + v + `"`
 		}
-		return wantReq{method: http.MethodPatch, path: keysPath, query: q, prefer: "return=representation", body: `{"revoked_at":"2026-11-27T08:00:00.123456Z"}`}
+		return wantReq{method: http.MethodPost, path: "/rest/v1/rpc/gateway_revoke_api_key", query: map[string]string{}, prefer: "return=representation",
+			body: `{"p_workspace_id":` + null(ws) + `,"p_id":"` + keyID + `","p_by":` + null(by) + `,"p_at":"2026-11-27T08:00:00.123456Z"}`}
 	}
-	exists := func(scoped bool) wantReq {
-		q := map[string]string{"select": "id", "id": "eq." + keyID}
-		if scoped {
-			q["workspace_id"] = "eq." + wsID
-		}
-		return wantReq{method: http.MethodGet, path: keysPath, query: q}
-	}
-	revokedRow := strings.Replace(keyRowJSON, `"revoked_at":null`, `"revoked_at":"2026-11-27T08:00:00.123456+00:00"`, 1)
+	notFoundBody := `{"code":"LL003","details":null,"hint":null,"message":"api_key_not_found"}`
+	inactiveBody := `{"code":"LL002","details":null,"hint":null,"message":"api_key_actor_inactive"}`
 	tests := []struct {
 		name    string
 		ws, id  string
+		by      string
 		answers []answer
 		reqs    []wantReq
 		want    error
+		wantIDs []string
 	}{
-		{name: "revoked", ws: wsID, id: keyID, answers: []answer{okJSON(arr(revokedRow))}, reqs: []wantReq{patch(true)}},
-		{name: "operator revoke is unscoped", ws: "", id: keyID, answers: []answer{okJSON(arr(revokedRow))}, reqs: []wantReq{patch(false)}},
-		{name: "already revoked keeps the first time", ws: wsID, id: keyID, answers: []answer{okJSON("[]"), okJSON(`[{"id":"` + keyID + `"}]`)}, reqs: []wantReq{patch(true), exists(true)}},
-		{name: "already revoked, unscoped", ws: "", id: keyID, answers: []answer{okJSON("[]"), okJSON(`[{"id":"` + keyID + `"}]`)}, reqs: []wantReq{patch(false), exists(false)}},
-		{name: "absent or other workspace", ws: wsID, id: keyID, answers: []answer{okJSON("[]"), okJSON("[]")}, reqs: []wantReq{patch(true), exists(true)}, want: apikeys.ErrNotFound},
-		{name: "invalid uuid from server", ws: wsID, id: keyID, answers: []answer{fail(http.StatusBadRequest, badUUIDBody)}, reqs: []wantReq{patch(true)}, want: apikeys.ErrNotFound},
+		{name: "revoked with its tree", ws: wsID, id: keyID, answers: []answer{okJSON(`["` + keyID + `","` + keyID2 + `"]`)}, reqs: []wantReq{call(wsID, "")}, wantIDs: []string{keyID, keyID2}},
+		{name: "operator revoke is unscoped", ws: "", id: strings.ToUpper(keyID), answers: []answer{okJSON(`["` + keyID + `"]`)}, reqs: []wantReq{call("", "")}, wantIDs: []string{keyID}},
+		{name: "acting key sent", ws: wsID, id: keyID, by: strings.ToUpper(keyID2), answers: []answer{okJSON(`["` + keyID + `"]`)}, reqs: []wantReq{call(wsID, keyID2)}, wantIDs: []string{keyID}},
+		{name: "already revoked", ws: wsID, id: keyID, answers: []answer{okJSON(`[]`)}, reqs: []wantReq{call(wsID, "")}, wantIDs: []string{}},
+		{name: "absent or other workspace", ws: wsID, id: keyID, answers: []answer{fail(http.StatusBadRequest, notFoundBody)}, reqs: []wantReq{call(wsID, "")}, want: apikeys.ErrNotFound},
+		{name: "acting key not live", ws: wsID, id: keyID, by: keyID2, answers: []answer{fail(http.StatusBadRequest, inactiveBody)}, reqs: []wantReq{call(wsID, keyID2)}, want: apikeys.ErrInactive},
+		{name: "invalid uuid from server", ws: wsID, id: keyID, answers: []answer{fail(http.StatusBadRequest, badUUIDBody)}, reqs: []wantReq{call(wsID, "")}, want: apikeys.ErrNotFound},
 		{name: "malformed id", ws: wsID, id: "key_1", want: apikeys.ErrNotFound},
+		{name: "SQL in id", ws: "", id: "' or '1'='1", want: apikeys.ErrNotFound},
 		{name: "malformed workspace", ws: "ws", id: keyID, want: apikeys.ErrNotFound},
-		{name: "update fails", ws: wsID, id: keyID, answers: []answer{html502()}, reqs: []wantReq{patch(true)}, want: errWrapped},
-		{name: "existence check fails", ws: wsID, id: keyID, answers: []answer{okJSON("[]"), fail(http.StatusServiceUnavailable, internalBody)}, reqs: []wantReq{patch(true), exists(true)}, want: errWrapped},
-		{name: "update answers garbage", ws: wsID, id: keyID, answers: []answer{okJSON("<ok/>")}, reqs: []wantReq{patch(true)}, want: errWrapped},
+		{name: "malformed acting key", ws: wsID, id: keyID, by: "key_2", want: apikeys.ErrInactive},
+		{name: "function fails", ws: wsID, id: keyID, answers: []answer{html502()}, reqs: []wantReq{call(wsID, "")}, want: errWrapped},
+		{name: "function answers garbage", ws: wsID, id: keyID, answers: []answer{okJSON("<ok/>")}, reqs: []wantReq{call(wsID, "")}, want: errWrapped},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, f := newTestStore(t, roomy, tt.answers...)
-			err := s.RevokeKey(context.Background(), tt.ws, tt.id, at)
+			ids, err := s.RevokeKey(context.Background(), tt.ws, tt.id, tt.by, at)
 			checkErr(t, "revoke key", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
+			if tt.want == nil && !reflect.DeepEqual(ids, tt.wantIDs) {
+				t.Errorf("revoked %v, want %v", ids, tt.wantIDs)
+			}
 		})
 	}
 }
@@ -913,8 +935,14 @@ func operations() map[string]func(ctx context.Context, s *Store) error {
 			return err
 		},
 		"revoke key": func(ctx context.Context, s *Store) error {
-			return s.RevokeKey(ctx, wsID, keyID, time.Now())
+			_, err := s.RevokeKey(ctx, wsID, keyID, keyID2, time.Now())
+			return err
 		},
+		"key by id": func(ctx context.Context, s *Store) error {
+			_, err := s.KeyByID(ctx, wsID, keyID)
+			return err
+		},
+
 		"update webhook": func(ctx context.Context, s *Store) error {
 			_, err := s.UpdateWebhook(ctx, wsID, hookID, webhooks.Patch{Active: ptr(false), UpdatedAt: time.Now()})
 			return err
