@@ -162,7 +162,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		limit: (&middleware.RateLimit{Limiter: limiter, Clock: clock, Logger: logger, LimitsFor: func(p *gateway.Principal) (ratelimit.Limits, bool) {
 			return LimitsFor(cfg.Plans, p.Plan, p.Tier)
 		}}).Middleware(),
-		idem: (&middleware.Idempotency{Store: idem, Sealer: box, TTL: cfg.IdempotencyTTL, LockTTL: time.Minute, Logger: logger}).Middleware(),
+		idem: &middleware.Idempotency{Store: idem, Sealer: box, TTL: cfg.IdempotencyTTL, LockTTL: time.Minute, Logger: logger},
 	}
 	for _, m := range modules {
 		if err := mount(e, cfg.BasePath, m, chain); err != nil {
@@ -199,7 +199,10 @@ func LimitsFor(plans map[string]config.Plan, plan, tier string) (ratelimit.Limit
 	}
 }
 
-type routeChain struct{ auth, limit, idem echo.MiddlewareFunc }
+type routeChain struct {
+	auth, limit echo.MiddlewareFunc
+	idem        *middleware.Idempotency
+}
 
 // mount registers a module's routes. Middleware is attached per route, not
 // per group, so an unknown path is a 404 rather than a 401.
@@ -216,7 +219,7 @@ func mount(e *echo.Echo, base string, m gateway.Module, chain routeChain) error 
 		default:
 			mws = append(mws, chain.auth, chain.limit, middleware.RequirePermission(r.Required()...))
 			if r.Method == http.MethodPost {
-				mws = append(mws, chain.idem)
+				mws = append(mws, chain.idem.For(r.CheckBody))
 			}
 		}
 		e.Add(r.Method, base+r.Path, r.Handler, mws...)
@@ -245,13 +248,13 @@ func openRedis(cfg *config.Config) (*redis.Client, error) {
 	// timeouts make a dead Redis cost milliseconds, and the limiter's
 	// fallback keeps it from costing that on every request.
 	opts.ContextTimeoutEnabled = true
-	opts.DialTimeout = 2 * cfg.RedisTimeout
 	opts.ReadTimeout = cfg.RedisTimeout
 	opts.WriteTimeout = cfg.RedisTimeout
 	opts.PoolTimeout = cfg.RedisTimeout
 	// No retries: a limiter script that timed out may have run, and running
 	// it again would count the request twice. The fallback covers the gap.
 	opts.MaxRetries = -1
+	boundDial(opts, cfg.RedisTimeout)
 	return redis.NewClient(opts), nil
 }
 
