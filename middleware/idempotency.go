@@ -234,6 +234,9 @@ type recorder struct {
 	overflow bool
 }
 
+// Unwrap lets http.ResponseController reach the connection.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.buf.Len()+len(b) > maxRecorded {
 		r.overflow = true
