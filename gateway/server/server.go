@@ -155,6 +155,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		middleware.RequestID(),
 		middleware.AccessLog(opts.logOutput(), cfg.LogLevel),
 		middleware.Recover(logger),
+		middleware.HeaderLimit(headerLimit),
 		middleware.BodyLimit(cfg.MaxBodyBytes),
 	)
 	chain := routeChain{
@@ -177,6 +178,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	e.Server.ReadTimeout = 30 * time.Second
 	e.Server.WriteTimeout = 30 * time.Second
 	e.Server.IdleTimeout = 120 * time.Second
+	e.Server.MaxHeaderBytes = maxHeaderBytes
 	app.Echo = e
 	app.ready.Store(true)
 	return app, nil
@@ -199,6 +201,14 @@ func LimitsFor(plans map[string]config.Plan, plan, tier string) (ratelimit.Limit
 	}
 }
 
+// Header size limits: HeaderLimit answers in the envelope past
+// headerLimit; net/http itself refuses past maxHeaderBytes (plus its 4 KiB
+// slack) with plain text, before any handler could answer.
+const (
+	headerLimit    = 32 << 10
+	maxHeaderBytes = 64 << 10
+)
+
 type routeChain struct {
 	auth, limit echo.MiddlewareFunc
 	idem        *middleware.Idempotency
@@ -214,10 +224,11 @@ func mount(e *echo.Echo, base string, m gateway.Module, chain routeChain) error 
 		var mws []echo.MiddlewareFunc
 		switch {
 		case r.Permission == gateway.Public:
+			mws = append(mws, middleware.QueryRules())
 		case r.Permission == "" && len(r.AnyOf) == 0:
 			return fmt.Errorf("module %s: route %s %s declares no permission", m.Name(), r.Method, r.Path)
 		default:
-			mws = append(mws, chain.auth, chain.limit, middleware.RequirePermission(r.Required()...))
+			mws = append(mws, chain.auth, chain.limit, middleware.RequirePermission(r.Required()...), middleware.QueryRules())
 			if r.Method == http.MethodPost {
 				mws = append(mws, chain.idem.For(r.CheckBody))
 			}
