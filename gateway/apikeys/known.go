@@ -8,16 +8,22 @@ package apikeys
 // cache TTL at most, since the read refreshes the entry), because nobody
 // can make a key known without holding a live one.
 func (s *Service) Known(plaintext string) bool {
-	if !WellFormed(plaintext) {
-		return false
-	}
-	s.mu.RLock()
-	c, ok := s.cache[Hash(plaintext)]
-	s.mu.RUnlock()
+	c, ok := s.cachedEntry(plaintext)
 	if !ok {
 		return false
 	}
 	now := s.clock.Now()
 	k := c.key
 	return (k.RevokedAt == nil || k.RevokedAt.After(now)) && (k.ExpiresAt == nil || k.ExpiresAt.After(now))
+}
+
+// cachedEntry returns the cache entry of a plaintext key, of any age.
+func (s *Service) cachedEntry(plaintext string) (cached, bool) {
+	if !WellFormed(plaintext) {
+		return cached{}, false
+	}
+	s.mu.RLock()
+	c, ok := s.cache[Hash(plaintext)]
+	s.mu.RUnlock()
+	return c, ok
 }
