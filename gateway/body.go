@@ -46,9 +46,8 @@ func jsonName(f reflect.StructField) string {
 // in a way that matters, because callers act only on success.
 func DecodeJSON(c echo.Context, dst any, required ...string) error {
 	req := c.Request()
-	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if err != nil || mt != echo.MIMEApplicationJSON {
-		return E(CodeUnsupportedMediaType, "Request body must be JSON: send Content-Type: application/json.")
+	if err := checkJSONContentType(req); err != nil {
+		return err
 	}
 	raw, err := io.ReadAll(req.Body)
 	if err != nil {
@@ -59,6 +58,15 @@ func DecodeJSON(c echo.Context, dst any, required ...string) error {
 		return E(CodeInvalidJSON, "The request body could not be read.")
 	}
 	return DecodeJSONBytes(raw, dst, required...)
+}
+
+// checkJSONContentType is the content-type rule of every JSON body.
+func checkJSONContentType(req *http.Request) error {
+	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if err != nil || mt != echo.MIMEApplicationJSON {
+		return E(CodeUnsupportedMediaType, "Request body must be JSON: send Content-Type: application/json.")
+	}
+	return nil
 }
 
 // TooLarge is the error for a body over limit bytes.

@@ -36,6 +36,7 @@ const (
 	CodeIdempotencyKeyInUse     Code = "idempotency_key_in_use"
 	CodePayloadTooLarge         Code = "payload_too_large"
 	CodeUnsupportedMediaType    Code = "unsupported_media_type"
+	CodeHeadersTooLarge         Code = "request_headers_too_large"
 	CodeRateLimited             Code = "rate_limited"
 	CodeInternal                Code = "internal_error"
 	CodeUnavailable             Code = "service_unavailable"
@@ -60,6 +61,7 @@ var statusByCode = map[Code]int{
 	CodeIdempotencyKeyInUse:     http.StatusConflict,
 	CodePayloadTooLarge:         http.StatusRequestEntityTooLarge,
 	CodeUnsupportedMediaType:    http.StatusUnsupportedMediaType,
+	CodeHeadersTooLarge:         http.StatusRequestHeaderFieldsTooLarge,
 	CodeRateLimited:             http.StatusTooManyRequests,
 	CodeInternal:                http.StatusInternalServerError,
 	CodeUnavailable:             http.StatusServiceUnavailable,

@@ -59,6 +59,7 @@ func TestCodeStatus(t *testing.T) {
 		{gateway.CodeIdempotencyKeyInUse, http.StatusConflict},
 		{gateway.CodePayloadTooLarge, http.StatusRequestEntityTooLarge},
 		{gateway.CodeUnsupportedMediaType, http.StatusUnsupportedMediaType},
+		{gateway.CodeHeadersTooLarge, http.StatusRequestHeaderFieldsTooLarge},
 		{gateway.CodeRateLimited, http.StatusTooManyRequests},
 		{gateway.CodeInternal, http.StatusInternalServerError},
 		{gateway.CodeUnavailable, http.StatusServiceUnavailable},

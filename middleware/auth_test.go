@@ -277,7 +277,7 @@ func TestAuthIPLimit(t *testing.T) {
 	}{
 		{name: "over the limit", header: "Bearer " + unknown, ip: "203.0.113.9", status: http.StatusTooManyRequests, retryAfter: "58"},
 		{name: "without a key too", header: "", ip: "203.0.113.9", status: http.StatusTooManyRequests, retryAfter: "58"},
-		{name: "an uncached valid key too", advance: 500 * time.Millisecond, header: "Bearer " + other, ip: "203.0.113.9", status: http.StatusTooManyRequests, retryAfter: "58"},
+		{name: "an uncached valid key is verified", advance: 500 * time.Millisecond, header: "Bearer " + other, ip: "203.0.113.9", status: http.StatusOK},
 		{name: "a cached valid key is not limited", header: "Bearer " + f.valid, ip: "203.0.113.9", status: http.StatusOK},
 		{name: "another address is not limited", header: "", ip: "203.0.113.10", status: http.StatusUnauthorized},
 		{name: "sub-second wait rounds up to 1", advance: 57*time.Second + 100*time.Millisecond, header: "", ip: "203.0.113.9", status: http.StatusTooManyRequests, retryAfter: "1"},
@@ -365,7 +365,10 @@ func (s *lookupCounter) KeyByHash(ctx context.Context, hash string) (*apikeys.Ke
 	return s.Store.KeyByHash(ctx, hash)
 }
 
-func TestAuthBlockedIPCostsNothing(t *testing.T) {
+// TestAuthBlockedIPLookupsAreBounded checks what a blocked address's
+// guesses cost: at most DefaultBlockedLookups store reads a minute for
+// well-formed keys, none for garbage, and no limiter call at all.
+func TestAuthBlockedIPLookupsAreBounded(t *testing.T) {
 	store := &lookupCounter{Store: memory.New()}
 	clock := testclock.New(t0)
 	keys := apikeys.NewService(store, clock, []string{"starter"}, authCacheTTL)
@@ -373,14 +376,17 @@ func TestAuthBlockedIPCostsNothing(t *testing.T) {
 	a := &middleware.Auth{Keys: keys, IPLimiter: limiter, IPLimits: ratelimit.Limits{PerMinute: 2}, Clock: clock, Logger: discardLogger()}
 	e := newEcho(t)
 	e.GET("/", func(c echo.Context) error { return c.NoContent(http.StatusOK) }, a.Middleware())
-	guess := func() int {
-		unknown, _ := apikeys.Generate()
+	send := func(authorization string) int {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		req.RemoteAddr = "203.0.113.50:1234"
-		req.Header.Set("Authorization", "Bearer "+unknown)
+		req.Header.Set("Authorization", authorization)
 		rec := httptest.NewRecorder()
 		e.ServeHTTP(rec, req)
 		return rec.Code
+	}
+	guess := func() int {
+		unknown, _ := apikeys.Generate()
+		return send("Bearer " + unknown)
 	}
 	for range 2 {
 		if code := guess(); code != http.StatusUnauthorized {
@@ -390,18 +396,65 @@ func TestAuthBlockedIPCostsNothing(t *testing.T) {
 	if code := guess(); code != http.StatusTooManyRequests {
 		t.Fatalf("over budget: %d", code)
 	}
-	lookups, asked := store.n.Load(), len(limiter.calls())
-	for range 20 {
+	lookups := store.n.Load()
+	limiter.calls()
+	// Garbage first: it must not spend the lookups either.
+	for _, garbage := range []string{"", "Bearer nope", "Basic dXNlcjpwYXNz"} {
+		if code := send(garbage); code != http.StatusTooManyRequests {
+			t.Fatalf("blocked IP, %q: %d", garbage, code)
+		}
+	}
+	for range 3 * middleware.DefaultBlockedLookups {
 		if code := guess(); code != http.StatusTooManyRequests {
 			t.Fatalf("blocked IP: %d", code)
 		}
 	}
-	if store.n.Load() != lookups || len(limiter.calls()) != 0 {
-		t.Errorf("a blocked IP's guesses cost %d store reads and %d limiter calls (after %d, %d)", store.n.Load()-lookups, len(limiter.calls()), lookups, asked)
+	if n := store.n.Load() - lookups; n != middleware.DefaultBlockedLookups {
+		t.Errorf("a blocked IP's guesses cost %d store reads, want %d", n, middleware.DefaultBlockedLookups)
+	}
+	if n := len(limiter.calls()); n != 0 {
+		t.Errorf("a blocked IP's guesses cost %d limiter calls", n)
 	}
 	// Once the window frees up, the IP is heard again.
 	clock.Advance(time.Minute)
 	if code := guess(); code != http.StatusUnauthorized {
 		t.Fatalf("after the window: %d", code)
 	}
+}
+
+// TestAuthValidKeyBehindABlockedAddress checks that neighbours' guesses do
+// not lock a valid key out: a key this instance verified before gets in
+// even with a stale cache entry and the address's lookups spent, and a key
+// new to the instance gets in while lookups remain.
+func TestAuthValidKeyBehindABlockedAddress(t *testing.T) {
+	f := newAuthFixture(t, 2, nil)
+	const shared = "203.0.113.77"
+	if rec := f.do(t, "Bearer "+f.valid, "198.51.100.7"); rec.Code != http.StatusOK {
+		t.Fatalf("warm-up: %d", rec.Code)
+	}
+	_, fresh, err := f.keys.Create(context.Background(), apikeys.CreateParams{WorkspaceID: authWorkspace, Permissions: []gateway.Permission{gateway.PermEventsRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, late, err := f.keys.Create(context.Background(), apikeys.CreateParams{WorkspaceID: authWorkspace, Permissions: []gateway.Permission{gateway.PermEventsRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown, _ := apikeys.Generate()
+	for range 3 {
+		f.do(t, "Bearer "+unknown, shared)
+	}
+	decodeError(t, f.do(t, "Bearer "+unknown, shared), http.StatusTooManyRequests, gateway.CodeRateLimited)
+	f.clock.Advance(authCacheTTL + time.Second) // every cache entry is stale now
+	if rec := f.do(t, "Bearer "+fresh, shared); rec.Code != http.StatusOK {
+		t.Fatalf("a key new to the instance, lookups left: %d %s", rec.Code, rec.Body)
+	}
+	for range middleware.DefaultBlockedLookups {
+		f.do(t, "Bearer "+unknown, shared)
+	}
+	if rec := f.do(t, "Bearer "+f.valid, shared); rec.Code != http.StatusOK {
+		t.Fatalf("a known key, cache stale, lookups spent: %d %s", rec.Code, rec.Body)
+	}
+	decodeError(t, f.do(t, "Bearer "+late, shared), http.StatusTooManyRequests, gateway.CodeRateLimited)
+	decodeError(t, f.do(t, "Bearer "+f.revoked, shared), http.StatusTooManyRequests, gateway.CodeRateLimited)
 }

@@ -58,15 +58,33 @@ type idemRecord struct {
 	Body        []byte `json:"b"`
 }
 
-// Middleware returns the echo middleware. It must run after Auth (records
-// are scoped by API key) and only on POST routes.
-func (m *Idempotency) Middleware() echo.MiddlewareFunc {
+// BodyCheck applies a route's request checks to its body, already read
+// (gateway.Route.CheckBody).
+type BodyCheck func(req *http.Request, body []byte) error
+
+// Middleware returns the echo middleware without a body check (routes that
+// take no body). It must run after Auth (records are scoped by API key)
+// and only on POST routes.
+func (m *Idempotency) Middleware() echo.MiddlewareFunc { return m.For(nil) }
+
+// For returns the middleware for one route. check, when set, runs before the
+// record is looked up: a retry must pass the same request checks as a fresh
+// request before anything is replayed (a kept 201 holds a secret), and a
+// request refused by them keeps nothing, as with Stripe. Auth, limits and
+// the permission check already ran, further out.
+func (m *Idempotency) For(check BodyCheck) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			ikey := c.Request().Header.Get(headerIdempotencyKey)
-			if ikey == "" {
+			vals := c.Request().Header.Values(headerIdempotencyKey)
+			if len(vals) == 0 {
 				return next(c)
 			}
+			if len(vals) > 1 {
+				// Which one a proxy or a retry would honour is anyone's guess.
+				return gateway.E(gateway.CodeValidation, "Send exactly one Idempotency-Key header.").
+					WithDetails(map[string]any{"field": headerIdempotencyKey})
+			}
+			ikey := vals[0]
 			if !validIdempotencyKey(ikey) {
 				return gateway.E(gateway.CodeValidation, "Idempotency-Key must be 1 to 255 printable ASCII characters.").
 					WithDetails(map[string]any{"field": headerIdempotencyKey})
@@ -81,6 +99,11 @@ func (m *Idempotency) Middleware() echo.MiddlewareFunc {
 				return gateway.E(gateway.CodeInvalidJSON, "The request body could not be read.")
 			}
 			req.Body = io.NopCloser(bytes.NewReader(body))
+			if check != nil {
+				if err := check(req, body); err != nil {
+					return err
+				}
+			}
 
 			p := gateway.PrincipalFrom(c)
 			sum := sha256.Sum256([]byte(ikey))
@@ -112,17 +135,19 @@ func (m *Idempotency) Middleware() echo.MiddlewareFunc {
 					_ = m.Store.Release(context.WithoutCancel(ctx), storeKey)
 				}
 			}()
-			err = next(c)
+			handlerErr := next(c)
 			returned = true
-			if err != nil {
-				c.Error(err)
+			if handlerErr != nil {
+				// Render now, to keep what the client got; the error still
+				// goes up, so that the access log records its cause.
+				c.Error(handlerErr)
 			}
 			status := c.Response().Status
 			if status >= 500 || rec.overflow {
 				if err := m.Store.Release(context.WithoutCancel(ctx), storeKey); err != nil {
 					m.Logger.Warn("idempotency: release failed", "error", err.Error())
 				}
-				return nil
+				return handlerErr
 			}
 			h := c.Response().Header()
 			raw, _ := json.Marshal(idemRecord{Fingerprint: fp, Status: status, ContentType: h.Get(echo.HeaderContentType), Location: h.Get(echo.HeaderLocation), Body: rec.buf.Bytes()})
@@ -134,7 +159,7 @@ func (m *Idempotency) Middleware() echo.MiddlewareFunc {
 				m.Logger.Error("idempotency: could not keep the response", "error", err.Error())
 				_ = m.Store.Release(context.WithoutCancel(ctx), storeKey)
 			}
-			return nil
+			return handlerErr
 		}
 	}
 }
@@ -208,6 +233,9 @@ type recorder struct {
 	buf      bytes.Buffer
 	overflow bool
 }
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.buf.Len()+len(b) > maxRecorded {

@@ -481,12 +481,7 @@ func (s *Service) Authenticate(ctx context.Context, plaintext string) (p *gatewa
 // Cached reports whether a plaintext key is verified from the cache right now
 // (no store round trip would be needed).
 func (s *Service) Cached(plaintext string) bool {
-	if !WellFormed(plaintext) {
-		return false
-	}
-	s.mu.RLock()
-	c, ok := s.cache[Hash(plaintext)]
-	s.mu.RUnlock()
+	c, ok := s.cachedEntry(plaintext)
 	return ok && s.clock.Now().Sub(c.fetched) < s.cacheTTL
 }
 

@@ -68,6 +68,11 @@ func (r *Redis) Load(ctx context.Context) error {
 	return allowScript.Load(ctx, r.client).Err()
 }
 
+// Probe implements Prober: it loads the script again, which is cheap,
+// decides nothing, and means the first decision after Redis restarted
+// (empty script cache) needs no second round trip.
+func (r *Redis) Probe(ctx context.Context) error { return r.Load(ctx) }
+
 // Allow implements Limiter with one EVALSHA.
 func (r *Redis) Allow(ctx context.Context, subject string, l Limits, now time.Time) (Decision, error) {
 	// The hash tag keeps both keys in one Redis Cluster slot.

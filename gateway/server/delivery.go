@@ -88,8 +88,11 @@ func buildDelivery(cfg *config.Config, logger *slog.Logger, clock gateway.Clock,
 		if err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
-		// The queue's own client keeps go-redis's default timeouts: asynq's
-		// scripts may take longer than the limiter's fail-fast budget.
+		// The queue's own client keeps go-redis's default read and write
+		// timeouts: asynq's scripts may take longer than the limiter's
+		// fail-fast budget. Dialing is bounded all the same, so that a
+		// dead Redis costs POST /v1/events one refused dial, not seconds.
+		boundDial(opts, cfg.RedisTimeout)
 		qrdb = redis.NewClient(opts)
 		q = queue.NewAsynq(qrdb, queue.AsynqOptions{Queue: cfg.Delivery.Queue, Logger: logger})
 	} else {

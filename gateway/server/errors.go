@@ -26,6 +26,7 @@ func handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	middleware.AbandonUnreadBody(c)
 	ge := gateway.AsError(err)
 	status := ge.Code.Status()
 	if c.Request().Method == http.MethodHead {

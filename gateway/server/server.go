@@ -167,6 +167,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		middleware.RequestID(),
 		middleware.AccessLog(opts.logOutput(), cfg.LogLevel),
 		middleware.Recover(logger),
+		middleware.HeaderLimit(headerLimit),
 		middleware.BodyLimit(cfg.MaxBodyBytes),
 	)
 	chain := routeChain{
@@ -174,7 +175,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		limit: (&middleware.RateLimit{Limiter: limiter, Clock: clock, Logger: logger, LimitsFor: func(p *gateway.Principal) (ratelimit.Limits, bool) {
 			return LimitsFor(cfg.Plans, p.Plan, p.Tier)
 		}}).Middleware(),
-		idem: (&middleware.Idempotency{Store: idem, Sealer: box, TTL: cfg.IdempotencyTTL, LockTTL: time.Minute, Logger: logger}).Middleware(),
+		idem: &middleware.Idempotency{Store: idem, Sealer: box, TTL: cfg.IdempotencyTTL, LockTTL: time.Minute, Logger: logger},
 	}
 	for _, m := range modules {
 		if err := mount(e, cfg.BasePath, m, chain); err != nil {
@@ -189,6 +190,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	e.Server.ReadTimeout = 30 * time.Second
 	e.Server.WriteTimeout = 30 * time.Second
 	e.Server.IdleTimeout = 120 * time.Second
+	e.Server.MaxHeaderBytes = maxHeaderBytes
 	app.Echo = e
 	app.ready.Store(true)
 	return app, nil
@@ -211,7 +213,18 @@ func LimitsFor(plans map[string]config.Plan, plan, tier string) (ratelimit.Limit
 	}
 }
 
-type routeChain struct{ auth, limit, idem echo.MiddlewareFunc }
+// Header size limits: HeaderLimit answers in the envelope past
+// headerLimit; net/http itself refuses past maxHeaderBytes (plus its 4 KiB
+// slack) with plain text, before any handler could answer.
+const (
+	headerLimit    = 32 << 10
+	maxHeaderBytes = 64 << 10
+)
+
+type routeChain struct {
+	auth, limit echo.MiddlewareFunc
+	idem        *middleware.Idempotency
+}
 
 // mount registers a module's routes. Middleware is attached per route, not
 // per group, so an unknown path is a 404 rather than a 401.
@@ -223,12 +236,13 @@ func mount(e *echo.Echo, base string, m gateway.Module, chain routeChain) error 
 		var mws []echo.MiddlewareFunc
 		switch {
 		case r.Permission == gateway.Public:
+			mws = append(mws, middleware.QueryRules())
 		case r.Permission == "" && len(r.AnyOf) == 0:
 			return fmt.Errorf("module %s: route %s %s declares no permission", m.Name(), r.Method, r.Path)
 		default:
-			mws = append(mws, chain.auth, chain.limit, middleware.RequirePermission(r.Required()...))
+			mws = append(mws, chain.auth, chain.limit, middleware.RequirePermission(r.Required()...), middleware.QueryRules())
 			if r.Method == http.MethodPost {
-				mws = append(mws, chain.idem)
+				mws = append(mws, chain.idem.For(r.CheckBody))
 			}
 		}
 		e.Add(r.Method, base+r.Path, r.Handler, mws...)
@@ -257,13 +271,13 @@ func openRedis(cfg *config.Config) (*redis.Client, error) {
 	// timeouts make a dead Redis cost milliseconds, and the limiter's
 	// fallback keeps it from costing that on every request.
 	opts.ContextTimeoutEnabled = true
-	opts.DialTimeout = 2 * cfg.RedisTimeout
 	opts.ReadTimeout = cfg.RedisTimeout
 	opts.WriteTimeout = cfg.RedisTimeout
 	opts.PoolTimeout = cfg.RedisTimeout
 	// No retries: a limiter script that timed out may have run, and running
 	// it again would count the request twice. The fallback covers the gap.
 	opts.MaxRetries = -1
+	boundDial(opts, cfg.RedisTimeout)
 	return redis.NewClient(opts), nil
 }
 

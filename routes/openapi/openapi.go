@@ -125,9 +125,9 @@ func ErrorsFor(r gateway.Route) []gateway.Code {
 	if r.Doc.Body != nil {
 		codes = append(codes, gateway.CodeInvalidJSON, gateway.CodeValidation, gateway.CodeUnsupportedMediaType, gateway.CodePayloadTooLarge)
 	}
-	if r.Doc.Paginated || len(r.Doc.Query) > 0 {
-		codes = append(codes, gateway.CodeValidation)
-	}
+	// Every route refuses a malformed or repeated query parameter, and
+	// headers past the gateway's limit.
+	codes = append(codes, gateway.CodeValidation, gateway.CodeHeadersTooLarge)
 	if r.Method == http.MethodPost && r.Permission != gateway.Public {
 		codes = append(codes, gateway.CodeIdempotencyKeyReused, gateway.CodeIdempotencyKeyInUse)
 	}

@@ -1,5 +1,5 @@
 // Command loadbench is the `make bench` harness. In one run on one machine it
-// measures four HTTP servers side by side, each on its own 127.0.0.1
+// measures five HTTP servers side by side, each on its own 127.0.0.1
 // listener, with an in-process closed-loop load generator:
 //
 //   - bare: an echo handler that answers a small JSON 200;
@@ -9,6 +9,9 @@
 //   - chain: the real gateway (server.New with every middleware) serving a
 //     benchmark route behind request ID, access log, auth with a cached key,
 //     the Redis rate limiter and the permission check;
+//   - chain redis-down: the same chain on a second gateway whose REDIS_URL
+//     points at a closed local port, so that limits fall back to
+//     in-process ones; the report prints the p99 a dead Redis adds;
 //   - create: POST /v1/webhooks on the same gateway, down to PostgreSQL;
 //   - delivery: event delivery end to end, on a second gateway configured
 //     to deliver to a local HTTPS receiver: POST /v1/events stores each
@@ -146,7 +149,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up per server")
 	fs.IntVar(&o.maxRequests, "max", 2_000_000, "most requests per server and period (warm-up or measured)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of one measured period to this file")
-	fs.StringVar(&o.profilePhase, "profile-phase", phaseChain, "which phase -cpuprofile covers: "+phaseBare+", "+phaseRedisRate+", "+phaseChain+", "+phaseCreate+" or "+phaseDelivery+" (publishing and the wait for its deliveries)")
+	fs.StringVar(&o.profilePhase, "profile-phase", phaseChain, "which phase -cpuprofile covers: "+phaseBare+", "+phaseRedisRate+", "+phaseChain+", "+phaseRedisDown+", "+phaseCreate+" or "+phaseDelivery+" (publishing and the wait for its deliveries)")
 	fs.StringVar(&level, "log-level", "info", "level of the gateway's (discarded) logs: info formats every access-log line as production does")
 	fs.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server on which to create the throwaway database")
 	fs.StringVar(&o.redisURL, "redis-url", envOr("REDIS_URL", defaultRedisURL), "Redis server")
@@ -175,7 +178,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-max must be from -c to 50000000, got %d", o.maxRequests)
 	}
 	switch o.profilePhase {
-	case phaseBare, phaseRedisRate, phaseChain, phaseCreate, phaseDelivery:
+	case phaseBare, phaseRedisRate, phaseChain, phaseRedisDown, phaseCreate, phaseDelivery:
 	default:
 		return o, fmt.Errorf("-profile-phase must name a phase, got %q", o.profilePhase)
 	}

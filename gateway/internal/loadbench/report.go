@@ -66,7 +66,14 @@ func report(w io.Writer, opts options, results []*result) {
 	ratio("chain / bare+redis_rate", phaseChain, phaseRedisRate, chainNote)
 	ratio("chain / bare", phaseChain, phaseBare, "")
 	ratio("create / bare", phaseCreate, phaseBare, "")
+	if c, d := byName[phaseChain], byName[phaseRedisDown]; c != nil && d != nil {
+		fmt.Fprintf(w, "\nredis down: p99 %s ms against %s ms with redis: %s ms added (target under %s ms)\n",
+			ms(d.p99), ms(c.p99), ms(d.p99-c.p99), ms(redisDownTarget))
+	}
 }
+
+// redisDownTarget is the p99 latency a dead Redis may add.
+const redisDownTarget = 5 * time.Millisecond
 
 func dashes(n int) string { return strings.Repeat("-", n) }
 

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -29,11 +30,14 @@ import (
 	"github.com/leadlex/api-gateway/gateway/server"
 )
 
-// The four servers, in the order they are measured.
+// The servers, in the order they are measured.
 const (
 	phaseBare      = "bare"
 	phaseRedisRate = "bare+redis_rate"
 	phaseChain     = "chain"
+	// phaseRedisDown is the chain on a gateway whose REDIS_URL points at a
+	// closed local port: what a dead Redis costs once limits fell back.
+	phaseRedisDown = "chain redis-down"
 	phaseCreate    = "create"
 )
 
@@ -177,6 +181,15 @@ func setup(ctx context.Context, opts options, stderr io.Writer) (*bench, error) 
 	if err != nil {
 		return b, err
 	}
+	deadRedis, err := closedRedisURL()
+	if err != nil {
+		return b, err
+	}
+	// Its logs are discarded: it reports Redis down, as it should.
+	down, err := b.startGatewayLogging(ctx, dbURL, map[string]string{"REDIS_URL": deadRedis}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return b, err
+	}
 	chainHeaders := headers.Clone()
 	chainHeaders.Set(echo.HeaderAuthorization, "Bearer "+chainKey.plain)
 	// The bare servers get the same headers, which they ignore, so that the
@@ -185,6 +198,7 @@ func setup(ctx context.Context, opts options, stderr io.Writer) (*bench, error) 
 		&phase{name: phaseBare, target: getTarget(bareURL+pingPath, chainHeaders)},
 		&phase{name: phaseRedisRate, target: getTarget(rateURL+pingPath, chainHeaders)},
 		&phase{name: phaseChain, target: getTarget(gw.url+pingPath, chainHeaders), keyIDs: []string{chainKey.id}},
+		&phase{name: phaseRedisDown, target: getTarget(down.url+pingPath, chainHeaders)},
 	)
 
 	create := &phase{name: phaseCreate, pool: gw.app.Stores.Pool}
@@ -328,6 +342,24 @@ type gatewayServer struct {
 // serves it on a loopback listener. extra adds to (or overrides) the
 // benchmark's configuration.
 func (b *bench) startGateway(ctx context.Context, dbURL string, extra map[string]string) (*gatewayServer, error) {
+	return b.startGatewayLogging(ctx, dbURL, extra, slog.New(newLogSink(b.opts.logLevel, b.stderr, &b.warnings)))
+}
+
+// closedRedisURL returns a redis:// URL at a local port nothing listens on.
+func closedRedisURL() (string, error) {
+	ln, base, err := listen()
+	if err != nil {
+		return "", err
+	}
+	if err := ln.Close(); err != nil {
+		return "", err
+	}
+	return "redis" + strings.TrimPrefix(base, "http"), nil
+}
+
+// startGatewayLogging is startGateway with the gateway's logs going to
+// logger.
+func (b *bench) startGatewayLogging(ctx context.Context, dbURL string, extra map[string]string, logger *slog.Logger) (*gatewayServer, error) {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, fmt.Errorf("random encryption key: %w", err)
@@ -358,7 +390,6 @@ func (b *bench) startGateway(ctx context.Context, dbURL string, extra map[string
 	if err != nil {
 		return nil, fmt.Errorf("gateway configuration: %w", err)
 	}
-	logger := slog.New(newLogSink(b.opts.logLevel, b.stderr, &b.warnings))
 	app, err := server.New(ctx, cfg, logger, server.Options{ExtraModules: []gateway.Module{benchModule{}}, LogOutput: io.Discard})
 	if err != nil {
 		return nil, fmt.Errorf("assemble the gateway: %w", err)
