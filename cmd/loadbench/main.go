@@ -46,12 +46,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-)
 
-// Defaults for the services, matching the ones `make test` starts.
-const (
-	defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	defaultRedisURL    = "redis://127.0.0.1:6379/0"
+	"github.com/leadlex/api-gateway/internal/testdb"
+	"github.com/leadlex/api-gateway/internal/testredis"
 )
 
 // options are the command-line settings.
@@ -148,8 +145,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of one measured period to this file")
 	fs.StringVar(&o.profilePhase, "profile-phase", phaseChain, "which phase -cpuprofile covers: "+phaseBare+", "+phaseRedisRate+", "+phaseChain+", "+phaseCreate+" or "+phaseDelivery+" (publishing and the wait for its deliveries)")
 	fs.StringVar(&level, "log-level", "info", "level of the gateway's (discarded) logs: info formats every access-log line as production does")
-	fs.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server on which to create the throwaway database")
-	fs.StringVar(&o.redisURL, "redis-url", envOr("REDIS_URL", defaultRedisURL), "Redis server")
+	fs.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", testdb.DefaultURL), "PostgreSQL server on which to create the throwaway database")
+	fs.StringVar(&o.redisURL, "redis-url", envOr("REDIS_URL", testredis.DefaultURL), "Redis server")
 	fs.BoolVar(&o.delivery, "delivery", true, "run the delivery phase (publishing for -d after -warmup)")
 	fs.IntVar(&o.publishers, "publishers", 0, "delivery: concurrent publishers (closed loop); 0 means -c")
 	fs.IntVar(&o.webhooks, "webhooks", 1, "delivery: webhooks subscribed to the published event (deliveries per event)")
