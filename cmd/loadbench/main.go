@@ -23,7 +23,9 @@
 //
 // It creates a throwaway database (gwbench_<hex>), a Redis key prefix and an
 // asynq queue (gwbench-<hex>) of its own, and removes them at the end, also
-// after a failure or an interrupt.
+// after a failure or an interrupt. The database and the receiver are the
+// tests' own helpers (internal/testdb, internal/testreceiver), so that the
+// benchmark measures what the tests check, set up the same way.
 // Every answer's status code (and the start of its body) is checked, so that
 // a broken server cannot look fast. The exit status is 1 when setup fails,
 // when any answer was wrong, or when a consistency check fails.
