@@ -27,7 +27,7 @@ lint:
 
 ## bench: throughput and latency of the gateway against bare echo baselines
 bench:
-	$(SERVICES) && $(GO) run ./gateway/internal/loadbench
+	$(SERVICES) && $(GO) run ./cmd/loadbench
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s); corpus entries that found bugs stay in testdata/fuzz
 FUZZTIME ?= 30s

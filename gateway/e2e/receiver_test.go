@@ -2,14 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/pem"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,56 +11,52 @@ import (
 	"time"
 
 	"github.com/leadlex/api-gateway/internal/testdns"
+	"github.com/leadlex/api-gateway/internal/testreceiver"
 )
 
-// received is one request the receiver got.
-type received struct {
-	Path   string
-	Header http.Header
-	Body   []byte
-	At     time.Time
-}
+// received is one request the receiver got (Path, Header, Body, At, ...).
+type received = testreceiver.Request
 
-// receiver is a local HTTPS webhook receiver whose answers a test scripts.
+// receiver is the shared local HTTPS webhook receiver (internal/testreceiver)
+// with what these tests add: a host name in a fake DNS, and answers a test
+// scripts.
 type receiver struct {
-	srv *httptest.Server
+	core *testreceiver.Receiver
 	// Name is the host name webhooks use; the fake DNS maps it to the
 	// receiver (the test certificate is valid for example.com).
 	Name   string
 	caFile string
 	dns    *testdns.Server
 
-	mu       sync.Mutex
-	requests []received
+	mu sync.Mutex
 	// answer decides the reply to the n-th request (1-based) for one
 	// delivery ID; nil answers 200.
 	answer func(n int, r *http.Request) (status int, header http.Header)
-	perID  map[string]int
 	// hang makes every request block until the client gives up.
 	hang bool
 }
 
 func newReceiver(t *testing.T) *receiver {
 	t.Helper()
-	rc := &receiver{Name: "example.com", perID: map[string]int{}, dns: testdns.Start(t)}
-	rc.srv = httptest.NewTLSServer(http.HandlerFunc(rc.serve))
-	t.Cleanup(rc.srv.Close)
+	rc := &receiver{Name: "example.com", dns: testdns.Start(t)}
+	core, err := testreceiver.Start(testreceiver.Options{Record: true, Answer: rc.reply})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.core = core
+	t.Cleanup(core.Close)
 	rc.dns.Set(rc.Name, netip.MustParseAddr("127.0.0.1"))
-	rc.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rc.srv.Certificate().Raw})
-	if err := os.WriteFile(rc.caFile, pemBytes, 0o600); err != nil {
+	if rc.caFile, err = core.WriteCA(t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
 	return rc
 }
 
-func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+// reply answers as the test scripted: hang, or answer's status and headers
+// with a small JSON body.
+func (rc *receiver) reply(w http.ResponseWriter, r *http.Request, got *received) {
 	rc.mu.Lock()
-	rc.requests = append(rc.requests, received{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, At: time.Now()})
-	id := r.Header.Get("X-LeadLex-Delivery-ID")
-	rc.perID[id]++
-	n, answer, hang := rc.perID[id], rc.answer, rc.hang
+	answer, hang := rc.answer, rc.hang
 	rc.mu.Unlock()
 	if hang {
 		select {
@@ -78,7 +68,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	var h http.Header
 	if answer != nil {
-		status, h = answer(n, r)
+		status, h = answer(got.N, r)
 	}
 	for k, v := range h {
 		w.Header()[k] = v
@@ -88,23 +78,13 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // URL is the webhook URL for a path on this receiver.
-func (rc *receiver) URL(path string) string {
-	_, port, _ := net.SplitHostPort(rc.srv.Listener.Addr().String())
-	return "https://" + rc.Name + ":" + port + path
-}
+func (rc *receiver) URL(path string) string { return rc.core.URLAt(rc.Name, path) }
 
-func (rc *receiver) got() []received {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]received(nil), rc.requests...)
-}
+// got returns the requests so far, in arrival order.
+func (rc *receiver) got() []received { return rc.core.Requests() }
 
 // distinct counts the delivery IDs seen: the receiver's effects, once per ID.
-func (rc *receiver) distinct() int {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return len(rc.perID)
-}
+func (rc *receiver) distinct() int { return rc.core.Distinct() }
 
 // env points a test environment's gateways at this receiver: its CA, the
 // fake DNS, loopback allowed as a delivery target (test-only settings), a

@@ -1,17 +1,11 @@
 package main
 
 import (
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"log"
 	"maps"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/leadlex/api-gateway/internal/testreceiver"
 	"github.com/leadlex/api-gateway/routes/webhooks/signature"
 )
 
@@ -40,21 +35,14 @@ type receipt struct {
 	at    time.Time
 }
 
-// receiver is the local HTTPS webhook receiver of the delivery phase. It
+// receiver is the delivery phase's check on the shared local HTTPS receiver
+// (internal/testreceiver, which the end-to-end tests deliver to as well). It
 // answers 200 to a delivery whose signature is valid for its webhook's
 // secret (both schemes) and whose payload names an event, and 401 or 400
 // otherwise, as a real receiver would; it keeps the first arrival of each
 // delivery ID and counts the rest.
 type receiver struct {
-	srv *httptest.Server
-	// base is https://127.0.0.1:<port>.
-	base string
-	// serverErrors counts what the receiver's HTTP server logged (TLS
-	// handshake errors and the like).
-	serverErrors *countingWriter
-	// connections counts the connections the gateway's sender opened: one
-	// per delivery would mean a TLS handshake per delivery.
-	connections atomic.Int64
+	core *testreceiver.Receiver
 
 	mu sync.Mutex
 	// secrets are the webhooks' signing secrets, by index.
@@ -70,39 +58,29 @@ type receiver struct {
 	samples                  []string
 }
 
-// startReceiver serves a receiver over TLS with httptest's certificate (valid
-// for 127.0.0.1) on a new loopback listener, speaking HTTP/2 when asked to
-// and HTTP/1.1 otherwise, until close.
+// startReceiver starts the receiver on a new loopback listener, speaking
+// HTTP/2 when asked to and HTTP/1.1 otherwise, until close. The first lines
+// its HTTP server logs are copied to stderr.
 func startReceiver(http2 bool, stderr io.Writer) (*receiver, error) {
-	ln, _, err := listen()
+	rc := &receiver{first: map[string]receipt{}}
+	core, err := testreceiver.Start(testreceiver.Options{
+		HTTP2:    http2,
+		MaxBody:  maxReceiverBody,
+		Answer:   rc.answer,
+		ErrorLog: &firstLines{w: stderr, prefix: "loadbench: receiver: ", max: maxAlerts},
+	})
 	if err != nil {
 		return nil, err
 	}
-	rc := &receiver{
-		first:        map[string]receipt{},
-		serverErrors: &countingWriter{w: stderr, prefix: "loadbench: receiver: ", max: maxAlerts},
-	}
-	rc.srv = httptest.NewUnstartedServer(rc)
-	_ = rc.srv.Listener.Close()
-	rc.srv.Listener = ln
-	rc.srv.EnableHTTP2 = http2
-	rc.srv.Config.ReadHeaderTimeout = 5 * time.Second
-	rc.srv.Config.ErrorLog = log.New(rc.serverErrors, "", 0)
-	rc.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			rc.connections.Add(1)
-		}
-	}
-	rc.srv.StartTLS()
-	rc.base = "https://" + ln.Addr().String()
+	rc.core = core
 	return rc, nil
 }
 
 // close stops the receiver.
-func (rc *receiver) close() { rc.srv.Close() }
+func (rc *receiver) close() { rc.core.Close() }
 
 // hookURL is webhook i's URL: an IP literal, so that no DNS is involved.
-func (rc *receiver) hookURL(i int) string { return rc.base + hookPath + strconv.Itoa(i) }
+func (rc *receiver) hookURL(i int) string { return rc.core.URL(hookPath + strconv.Itoa(i)) }
 
 // setSecrets tells the receiver the webhooks' secrets, by index, before any
 // delivery is made.
@@ -114,32 +92,12 @@ func (rc *receiver) setSecrets(secrets []string) {
 
 // writeCA writes the receiver's certificate as PEM to a new temporary file
 // (DELIVERY_CA_FILE) and returns its path; the caller removes it.
-func (rc *receiver) writeCA() (string, error) {
-	return writeCertificate(rc.srv.Certificate())
-}
+func (rc *receiver) writeCA() (string, error) { return rc.core.WriteCA("") }
 
-func writeCertificate(cert *x509.Certificate) (string, error) {
-	f, err := os.CreateTemp("", "gwbench-ca-*.pem")
-	if err != nil {
-		return "", fmt.Errorf("receiver CA file: %w", err)
-	}
-	werr := pem.Encode(f, &pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		_ = os.Remove(f.Name())
-		return "", fmt.Errorf("receiver CA file: %w", werr)
-	}
-	return f.Name(), nil
-}
-
-// ServeHTTP implements http.Handler.
-func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	at := time.Now()
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxReceiverBody))
-	id := r.Header.Get(signature.HeaderDeliveryID)
-	hook, secret := rc.hook(r.URL.Path)
+// answer checks one delivery and replies to it.
+func (rc *receiver) answer(w http.ResponseWriter, _ *http.Request, got *testreceiver.Request) {
+	id := got.Header.Get(signature.HeaderDeliveryID)
+	hook, secret := rc.hook(got.Path)
 
 	var payload struct {
 		ID   string `json:"id"`
@@ -148,19 +106,19 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var problem string
 	badSignature := false
 	switch {
-	case err != nil:
-		problem = "read the body: " + err.Error()
-	case r.Method != http.MethodPost:
-		problem = "method " + r.Method
+	case got.Err != nil:
+		problem = "read the body: " + got.Err.Error()
+	case got.Method != http.MethodPost:
+		problem = "method " + got.Method
 	case hook < 0:
-		problem = "no webhook at " + r.URL.Path
+		problem = "no webhook at " + got.Path
 	case id == "":
 		problem = "no " + signature.HeaderDeliveryID + " header"
 	default:
-		if err := signature.Verify(r.Header, body, secret, signatureTolerance, at); err != nil {
+		if err := signature.Verify(got.Header, got.Body, secret, signatureTolerance, got.At); err != nil {
 			problem, badSignature = "bad signature: "+err.Error(), true
-		} else if err := json.Unmarshal(body, &payload); err != nil || payload.ID == "" || payload.Type != deliveryEventType {
-			problem = fmt.Sprintf("payload without an event id or of another type: %.120s", body)
+		} else if err := json.Unmarshal(got.Body, &payload); err != nil || payload.ID == "" || payload.Type != deliveryEventType {
+			problem = fmt.Sprintf("payload without an event id or of another type: %.120s", got.Body)
 		}
 	}
 
@@ -168,7 +126,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.hits++
 	if problem == "" {
 		if prev, seen := rc.first[id]; !seen {
-			rc.first[id] = receipt{event: payload.ID, hook: hook, at: at}
+			rc.first[id] = receipt{event: payload.ID, hook: hook, at: got.At}
 		} else if prev.event != payload.ID || prev.hook != hook {
 			problem = "delivery ID " + id + " came before for another event or webhook"
 		} else {
@@ -221,6 +179,10 @@ func (rc *receiver) delivered() int {
 	return len(rc.first)
 }
 
+// connections counts the connections the gateway's sender opened: one per
+// delivery would mean a TLS handshake per delivery.
+func (rc *receiver) connections() int64 { return rc.core.Connections() }
+
 // receiverStats is a copy of what the receiver saw.
 type receiverStats struct {
 	first                                   map[string]receipt
@@ -237,14 +199,14 @@ func (rc *receiver) stats() receiverStats {
 		first: maps.Clone(rc.first),
 		hits:  rc.hits, repeats: rc.repeats, badSignatures: rc.badSignatures, malformed: rc.malformed,
 		samples:      slices.Clone(rc.samples),
-		serverErrors: rc.serverErrors.lines.Load(),
-		connections:  rc.connections.Load(),
+		serverErrors: rc.core.ServerErrors(),
+		connections:  rc.core.Connections(),
 	}
 }
 
-// countingWriter counts the lines a log writes to it and copies the first
-// max of them to w, each after prefix.
-type countingWriter struct {
+// firstLines copies the first max lines a log writes to it to w, each after
+// prefix, and drops the rest (the receiver counts them all).
+type firstLines struct {
 	w      io.Writer
 	prefix string
 	max    int64
@@ -252,7 +214,7 @@ type countingWriter struct {
 }
 
 // Write implements io.Writer; a log.Logger writes one line per call.
-func (c *countingWriter) Write(p []byte) (int, error) {
+func (c *firstLines) Write(p []byte) (int, error) {
 	if c.lines.Add(1) <= c.max {
 		_, _ = fmt.Fprintf(c.w, "%s%s", c.prefix, p)
 	}

@@ -347,7 +347,7 @@ func (b *bench) measureDelivery(ctx context.Context) (*deliveryResult, error) {
 	if pool != nil {
 		pool0 = pool.Stat()
 	}
-	cpu0, redis0, conns0 := processCPU(), b.redisCPU(ctx), d.recv.connections.Load()
+	cpu0, redis0, conns0 := processCPU(), b.redisCPU(ctx), d.recv.connections()
 	start := time.Now()
 	pub := drive(ctx, tr, d.target(periodMeasured), o.publishers, o.duration, o.maxRequests)
 	published := time.Now()
@@ -362,7 +362,7 @@ func (b *bench) measureDelivery(ctx context.Context) (*deliveryResult, error) {
 	}
 	stopProfile()
 	r.cpu = processCPU() - cpu0
-	r.connections = d.recv.connections.Load() - conns0
+	r.connections = d.recv.connections() - conns0
 	r.redisCPU = -1
 	if redis1 := b.redisCPU(ctx); redis0 >= 0 && redis1 >= redis0 {
 		r.redisCPU = redis1 - redis0

@@ -26,7 +26,9 @@
 //
 // It creates a throwaway database (gwbench_<hex>), a Redis key prefix and an
 // asynq queue (gwbench-<hex>) of its own, and removes them at the end, also
-// after a failure or an interrupt.
+// after a failure or an interrupt. The database and the receiver are the
+// tests' own helpers (internal/testdb, internal/testreceiver), so that the
+// benchmark measures what the tests check, set up the same way.
 // Every answer's status code (and the start of its body) is checked, so that
 // a broken server cannot look fast. The exit status is 1 when setup fails,
 // when any answer was wrong, or when a consistency check fails.
@@ -49,12 +51,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-)
 
-// Defaults for the services, matching the ones `make test` starts.
-const (
-	defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	defaultRedisURL    = "redis://127.0.0.1:6379/0"
+	"github.com/leadlex/api-gateway/internal/testdb"
+	"github.com/leadlex/api-gateway/internal/testredis"
 )
 
 // options are the command-line settings.
@@ -151,8 +150,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of one measured period to this file")
 	fs.StringVar(&o.profilePhase, "profile-phase", phaseChain, "which phase -cpuprofile covers: "+phaseBare+", "+phaseRedisRate+", "+phaseChain+", "+phaseRedisDown+", "+phaseCreate+" or "+phaseDelivery+" (publishing and the wait for its deliveries)")
 	fs.StringVar(&level, "log-level", "info", "level of the gateway's (discarded) logs: info formats every access-log line as production does")
-	fs.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", defaultDatabaseURL), "PostgreSQL server on which to create the throwaway database")
-	fs.StringVar(&o.redisURL, "redis-url", envOr("REDIS_URL", defaultRedisURL), "Redis server")
+	fs.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", testdb.DefaultURL), "PostgreSQL server on which to create the throwaway database")
+	fs.StringVar(&o.redisURL, "redis-url", envOr("REDIS_URL", testredis.DefaultURL), "Redis server")
 	fs.BoolVar(&o.delivery, "delivery", true, "run the delivery phase (publishing for -d after -warmup)")
 	fs.IntVar(&o.publishers, "publishers", 0, "delivery: concurrent publishers (closed loop); 0 means -c")
 	fs.IntVar(&o.webhooks, "webhooks", 1, "delivery: webhooks subscribed to the published event (deliveries per event)")

@@ -4,109 +4,38 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/leadlex/api-gateway/deploy"
-	"github.com/leadlex/api-gateway/gateway/migrate"
+	"github.com/leadlex/api-gateway/internal/testdb"
 )
 
 // databasePrefix starts the name of the throwaway database, so that a
 // leftover from a killed run is recognisable (and safe to drop).
 const databasePrefix = "gwbench_"
 
-// createDatabase creates and migrates the run's throwaway database, arranges
-// for it to be dropped at the end, and returns its URL.
+// createDatabase creates and migrates the run's throwaway database (with
+// internal/testdb, as the tests do), arranges for it to be dropped at the
+// end, and returns its URL.
 func (b *bench) createDatabase(ctx context.Context) (string, error) {
-	admin, err := adminConfig(b.opts.databaseURL)
+	db, err := testdb.Create(ctx, testdb.Options{BaseURL: b.opts.databaseURL, Prefix: databasePrefix})
 	if err != nil {
 		return "", err
 	}
-	where := fmt.Sprintf("%s:%d", admin.Host, admin.Port)
-	name := databasePrefix + b.runID
-	// The name is made here of a fixed prefix and hex digits only.
-	ident := pgx.Identifier{name}.Sanitize()
-
-	if err := adminExec(ctx, admin, "create database "+ident); err != nil {
-		return "", fmt.Errorf("create database %s on %s: %w", name, where, err)
-	}
+	// The gateway opens its own pool on the URL; this one was only for the
+	// migrations, and would otherwise hold a connection through the run.
+	db.Pool.Close()
 	b.onClose(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		// WITH (FORCE) ends connections still open, such as a pool that a
-		// failed setup did not get to close.
-		if err := adminExec(ctx, admin, "drop database if exists "+ident+" with (force)"); err != nil {
-			b.warnf("drop database %s on %s: %v (drop it by hand)", name, where, err)
+		if err := db.Close(ctx); err != nil {
+			b.warnf("%v (drop it by hand)", err)
 		}
 	})
-
-	dbURL, err := withDatabase(b.opts.databaseURL, name)
-	if err != nil {
-		return "", err
-	}
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		return "", fmt.Errorf("connect to %s: %w", name, err)
-	}
-	defer pool.Close()
-	files, err := fs.Sub(deploy.Migrations, deploy.MigrationsDir)
-	if err != nil {
-		return "", fmt.Errorf("embedded migrations: %w", err)
-	}
-	if _, err := migrate.Up(ctx, pool, files); err != nil {
-		return "", fmt.Errorf("migrate %s: %w", name, err)
-	}
-	return dbURL, nil
-}
-
-// adminConfig returns the connection settings of base for CREATE and DROP
-// DATABASE. It goes through pgxpool so that pool settings in the URL (such
-// as pool_max_conns, which the gateway's pool honours) are accepted.
-func adminConfig(base string) (*pgx.ConnConfig, error) {
-	pc, err := pgxpool.ParseConfig(base)
-	if err != nil {
-		return nil, fmt.Errorf("database URL: %w", err)
-	}
-	cc := pc.ConnConfig
-	if cc.ConnectTimeout == 0 || cc.ConnectTimeout > 10*time.Second {
-		cc.ConnectTimeout = 10 * time.Second
-	}
-	return cc, nil
-}
-
-// adminExec runs one statement on a connection of its own: CREATE and DROP
-// DATABASE cannot run in a transaction and need no pool.
-func adminExec(ctx context.Context, cfg *pgx.ConnConfig, sql string) error {
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close(context.Background()) }()
-	_, err = conn.Exec(ctx, sql)
-	return err
-}
-
-// withDatabase returns base with its database replaced by name, keeping
-// every other setting. Both the URL and the keyword/value forms are accepted.
-func withDatabase(base, name string) (string, error) {
-	if !strings.HasPrefix(base, "postgres://") && !strings.HasPrefix(base, "postgresql://") {
-		// In the keyword/value form the last occurrence of a keyword wins.
-		return base + " dbname=" + name, nil
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", fmt.Errorf("database URL: %w", err)
-	}
-	u.Path, u.RawPath = "/"+name, ""
-	return u.String(), nil
+	return db.URL, nil
 }
 
 // deleteMatching deletes the Redis keys matching pattern and returns how
