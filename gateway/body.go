@@ -73,6 +73,9 @@ func DecodeJSONBytes(raw []byte, dst any, required ...string) error {
 	if !json.Valid(raw) {
 		return E(CodeInvalidJSON, "Request body is not valid JSON.")
 	}
+	if err := checkStorable(raw); err != nil {
+		return err
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
 		return E(CodeValidation, "Request body must be a JSON object.")

@@ -102,7 +102,7 @@ func (d *deliveryEnv) logs(t *testing.T, hookID, query string) []map[string]any 
 		t.Fatalf("logs: %d %s", r.Status, r.Raw)
 	}
 	var out []map[string]any
-	for _, e := range r.Body["data"].([]any) {
+	for _, e := range r.items(t, "logs") {
 		out = append(out, e.(map[string]any))
 	}
 	return out

@@ -34,7 +34,7 @@ func TestWebhookLifecycle(t *testing.T) {
 
 	t.Run("list newest first with pagination", func(t *testing.T) {
 		r := g.do(req{method: "GET", path: "/v1/webhooks?per_page=2", key: reader.Key})
-		list, _ := r.Body["data"].([]any)
+		list := r.items(t, "webhooks")
 		meta, _ := r.Body["meta"].(map[string]any)
 		if r.Status != 200 || len(list) != 2 || meta["total"] != float64(3) || meta["page"] != float64(1) || meta["per_page"] != float64(2) {
 			t.Fatalf("%d %s", r.Status, r.Raw)
@@ -48,7 +48,7 @@ func TestWebhookLifecycle(t *testing.T) {
 			}
 		}
 		r = g.do(req{method: "GET", path: "/v1/webhooks?per_page=2&page=2", key: reader.Key})
-		if list, _ := r.Body["data"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != ids[0] {
+		if list := r.items(t, "webhooks"); len(list) != 1 || list[0].(map[string]any)["id"] != ids[0] {
 			t.Errorf("page 2: %s", r.Raw)
 		}
 		for _, q := range []string{"per_page=101", "per_page=0", "page=0", "page=x"} {

@@ -47,6 +47,10 @@ type RetriedDelivery struct {
 }
 
 type (
+	// logsData is GET .../logs's "data" (rendered by gateway.ListJSON).
+	logsData struct {
+		Logs []LogEntry `json:"logs"`
+	}
 	logEntryData struct {
 		LogEntry LogEntry `json:"log_entry"`
 	}
@@ -58,7 +62,7 @@ type (
 func (m *Module) deliveryRoutes() []gateway.Route {
 	return []gateway.Route{
 		{Method: http.MethodGet, Path: "/v1/webhooks/:id/logs", Permission: gateway.PermWebhooksRead, Handler: m.logs, Summary: "List a webhook's delivery attempts",
-			Doc: gateway.Doc{Data: []LogEntry{}, Paginated: true, Errors: []gateway.Code{gateway.CodeWebhookNotFound},
+			Doc: gateway.Doc{Data: logsData{}, Paginated: true, Errors: []gateway.Code{gateway.CodeWebhookNotFound},
 				Description: "One entry per attempt, newest first, kept 30 days. status: success; pending (failed, another try is scheduled); failed (for good).",
 				Query:       []gateway.Param{{Name: "status", Type: "string", Enum: []string{delivery.StatusSuccess, delivery.StatusFailed, delivery.StatusPending}, Description: "Only attempts with this status."}}}},
 		{Method: http.MethodPost, Path: "/v1/webhooks/:id/test", Permission: gateway.PermWebhooksWrite, Handler: m.test, Summary: "Send a test delivery now",
@@ -87,7 +91,7 @@ func (m *Module) logs(c echo.Context) error {
 	for i := range list {
 		entries[i] = LogEntryOf(&list[i])
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": entries, "meta": gateway.Meta{Page: page.Page, PerPage: page.PerPage, Total: total}})
+	return gateway.ListJSON(c, "logs", entries, page, total)
 }
 
 func (m *Module) test(c echo.Context) error {

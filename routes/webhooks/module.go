@@ -31,7 +31,7 @@ func (m *Module) Routes() []gateway.Route {
 				Errors:      []gateway.Code{gateway.CodeInvalidURL, gateway.CodeInvalidEvents, gateway.CodeMissingRequiredField, gateway.CodeDuplicateWebhook, gateway.CodeWebhookLimitReached},
 				Example:     `{"url": "https://93.184.215.14/leadlex/webhook", "events": ["contact.created", "deal.updated"], "description": "Production CRM sync", "active": true}`}},
 		{Method: http.MethodGet, Path: "/v1/webhooks", Permission: gateway.PermWebhooksRead, Handler: m.list, Summary: "List webhooks",
-			Doc: gateway.Doc{Data: []View{}, Paginated: true, Description: "The workspace's webhooks, newest first. Never includes secrets."}},
+			Doc: gateway.Doc{Data: listData{}, Paginated: true, Description: "The workspace's webhooks, newest first. Never includes secrets."}},
 		{Method: http.MethodGet, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksRead, Handler: m.get, Summary: "Get a webhook",
 			Doc: gateway.Doc{Data: webhookData{}, Errors: errs}},
 		{Method: http.MethodPatch, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksWrite, Handler: m.update, Summary: "Update a webhook",
@@ -55,6 +55,10 @@ type (
 	}
 	webhookData struct {
 		Webhook View `json:"webhook"`
+	}
+	// listData is GET /v1/webhooks's "data" (rendered by gateway.ListJSON).
+	listData struct {
+		Webhooks []View `json:"webhooks"`
 	}
 	deletedData struct {
 		Deleted bool   `json:"deleted"`
@@ -176,7 +180,7 @@ func (m *Module) list(c echo.Context) error {
 	for i := range list {
 		views[i] = ViewOf(&list[i])
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": views, "meta": gateway.Meta{Page: page.Page, PerPage: page.PerPage, Total: total}})
+	return gateway.ListJSON(c, "webhooks", views, page, total)
 }
 
 func (m *Module) get(c echo.Context) error {
