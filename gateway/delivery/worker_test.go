@@ -403,9 +403,9 @@ func TestProcessOutcomes(t *testing.T) {
 		{name: "redirect is retried", answer: answer(http.StatusFound, "Location", "/elsewhere"),
 			status: delivery.StatusPending, code: 302, class: delivery.ErrClassRedirect, wait: 5 * time.Second},
 		{name: "longer retry-after honoured", answer: answer(http.StatusTooManyRequests, "Retry-After", "600"),
-			status: delivery.StatusPending, code: 429, class: delivery.ErrClassHTTP, wait: 10 * time.Minute},
+			status: delivery.StatusPending, code: 429, class: delivery.ErrClassHTTP, wait: 10*time.Minute + 30*time.Second}, // jitter 0.5 lengthens a Retry-After by 5%
 		{name: "retry-after capped at 6h", answer: answer(http.StatusServiceUnavailable, "Retry-After", "86400"),
-			status: delivery.StatusPending, code: 503, class: delivery.ErrClassHTTP, wait: 6 * time.Hour},
+			status: delivery.StatusPending, code: 503, class: delivery.ErrClassHTTP, wait: 6*time.Hour + 18*time.Minute},
 		{name: "shorter retry-after ignored", answer: answer(http.StatusTooManyRequests, "Retry-After", "1"),
 			status: delivery.StatusPending, code: 429, class: delivery.ErrClassHTTP, wait: 5 * time.Second},
 		{name: "test delivery never retried", answer: answer(http.StatusInternalServerError), test: true,
