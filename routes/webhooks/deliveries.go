@@ -75,8 +75,8 @@ func (m *Module) deliveryRoutes() []gateway.Route {
 }
 
 func (m *Module) logs(c echo.Context) error {
-	id := c.Param("id")
-	if !validID(id) {
+	id, ok := gateway.PathID(c.Param("id"))
+	if !ok {
 		return notFound()
 	}
 	page, err := gateway.ParsePage(c, 50)
@@ -118,11 +118,12 @@ func (m *Module) test(c echo.Context) error {
 }
 
 func (m *Module) retry(c echo.Context) error {
-	id, did := c.Param("id"), c.Param("delivery_id")
-	if !validID(id) {
+	id, ok := gateway.PathID(c.Param("id"))
+	if !ok {
 		return notFound()
 	}
-	if !validID(did) {
+	did, ok := gateway.PathID(c.Param("delivery_id"))
+	if !ok {
 		return gateway.E(gateway.CodeDeliveryNotFound, "No delivery with that id for this webhook.")
 	}
 	d, err := m.Deliveries.Retry(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id, did)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/leadlex/api-gateway/gateway"
 )
 
@@ -30,14 +29,10 @@ func (s *Service) storeError(op string, err error) error {
 	return gateway.Unavailable(fmt.Errorf("%s: %w", op, err))
 }
 
-func validID(id string) bool {
-	u, err := uuid.Parse(id)
-	return err == nil && u.String() == id
-}
-
 // Get returns one webhook of the workspace.
 func (s *Service) Get(ctx context.Context, workspaceID, id string) (*Webhook, error) {
-	if !validID(id) {
+	id, ok := gateway.PathID(id)
+	if !ok {
 		return nil, notFound()
 	}
 	w, err := s.Store.GetWebhook(ctx, workspaceID, id)
@@ -67,7 +62,8 @@ type UpdateInput struct {
 // Update validates and applies a partial update with the same rules as
 // Create. The secret never changes here.
 func (s *Service) Update(ctx context.Context, workspaceID, id string, in UpdateInput) (*Webhook, error) {
-	if !validID(id) {
+	id, ok := gateway.PathID(id)
+	if !ok {
 		return nil, notFound()
 	}
 	p := Patch{Description: in.Description, Active: in.Active, UpdatedAt: s.Clock.Now().UTC().Truncate(time.Second)}
@@ -94,7 +90,8 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in UpdateI
 // Delete removes a webhook. (Pending deliveries are cancelled by the
 // delivery module, which checks the webhook before every attempt.)
 func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
-	if !validID(id) {
+	id, ok := gateway.PathID(id)
+	if !ok {
 		return notFound()
 	}
 	if err := s.Store.DeleteWebhook(ctx, workspaceID, id); err != nil {
@@ -116,7 +113,8 @@ const MaxRotationOverlap = 7 * 24 * time.Hour
 // RotateSecret issues a new secret; the previous one stays valid for
 // overlap (0: it stops at once), so receivers can switch without a gap.
 func (s *Service) RotateSecret(ctx context.Context, workspaceID, id string, overlap time.Duration) (*Rotated, error) {
-	if !validID(id) {
+	id, ok := gateway.PathID(id)
+	if !ok {
 		return nil, notFound()
 	}
 	secret, err := NewSecret()

@@ -209,7 +209,10 @@ func (m *Module) update(c echo.Context) error {
 }
 
 func (m *Module) delete(c echo.Context) error {
-	id := c.Param("id")
+	id, ok := gateway.PathID(c.Param("id"))
+	if !ok {
+		return notFound()
+	}
 	if err := m.Service.Delete(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id); err != nil {
 		return err
 	}
@@ -218,11 +221,10 @@ func (m *Module) delete(c echo.Context) error {
 
 func (m *Module) rotate(c echo.Context) error {
 	var req rotateRequest
-	// The body is optional: no body (or an empty one) keeps the default.
-	if c.Request().ContentLength != 0 {
-		if err := gateway.DecodeJSON(c, &req); err != nil {
-			return err
-		}
+	// The body is optional: no body, or an empty one however it is
+	// framed, keeps the default.
+	if err := gateway.DecodeOptionalJSON(c, &req); err != nil {
+		return err
 	}
 	overlap := 24 * time.Hour
 	if req.ExpirePreviousInSeconds != nil {
