@@ -114,3 +114,44 @@ func TestWebhookSmallRules(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookURLSpellings: an IPv6 literal that embeds a public IPv4 address
+// is refused as non_canonical_ip (it would otherwise be a second webhook for
+// 93.184.215.14), and a URL with a #fragment is refused (the fragment is
+// never sent), on create and on PATCH; before, both were stored.
+func TestWebhookURLSpellings(t *testing.T) {
+	e := newEnv(t)
+	admin := e.createKey(workspaceA, "webhooks:write", "--tier", "unmetered")
+	g := e.start(nil)
+	r := g.create(admin, `{"url": "https://93.184.215.14/hook", "events": ["contact.created"]}`)
+	if r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Raw)
+	}
+	id := r.webhook()["id"].(string)
+	for _, tc := range []struct{ url, reason string }{
+		{"https://[::ffff:93.184.215.14]/hook", "non_canonical_ip"},
+		{"https://[::ffff:5db8:d70e]/hook", "non_canonical_ip"},
+		{"https://[64:ff9b::5db8:d70e]/hook", "non_canonical_ip"},
+		{"https://[64:ff9b::93.184.215.14]:443/hook", "non_canonical_ip"},
+		{"https://[2002:5db8:d70e::1]/hook", "non_public_address"},
+		{"https://93.184.215.14/other#section", "fragment"},
+		{"https://93.184.215.14/other#", "fragment"},
+	} {
+		for _, rq := range []req{
+			{method: "POST", path: "/v1/webhooks", key: admin.Key, body: hookBody(tc.url)},
+			{method: "PATCH", path: "/v1/webhooks/" + id, key: admin.Key, body: `{"url": "` + tc.url + `"}`},
+		} {
+			r := g.do(rq)
+			if r.Status != 400 || r.errCode() != "invalid_url" || r.errDetails()["reason"] != tc.reason {
+				t.Errorf("%s %s: %d %s, want 400 invalid_url %s", rq.method, tc.url, r.Status, r.Raw, tc.reason)
+			}
+		}
+	}
+	if n := e.count("webhooks", workspaceA); n != 1 {
+		t.Errorf("%d webhooks stored, want 1", n)
+	}
+	r = g.do(req{method: "GET", path: "/v1/webhooks/" + id, key: admin.Key})
+	if r.webhook()["url"] != "https://93.184.215.14/hook" {
+		t.Errorf("url after refused PATCHes: %s", r.Raw)
+	}
+}
