@@ -505,7 +505,7 @@ func TestProcessRotation(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			if _, err := h.store.RotateSecret(h.ctx, h.workspace, h.webhook, h.seal(newSecret), t0.Add(24*time.Hour), t0); err != nil {
+			if _, err := h.rotate(h.seal(newSecret), t0.Add(24*time.Hour), t0); err != nil {
 				t.Fatal(err)
 			}
 			h.clock.Set(tc.at)
@@ -587,7 +587,7 @@ func TestProcessEnqueueFailure(t *testing.T) {
 // URLs reach the logs, over a success, a failure and a rotation.
 func TestLogsHoldNoSecrets(t *testing.T) {
 	h := newHarness(t)
-	if _, err := h.store.RotateSecret(h.ctx, h.workspace, h.webhook, h.seal(newSecret), t0.Add(time.Hour), t0); err != nil {
+	if _, err := h.rotate(h.seal(newSecret), t0.Add(time.Hour), t0); err != nil {
 		t.Fatal(err)
 	}
 	h.recv.respond(answer(http.StatusInternalServerError))

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -83,7 +84,11 @@ func TestWebhookSmallRules(t *testing.T) {
 	})
 
 	t.Run("empty chunked body to rotate-secret keeps the default", func(t *testing.T) {
-		for _, ctype := range []string{"", "Content-Type: application/json\r\n"} {
+		for i, ctype := range []string{"", "Content-Type: application/json\r\n"} {
+			// A fresh webhook each time: a second rotation during the
+			// default overlap would be refused.
+			r := g.create(admin, hookBody(fmt.Sprintf("https://93.184.215.14/rules-rotate-%d", i)))
+			id := r.webhook()["id"].(string)
 			status, body := g.rawRequest(t, "POST "+base+"/v1/webhooks/"+id+"/rotate-secret HTTP/1.1\r\nHost: gw\r\n"+
 				"Authorization: Bearer "+admin.Key+"\r\n"+ctype+"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n")
 			if status != 200 {

@@ -42,8 +42,8 @@ func (m *Module) Routes() []gateway.Route {
 		{Method: http.MethodDelete, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksWrite, Handler: m.delete, Summary: "Delete a webhook",
 			Doc: gateway.Doc{Data: deletedData{}, Errors: errs}},
 		{Method: http.MethodPost, Path: "/v1/webhooks/:id/rotate-secret", Permission: gateway.PermWebhooksWrite, Handler: m.rotate, Summary: "Rotate a webhook's signing secret",
-			Doc: gateway.Doc{Body: rotateRequest{}, BodyOptional: true, Data: rotatedData{}, Errors: errs,
-				Description: "Issues a new secret, returned only here. The previous one stays valid for expire_previous_in_seconds (default 86400, 0 = now), and deliveries carry both signatures meanwhile.",
+			Doc: gateway.Doc{Body: rotateRequest{}, BodyOptional: true, Data: rotatedData{}, Errors: []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeRotationInProgress},
+				Description: "Issues a new secret, returned only here. The previous one stays valid for expire_previous_in_seconds (default 86400, 0 = now; an empty body keeps the default), and deliveries carry both signatures meanwhile. Overlapping rotations are refused, not serialised: of concurrent calls one succeeds and the others get 409 rotation_in_progress, so every secret a 200 returns verifies deliveries.",
 				Example:     `{"expire_previous_in_seconds": 3600}`}},
 	}, m.deliveryRoutes()...)
 }

@@ -573,7 +573,7 @@ func testClaimTarget(t *testing.T, s Store) {
 	// After a rotation the claim carries both secrets: the worker signs with
 	// both during the overlap.
 	expires := base.Add(24 * time.Hour)
-	rotated, err := s.RotateSecret(ctx(t), workspace, hook.ID, "sealed:new", expires, base)
+	rotated, err := s.RotateSecret(ctx(t), workspace, hook.ID, hook.SecretCiphertext, "sealed:new", expires, base)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,9 @@ var (
 const (
 	codeUniqueViolation = "23505"
 	// codeLimitReached is raised by gateway_create_webhook.
-	codeLimitReached        = "LL001"
+	codeLimitReached = "LL001"
+	// codeRotationConflict is raised by gateway_rotate_webhook_secret_if_current.
+	codeRotationConflict    = "LL002"
 	constraintWebhookURLKey = "webhooks_workspace_url_key"
 )
 
@@ -316,6 +318,8 @@ func mapError(op string, notFound, err error) error {
 		return fmt.Errorf("postgres: %s: %w: %w", op, webhooks.ErrDuplicateURL, err)
 	case errors.As(err, &pgErr) && pgErr.Code == codeLimitReached:
 		return fmt.Errorf("postgres: %s: %w: %w", op, webhooks.ErrLimitReached, err)
+	case errors.As(err, &pgErr) && pgErr.Code == codeRotationConflict:
+		return fmt.Errorf("postgres: %s: %w: %w", op, webhooks.ErrRotationConflict, err)
 	default:
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}

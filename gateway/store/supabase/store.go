@@ -48,7 +48,7 @@ const (
 	// The functions are addressed as "tables" of the form rpc/<function>; see
 	// CreateWebhook for why.
 	fnCreateWebhook       = "rpc/gateway_create_webhook"
-	fnRotateWebhookSecret = "rpc/gateway_rotate_webhook_secret"
+	fnRotateWebhookSecret = "rpc/gateway_rotate_webhook_secret_if_current"
 )
 
 // Store is the Supabase (PostgREST) implementation of webhooks.Store and
@@ -126,6 +126,7 @@ func (s *Store) Ping(ctx context.Context) error {
 type errMap struct {
 	duplicate error // 23505 unique_violation
 	limit     error // LL001 raised by gateway_create_webhook
+	conflict  error // LL002 raised by gateway_rotate_webhook_secret_if_current
 	notFound  error // 22P02 invalid text representation, PGRST116 singular response
 }
 
@@ -160,6 +161,8 @@ func (s *Store) mapError(op string, err error, m errMap) error {
 		sentinel = m.duplicate
 	case "LL001":
 		sentinel = m.limit
+	case "LL002":
+		sentinel = m.conflict
 	case "22P02", "PGRST116":
 		sentinel = m.notFound
 	}
