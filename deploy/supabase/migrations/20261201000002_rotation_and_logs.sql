@@ -42,20 +42,6 @@ begin
 end;
 $$;
 
-revoke execute on function gateway_rotate_webhook_secret_if_current(uuid, uuid, text, text, timestamptz, timestamptz) from public;
-do $$
-declare r text;
-begin
-    foreach r in array array['anon', 'authenticated'] loop
-        if exists (select 1 from pg_roles where rolname = r) then
-            execute format('revoke execute on function gateway_rotate_webhook_secret_if_current(uuid, uuid, text, text, timestamptz, timestamptz) from %I', r);
-        end if;
-    end loop;
-    if exists (select 1 from pg_roles where rolname = 'service_role') then
-        grant execute on function gateway_rotate_webhook_secret_if_current(uuid, uuid, text, text, timestamptz, timestamptz) to service_role;
-    end if;
-end;
-$$;
 
 -- Delivery logs (contract §4.1): an attempt's status is its own outcome,
 -- success or failed. Attempts recorded as "pending" (failed, another try
@@ -224,17 +210,26 @@ begin
 end;
 $$;
 
+-- Only the service role (and the owner) may call the new functions; the
+-- Supabase roles exist only on Supabase.
 do $$
-declare r text;
+declare
+    f regprocedure;
+    r text;
 begin
-    execute 'revoke execute on function gateway_list_delivery_log(uuid, uuid, text, integer, integer) from public';
-    foreach r in array array['anon', 'authenticated'] loop
-        if exists (select 1 from pg_roles where rolname = r) then
-            execute format('revoke execute on function gateway_list_delivery_log(uuid, uuid, text, integer, integer) from %I', r);
+    foreach f in array array[
+        'gateway_rotate_webhook_secret_if_current(uuid, uuid, text, text, timestamptz, timestamptz)',
+        'gateway_list_delivery_log(uuid, uuid, text, integer, integer)'
+    ]::regprocedure[] loop
+        execute format('revoke execute on function %s from public', f);
+        foreach r in array array['anon', 'authenticated'] loop
+            if exists (select 1 from pg_roles where rolname = r) then
+                execute format('revoke execute on function %s from %I', f, r);
+            end if;
+        end loop;
+        if exists (select 1 from pg_roles where rolname = 'service_role') then
+            execute format('grant execute on function %s to service_role', f);
         end if;
     end loop;
-    if exists (select 1 from pg_roles where rolname = 'service_role') then
-        grant execute on function gateway_list_delivery_log(uuid, uuid, text, integer, integer) to service_role;
-    end if;
 end;
 $$;

@@ -1114,7 +1114,7 @@ func testListAttempts(t *testing.T, s Store) {
 	}{
 		{t1, delivery.StatusFailed, false},
 		{t1.Add(time.Second), delivery.StatusSuccess, false},
-		{t1.Add(2 * time.Second), delivery.StatusFailed, true}, // waits for attempt 2
+		{t1.Add(2 * time.Second), delivery.StatusFailed, true},  // waits for attempt 2
 		{t1.Add(2 * time.Second), delivery.StatusFailed, false}, // a tie, broken by id
 		{t1.Add(3 * time.Second), delivery.StatusSuccess, false},
 	} {

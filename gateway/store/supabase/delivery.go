@@ -36,51 +36,10 @@ const (
 	recordAnswerStale    = "stale"
 )
 
-// attemptStatusFilterAll is the ListAttempts status that filters nothing.
-const attemptStatusFilterAll = ""
-
 // oldestFirst orders ascending with NULLS LAST, which is what ASC means by
 // default, so "next_attempt_at.asc.nullslast" is served from
 // deliveries_due_idx.
 var oldestFirst = &postgrest.OrderOpts{Ascending: true, NullsFirst: false}
-
-// attemptStatuses are the statuses an attempt can have; ListAttempts sends no
-// other value as a filter.
-var attemptStatuses = []string{delivery.StatusSuccess, delivery.StatusFailed, delivery.StatusPending}
-
-// attemptRow is a delivery_attempts row as PostgREST renders it.
-type attemptRow struct {
-	ID                 string  `json:"id"`
-	DeliveryID         string  `json:"delivery_id"`
-	WebhookID          string  `json:"webhook_id"`
-	WorkspaceID        string  `json:"workspace_id"`
-	EventType          string  `json:"event_type"`
-	Attempt            int     `json:"attempt"`
-	Status             string  `json:"status"`
-	ResponseStatusCode *int    `json:"response_status_code"`
-	ResponseBody       string  `json:"response_body"`
-	DurationMS         int     `json:"duration_ms"`
-	Error              *string `json:"error"`
-	DeliveredAt        pgTime  `json:"delivered_at"`
-}
-
-// attempt converts the row to the module's type.
-func (r *attemptRow) attempt() delivery.Attempt {
-	return delivery.Attempt{
-		ID:                 r.ID,
-		DeliveryID:         r.DeliveryID,
-		WebhookID:          r.WebhookID,
-		WorkspaceID:        r.WorkspaceID,
-		EventType:          r.EventType,
-		Attempt:            r.Attempt,
-		Status:             r.Status,
-		ResponseStatusCode: r.ResponseStatusCode,
-		ResponseBody:       r.ResponseBody,
-		DurationMS:         r.DurationMS,
-		Error:              r.Error,
-		DeliveredAt:        r.DeliveredAt.Time,
-	}
-}
 
 // publishArgs are the named arguments of gateway_publish_event. Data travels
 // as a JSON string holding the event's bytes, which the text column keeps

@@ -100,23 +100,10 @@ func claimFixture() *delivery.Claim {
 	}
 }
 
-const attemptRowJSON = `{"id":"` + attemptID + `","delivery_id":"` + deliveryID + `","webhook_id":"` + hookID + `",` +
-	`"workspace_id":"` + wsID + `","event_type":"lead.created","attempt":2,"status":"pending",` +
-	`"response_status_code":503,"response_body":"{\"error\":\"busy\"}","duration_ms":1234,"error":"http_error",` +
-	`"delivered_at":"2026-11-27T10:00:01.000002+02:00"}`
-
 const attemptRow2JSON = `{"id":"` + attemptID2 + `","delivery_id":"` + deliveryID + `","webhook_id":"` + hookID + `",` +
 	`"workspace_id":"` + wsID + `","event_type":"lead.created","attempt":1,"status":"failed",` +
 	`"response_status_code":null,"response_body":"","duration_ms":10000,"error":"timeout",` +
 	`"delivered_at":"2026-11-27T07:59:59+00:00"}`
-
-func attemptFixture() delivery.Attempt {
-	return delivery.Attempt{
-		ID: attemptID, DeliveryID: deliveryID, WebhookID: hookID, WorkspaceID: wsID, EventType: "lead.created",
-		Attempt: 2, Status: delivery.StatusPending, ResponseStatusCode: ptr(503), ResponseBody: `{"error":"busy"}`,
-		DurationMS: 1234, Error: ptr(delivery.ErrClassHTTP), DeliveredAt: time.Date(2026, 11, 27, 8, 0, 1, 2000, time.UTC),
-	}
-}
 
 func attempt2Fixture() delivery.Attempt {
 	return delivery.Attempt{
