@@ -306,8 +306,8 @@ func TestUnsafeReceivers(t *testing.T) {
 		}
 		hookID, _ := d.hook(t, "/redirect", "company.created")
 		d.publish(t, "company.created", `{"id": "co-1"}`)
-		waitFor(t, 15*time.Second, "the attempt", func() bool { return len(d.logs(t, hookID, "")) >= 1 })
-		logs := d.logs(t, hookID, "")
+		waitFor(t, 15*time.Second, "the attempt", func() bool { return len(d.logs(t, hookID, "?status=failed")) >= 1 })
+		logs := d.logs(t, hookID, "?status=failed")
 		if logs[len(logs)-1]["error"] != "redirect" || logs[len(logs)-1]["response_status_code"] != float64(302) {
 			t.Errorf("logs %v", logs)
 		}
@@ -329,8 +329,8 @@ func TestUnsafeReceivers(t *testing.T) {
 		hookID := r.webhook()["id"].(string)
 		d.rc.dns.Set(moved, netip.MustParseAddr("10.0.0.1"))
 		d.publish(t, "company.updated", `{"id": "co-2"}`)
-		waitFor(t, 15*time.Second, "the attempt", func() bool { return len(d.logs(t, hookID, "")) >= 1 })
-		logs := d.logs(t, hookID, "")
+		waitFor(t, 15*time.Second, "the attempt", func() bool { return len(d.logs(t, hookID, "?status=failed")) >= 1 })
+		logs := d.logs(t, hookID, "?status=failed")
 		if logs[len(logs)-1]["error"] != "blocked_address" || logs[len(logs)-1]["response_status_code"] != nil {
 			t.Errorf("logs %v", logs)
 		}
@@ -347,8 +347,8 @@ func TestHangingReceiverTimesOutAfterTenSeconds(t *testing.T) {
 	d.rc.hang = true
 	hookID, _ := d.hook(t, "/slow", "activity.created")
 	d.publish(t, "activity.created", `{"id": "a-1"}`)
-	waitFor(t, 30*time.Second, "the timed-out attempt", func() bool { return len(d.logs(t, hookID, "")) == 1 })
-	e := d.logs(t, hookID, "")[0]
+	waitFor(t, 30*time.Second, "the timed-out attempt", func() bool { return len(d.logs(t, hookID, "?status=failed")) == 1 })
+	e := d.logs(t, hookID, "?status=failed")[0]
 	if e["error"] != "timeout" || e["response_status_code"] != nil || e["duration_ms"].(float64) < 9900 || e["duration_ms"].(float64) > 15000 {
 		t.Errorf("entry %v", e)
 	}
