@@ -29,12 +29,13 @@ lint:
 bench:
 	$(SERVICES) && $(GO) run ./cmd/loadbench
 
-## fuzz: run each fuzz target for FUZZTIME (default 30s); corpus entries that found bugs stay in testdata/fuzz
+## fuzz: run each fuzz target for FUZZTIME (default 30s; FuzzHandlers drives the assembled server on memory and PostgreSQL); corpus entries that found bugs stay in testdata/fuzz
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCheck -fuzztime=$(FUZZTIME) ./gateway/urlcheck
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeJSON -fuzztime=$(FUZZTIME) ./gateway
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./routes/webhooks/signature
+	$(SERVICES) && $(GO) test -run='^$$' -fuzz=FuzzHandlers -fuzztime=$(FUZZTIME) -parallel=1 ./gateway/server
 
 ## migrate: apply the SQL migrations to DATABASE_URL
 migrate: build

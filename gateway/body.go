@@ -45,28 +45,52 @@ func jsonName(f reflect.StructField) string {
 // then the struct's validate tags. Nothing is half-decoded into dst on error
 // in a way that matters, because callers act only on success.
 func DecodeJSON(c echo.Context, dst any, required ...string) error {
-	req := c.Request()
-	if err := checkJSONContentType(req); err != nil {
+	if err := checkJSONContentType(c.Request()); err != nil {
 		return err
 	}
-	raw, err := io.ReadAll(req.Body)
+	raw, err := readBody(c.Request())
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return TooLarge(tooLarge.Limit)
-		}
-		return E(CodeInvalidJSON, "The request body could not be read.")
+		return err
 	}
 	return DecodeJSONBytes(raw, dst, required...)
 }
 
-// checkJSONContentType is the content-type rule of every JSON body.
+// DecodeOptionalJSON is DecodeJSON for a body that may be left out: an empty
+// body, whether sent with Content-Length: 0, chunked with no data or with no
+// framing at all, leaves dst as it is, exactly like an absent one, so that
+// the documented defaults apply however a client sends "nothing". A body
+// with any byte in it follows every rule of DecodeJSON.
+func DecodeOptionalJSON(c echo.Context, dst any) error {
+	raw, err := readBody(c.Request())
+	if err != nil || len(raw) == 0 {
+		return err
+	}
+	if err := checkJSONContentType(c.Request()); err != nil {
+		return err
+	}
+	return DecodeJSONBytes(raw, dst)
+}
+
+// checkJSONContentType is the 415 rule: a body must be sent as application/json.
 func checkJSONContentType(req *http.Request) error {
 	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
 	if err != nil || mt != echo.MIMEApplicationJSON {
 		return E(CodeUnsupportedMediaType, "Request body must be JSON: send Content-Type: application/json.")
 	}
 	return nil
+}
+
+// readBody reads the whole body, turning the server's body limit into 413.
+func readBody(req *http.Request) ([]byte, error) {
+	raw, err := io.ReadAll(req.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, TooLarge(tooLarge.Limit)
+		}
+		return nil, E(CodeInvalidJSON, "The request body could not be read.")
+	}
+	return raw, nil
 }
 
 // TooLarge is the error for a body over limit bytes.
@@ -80,6 +104,9 @@ func TooLarge(limit int64) *Error {
 func DecodeJSONBytes(raw []byte, dst any, required ...string) error {
 	if !json.Valid(raw) {
 		return E(CodeInvalidJSON, "Request body is not valid JSON.")
+	}
+	if err := checkStorable(raw); err != nil {
+		return err
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
@@ -139,13 +166,25 @@ func Validate(v any) error {
 	msg := fmt.Sprintf("Field %q is invalid (%s).", field, fe.Tag())
 	switch fe.Tag() {
 	case "max":
-		msg = fmt.Sprintf("Field %q must be at most %s characters.", field, fe.Param())
+		msg = fmt.Sprintf("Field %q must be at most %s%s.", field, fe.Param(), unitOf(fe.Kind()))
 	case "min":
-		msg = fmt.Sprintf("Field %q must be at least %s long.", field, fe.Param())
+		msg = fmt.Sprintf("Field %q must be at least %s%s.", field, fe.Param(), unitOf(fe.Kind()))
 	case "required":
 		msg = fmt.Sprintf("Field %q is required.", field)
 	}
 	return E(CodeValidation, msg).WithDetails(map[string]any{"field": field})
+}
+
+// unitOf is what a min/max bound counts for a field of kind k: characters
+// of a string, items of a list, nothing for a number ("at most 604800").
+func unitOf(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return " characters"
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return " items"
+	}
+	return ""
 }
 
 func describeType(t reflect.Type) string {

@@ -34,6 +34,7 @@ const (
 	CodeWebhookLimitReached     Code = "webhook_limit_reached"
 	CodeIdempotencyKeyReused    Code = "idempotency_key_reused"
 	CodeIdempotencyKeyInUse     Code = "idempotency_key_in_use"
+	CodeRotationInProgress      Code = "rotation_in_progress"
 	CodePayloadTooLarge         Code = "payload_too_large"
 	CodeUnsupportedMediaType    Code = "unsupported_media_type"
 	CodeHeadersTooLarge         Code = "request_headers_too_large"
@@ -59,6 +60,7 @@ var statusByCode = map[Code]int{
 	CodeWebhookLimitReached:     http.StatusConflict,
 	CodeIdempotencyKeyReused:    http.StatusConflict,
 	CodeIdempotencyKeyInUse:     http.StatusConflict,
+	CodeRotationInProgress:      http.StatusConflict,
 	CodePayloadTooLarge:         http.StatusRequestEntityTooLarge,
 	CodeUnsupportedMediaType:    http.StatusUnsupportedMediaType,
 	CodeHeadersTooLarge:         http.StatusRequestHeaderFieldsTooLarge,

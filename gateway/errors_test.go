@@ -57,6 +57,7 @@ func TestCodeStatus(t *testing.T) {
 		{gateway.CodeWebhookLimitReached, http.StatusConflict},
 		{gateway.CodeIdempotencyKeyReused, http.StatusConflict},
 		{gateway.CodeIdempotencyKeyInUse, http.StatusConflict},
+		{gateway.CodeRotationInProgress, http.StatusConflict},
 		{gateway.CodePayloadTooLarge, http.StatusRequestEntityTooLarge},
 		{gateway.CodeUnsupportedMediaType, http.StatusUnsupportedMediaType},
 		{gateway.CodeHeadersTooLarge, http.StatusRequestHeaderFieldsTooLarge},

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -48,4 +49,15 @@ func ParsePage(c echo.Context, def int) (Page, error) {
 		*q.dst = n
 	}
 	return p, nil
+}
+
+// ListJSON answers a paginated list in the one shape the contract fixes for
+// every list (§4.1): the items under their plural name inside "data", and the
+// page beside it, {"data": {name: items}, "meta": {...}}. Every list handler
+// renders through it, so that no list can drift back to a bare array.
+func ListJSON(c echo.Context, name string, items any, p Page, total int) error {
+	return c.JSON(http.StatusOK, map[string]any{
+		"data": map[string]any{name: items},
+		"meta": Meta{Page: p.Page, PerPage: p.PerPage, Total: total},
+	})
 }

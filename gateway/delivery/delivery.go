@@ -76,7 +76,10 @@ type Target struct {
 	PreviousSecretExpiresAt  *time.Time
 }
 
-// Attempt is one try of a delivery, as the logs show it.
+// Attempt is one try of a delivery, as the logs show it, or (Status
+// pending, ID empty) the entry of a delivery waiting for its next attempt:
+// Attempt is then the coming attempt's number, NextAttemptAt when it is due,
+// and there is no response (DeliveredAt zero).
 type Attempt struct {
 	ID                 string
 	DeliveryID         string
@@ -84,19 +87,22 @@ type Attempt struct {
 	WorkspaceID        string
 	EventType          string
 	Attempt            int
-	Status             string // success, failed (for good) or pending (another try is scheduled)
+	Status             string // the attempt's outcome, success or failed; pending for a waiting delivery's entry
 	ResponseStatusCode *int
 	ResponseBody       string // at most 2 KB
 	DurationMS         int
 	Error              *string // an ErrClass, nil on success
 	DeliveredAt        time.Time
+	// NextAttemptAt is set only on a waiting delivery's entry.
+	NextAttemptAt *time.Time
 }
 
 // Outcome is what a worker records after an attempt.
 type Outcome struct {
 	Attempt Attempt
-	// NextAttemptAt schedules another try; nil ends the delivery with
-	// Attempt.Status (success or failed).
+	// NextAttemptAt schedules another try after a failed attempt (the
+	// delivery stays pending); nil ends the delivery with Attempt.Status
+	// (success or failed).
 	NextAttemptAt *time.Time
 	// DisableAfter: a webhook whose deliveries have all failed for longer
 	// than this (since its first failure without a success since) is set
@@ -148,8 +154,11 @@ type Store interface {
 	// RetryDelivery makes a delivery of the workspace's webhook pending and
 	// due at now again, whatever its status. ErrNotFound if there is none.
 	RetryDelivery(ctx context.Context, workspaceID, webhookID, deliveryID string, now time.Time) (*Delivery, error)
-	// ListAttempts returns a webhook's attempts, newest first, optionally
-	// only those with status, and the total. ErrNotFound if the workspace
+	// ListAttempts returns a page of a webhook's delivery log (contract
+	// §4.1) and its total: one pending entry per delivery waiting for its
+	// next attempt on top, newest delivery first (see Attempt), then every
+	// attempt with its own outcome, newest first, ties by id descending;
+	// optionally only the entries with status. ErrNotFound if the workspace
 	// has no such webhook.
 	ListAttempts(ctx context.Context, workspaceID, webhookID, status string, offset, limit int) ([]Attempt, int, error)
 	// DeleteAttemptsBefore removes attempts older than cutoff (the 30-day

@@ -47,13 +47,19 @@ func (s Schedule) String() string {
 	return strings.Join(parts, ",")
 }
 
+// MaxRetryAfter is the longest wait a receiver's Retry-After is honoured
+// for (contract §6: up to 6 h), whatever the configured schedule.
+const MaxRetryAfter = 6 * time.Hour
+
 // Next returns the wait before the attempt that follows attempt (1-based),
 // or false when the schedule is exhausted and the delivery has failed for
-// good. The wait is s[attempt-1] moved by up to ±10%: jitter returns a value
-// in [0, 1) (nil means math/rand), 0.5 leaving the step unchanged. A
-// retryAfter the receiver asked for (Retry-After on a 429 or 503) replaces
-// the wait when it is longer, capped at the schedule's largest step (the
-// contract's 6 h).
+// good. The caller adds it to the time the answer arrived. The wait is
+// s[attempt-1] moved by up to ±10%: jitter returns a value in [0, 1) (nil
+// means math/rand), 0.5 leaving the step unchanged. A retryAfter the receiver
+// asked for (Retry-After on a 429 or 503), capped at MaxRetryAfter (or the
+// schedule's largest step, if that is longer), is a floor: the wait is never
+// shorter than it, and jitter only lengthens it (by up to 10%), so that
+// receivers that asked for the same pause do not all come back at once.
 func (s Schedule) Next(attempt int, retryAfter time.Duration, jitter func() float64) (time.Duration, bool) {
 	if attempt < 1 || attempt > len(s) {
 		return 0, false
@@ -61,11 +67,12 @@ func (s Schedule) Next(attempt int, retryAfter time.Duration, jitter func() floa
 	if jitter == nil {
 		jitter = rand.Float64
 	}
+	j := jitter()
 	step := s[attempt-1]
-	wait := time.Duration(float64(step) * (1 + jitterFraction*(2*jitter()-1)))
-	if retryAfter > wait {
-		// The cap never shortens the scheduled wait itself.
-		wait = max(wait, min(retryAfter, s.largest()))
+	wait := time.Duration(float64(step) * (1 + jitterFraction*(2*j-1)))
+	if retryAfter > 0 {
+		asked := min(retryAfter, max(MaxRetryAfter, s.largest()))
+		wait = max(wait, asked+time.Duration(float64(asked)*jitterFraction*j))
 	}
 	return wait, true
 }

@@ -58,9 +58,12 @@ func TestScheduleNext(t *testing.T) {
 		{"attempt 0", 0, 0, fixed(0.5), 0, false},
 		{"jitter low edge", 1, 0, fixed(0), 4500 * time.Millisecond, true},
 		{"jitter high edge", 3, 0, fixed(1), 330 * time.Second, true},
-		{"retry-after longer", 1, time.Minute, fixed(0.5), time.Minute, true},
+		{"retry-after longer, no jitter drawn", 1, time.Minute, fixed(0), time.Minute, true},
+		{"retry-after longer, jitter only lengthens", 1, time.Minute, fixed(0.5), 63 * time.Second, true},
+		{"retry-after longer, most jitter", 1, time.Minute, fixed(0.99), time.Minute + 5940*time.Millisecond, true},
 		{"retry-after shorter", 2, 10 * time.Second, fixed(0.5), 30 * time.Second, true},
-		{"retry-after capped", 1, 48 * time.Hour, fixed(0.5), 6 * time.Hour, true},
+		{"retry-after shorter than a low-jittered step", 1, 4600 * time.Millisecond, fixed(0), 4600 * time.Millisecond, true},
+		{"retry-after capped at 6h", 1, 48 * time.Hour, fixed(0), 6 * time.Hour, true},
 		{"cap never shortens the step", 5, 7 * time.Hour, fixed(1), 6*time.Hour + 36*time.Minute, true},
 		{"retry-after ignored once exhausted", 6, time.Minute, fixed(0.5), 0, false},
 	}
@@ -89,11 +92,30 @@ func TestScheduleNextJitterBounds(t *testing.T) {
 	}
 }
 
-// TestScheduleUnsortedCap checks that the cap is the largest step, wherever
-// it sits.
-func TestScheduleUnsortedCap(t *testing.T) {
-	s := delivery.Schedule{time.Hour, time.Second}
-	if d, _ := s.Next(2, 24*time.Hour, func() float64 { return 0.5 }); d != time.Hour {
-		t.Errorf("Next = %s, want the largest step, 1h", d)
+// TestScheduleRetryAfterIsAFloor: whatever the schedule (tests run with
+// short steps) and the jitter, the wait after an answer with Retry-After is
+// at least what it asked for, up to MaxRetryAfter. Before, the schedule's
+// largest step capped it, so Retry-After: 2 with a 1.5 s schedule gave
+// waits down to 1.35 s.
+func TestScheduleRetryAfterIsAFloor(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		s        delivery.Schedule
+		asked    time.Duration
+		floor    time.Duration
+		ceilWant time.Duration
+	}{
+		{"short schedule", delivery.Schedule{1500 * time.Millisecond}, 2 * time.Second, 2 * time.Second, 2200 * time.Millisecond},
+		{"unsorted schedule", delivery.Schedule{time.Hour, time.Second}, 24 * time.Hour, delivery.MaxRetryAfter, delivery.MaxRetryAfter * 11 / 10},
+		{"schedule longer than the cap", delivery.Schedule{10 * time.Hour}, 8 * time.Hour, 9 * time.Hour, 11 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 1000 {
+				d, ok := tc.s.Next(len(tc.s), tc.asked, nil)
+				if !ok || d < tc.floor || d > tc.ceilWant {
+					t.Fatalf("Next = %s, %v; want within %s..%s", d, ok, tc.floor, tc.ceilWant)
+				}
+			}
+		})
 	}
 }

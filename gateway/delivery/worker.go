@@ -198,9 +198,10 @@ func (w *Worker) secrets(c *Claim, now time.Time) ([]string, error) {
 }
 
 // outcome turns a send result into what the store records: success on a
-// 2xx; otherwise pending with the next attempt's time while the schedule
-// allows another, and failed for good when it does not, when the receiver
-// answered 410 Gone, or for a test delivery (never retried).
+// 2xx; otherwise failed, with the next attempt's time (the delivery stays
+// pending) while the schedule allows another, and without one (failed for
+// good) when it does not, when the receiver answered 410 Gone, or for a test
+// delivery (never retried).
 func (w *Worker) outcome(c *Claim, res sender.Result, start, end time.Time) Outcome {
 	d := c.Delivery
 	a := Attempt{
@@ -224,7 +225,6 @@ func (w *Worker) outcome(c *Claim, res sender.Result, start, end time.Time) Outc
 	default:
 		a.Status = StatusFailed
 		if wait, ok := w.schedule().Next(d.Attempts, res.RetryAfter, w.Jitter); ok {
-			a.Status = StatusPending
 			next := end.Add(wait)
 			o.NextAttemptAt = &next
 		}

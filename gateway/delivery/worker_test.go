@@ -235,17 +235,21 @@ func (h *harness) process(id string) {
 	}
 }
 
-// attempts returns the webhook's attempts, oldest first.
+// attempts returns the webhook's attempts, oldest first (without the log
+// entries of deliveries waiting for their next attempt).
 func (h *harness) attempts() []delivery.Attempt {
 	h.t.Helper()
 	as, _, err := h.store.ListAttempts(h.ctx, h.workspace, h.webhook, "", 0, 100)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	for i, j := 0, len(as)-1; i < j; i, j = i+1, j-1 {
-		as[i], as[j] = as[j], as[i]
+	out := []delivery.Attempt{}
+	for i := len(as) - 1; i >= 0; i-- {
+		if as[i].ID != "" {
+			out = append(out, as[i])
+		}
 	}
-	return as
+	return out
 }
 
 // due reports whether id is due (and not leased) at t.
@@ -369,7 +373,7 @@ func TestProcessRetriesOnSchedule(t *testing.T) {
 			}
 			break
 		}
-		checkAttempt(t, as[n-1], n, delivery.StatusPending, 500, delivery.ErrClassHTTP)
+		checkAttempt(t, as[n-1], n, delivery.StatusFailed, 500, delivery.ErrClassHTTP)
 		next := now.Add(delivery.DefaultSchedule[n-1])
 		if len(q) != 1 || q[0].id != id || !q[0].at.Equal(next) {
 			t.Fatalf("after attempt %d enqueued %v, want %s at %s", n, q, id, next)
@@ -401,13 +405,13 @@ func TestProcessOutcomes(t *testing.T) {
 		{name: "410 gone fails at once", answer: answer(http.StatusGone),
 			status: delivery.StatusFailed, code: 410, class: delivery.ErrClassHTTP},
 		{name: "redirect is retried", answer: answer(http.StatusFound, "Location", "/elsewhere"),
-			status: delivery.StatusPending, code: 302, class: delivery.ErrClassRedirect, wait: 5 * time.Second},
+			status: delivery.StatusFailed, code: 302, class: delivery.ErrClassRedirect, wait: 5 * time.Second},
 		{name: "longer retry-after honoured", answer: answer(http.StatusTooManyRequests, "Retry-After", "600"),
-			status: delivery.StatusPending, code: 429, class: delivery.ErrClassHTTP, wait: 10 * time.Minute},
+			status: delivery.StatusFailed, code: 429, class: delivery.ErrClassHTTP, wait: 10*time.Minute + 30*time.Second}, // jitter 0.5 lengthens a Retry-After by 5%
 		{name: "retry-after capped at 6h", answer: answer(http.StatusServiceUnavailable, "Retry-After", "86400"),
-			status: delivery.StatusPending, code: 503, class: delivery.ErrClassHTTP, wait: 6 * time.Hour},
+			status: delivery.StatusFailed, code: 503, class: delivery.ErrClassHTTP, wait: 6*time.Hour + 18*time.Minute},
 		{name: "shorter retry-after ignored", answer: answer(http.StatusTooManyRequests, "Retry-After", "1"),
-			status: delivery.StatusPending, code: 429, class: delivery.ErrClassHTTP, wait: 5 * time.Second},
+			status: delivery.StatusFailed, code: 429, class: delivery.ErrClassHTTP, wait: 5 * time.Second},
 		{name: "test delivery never retried", answer: answer(http.StatusInternalServerError), test: true,
 			status: delivery.StatusFailed, code: 500, class: delivery.ErrClassHTTP},
 		{name: "test delivery success", answer: answer(http.StatusAccepted), test: true,
@@ -449,6 +453,12 @@ func TestProcessOutcomes(t *testing.T) {
 			if len(q) != 1 || !q[0].at.Equal(t0.Add(tc.wait)) {
 				t.Errorf("enqueued %v, want at %s", q, t0.Add(tc.wait))
 			}
+			// The log shows the waiting delivery on top: attempt 2, due then.
+			log, total, err := h.store.ListAttempts(h.ctx, h.workspace, h.webhook, "", 0, 10)
+			if err != nil || total != 2 || log[0].Status != delivery.StatusPending || log[0].Attempt != 2 ||
+				log[0].NextAttemptAt == nil || !log[0].NextAttemptAt.Equal(t0.Add(tc.wait)) {
+				t.Errorf("log %+v (total %d, %v), want the waiting delivery on top", log, total, err)
+			}
 		})
 	}
 }
@@ -462,8 +472,8 @@ func TestProcessNetworkFailure(t *testing.T) {
 	h.process(id)
 	as := h.attempts()
 	if len(as) != 1 || as[0].ResponseStatusCode != nil || as[0].Error == nil || *as[0].Error != delivery.ErrClassBlocked ||
-		as[0].Status != delivery.StatusPending {
-		t.Fatalf("attempts %+v, want one pending blocked_address with no status", as)
+		as[0].Status != delivery.StatusFailed {
+		t.Fatalf("attempts %+v, want one failed blocked_address with no status", as)
 	}
 	if n := len(h.recv.requests()); n != 0 {
 		t.Errorf("receiver got %d requests", n)
@@ -505,7 +515,7 @@ func TestProcessRotation(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			if _, err := h.store.RotateSecret(h.ctx, h.workspace, h.webhook, h.seal(newSecret), t0.Add(24*time.Hour), t0); err != nil {
+			if _, err := h.rotate(h.seal(newSecret), t0.Add(24*time.Hour), t0); err != nil {
 				t.Fatal(err)
 			}
 			h.clock.Set(tc.at)
@@ -587,7 +597,7 @@ func TestProcessEnqueueFailure(t *testing.T) {
 // URLs reach the logs, over a success, a failure and a rotation.
 func TestLogsHoldNoSecrets(t *testing.T) {
 	h := newHarness(t)
-	if _, err := h.store.RotateSecret(h.ctx, h.workspace, h.webhook, h.seal(newSecret), t0.Add(time.Hour), t0); err != nil {
+	if _, err := h.rotate(h.seal(newSecret), t0.Add(time.Hour), t0); err != nil {
 		t.Fatal(err)
 	}
 	h.recv.respond(answer(http.StatusInternalServerError))
@@ -787,8 +797,8 @@ func TestWorkerOnMemoryQueue(t *testing.T) {
 	for {
 		as := h.attempts()
 		if len(as) == 2 {
-			if as[0].Status != delivery.StatusPending || as[1].Status != delivery.StatusSuccess {
-				t.Errorf("attempts %s then %s, want pending then success", as[0].Status, as[1].Status)
+			if as[0].Status != delivery.StatusFailed || as[1].Status != delivery.StatusSuccess {
+				t.Errorf("attempts %s then %s, want failed then success", as[0].Status, as[1].Status)
 			}
 			break
 		}

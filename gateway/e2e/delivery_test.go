@@ -102,7 +102,7 @@ func (d *deliveryEnv) logs(t *testing.T, hookID, query string) []map[string]any 
 		t.Fatalf("logs: %d %s", r.Status, r.Raw)
 	}
 	var out []map[string]any
-	for _, e := range r.Body["data"].([]any) {
+	for _, e := range r.items(t, "logs") {
 		out = append(out, e.(map[string]any))
 	}
 	return out
@@ -201,20 +201,28 @@ func TestRetriesFollowTheSchedule(t *testing.T) {
 	if len(ids) != 1 {
 		t.Errorf("delivery ID changed across retries: %v", ids)
 	}
-	waitFor(t, 5*time.Second, "three log entries", func() bool { return len(d.logs(t, hookID, "")) == 3 })
+	waitFor(t, 5*time.Second, "three log entries, the last a success", func() bool {
+		logs := d.logs(t, hookID, "")
+		return len(logs) == 3 && logs[0]["status"] == "success"
+	})
 	logs := d.logs(t, hookID, "")
 	want := []struct {
 		status string
 		code   float64
 		errc   any
-	}{{"success", 200, nil}, {"pending", 500, "http_error"}, {"pending", 500, "http_error"}}
+	}{{"success", 200, nil}, {"failed", 500, "http_error"}, {"failed", 500, "http_error"}}
 	for i, w := range want {
 		if logs[i]["status"] != w.status || logs[i]["response_status_code"] != w.code || logs[i]["error"] != w.errc || logs[i]["attempt"] != float64(3-i) {
 			t.Errorf("log %d = %v, want %v", i, logs[i], w)
 		}
 	}
-	if p := d.logs(t, hookID, "?status=pending"); len(p) != 2 {
-		t.Errorf("status=pending gives %d entries", len(p))
+	// Each entry is one attempt with its own outcome: the two failed
+	// attempts are found as failed, and nothing waits any more.
+	if p := d.logs(t, hookID, "?status=failed"); len(p) != 2 {
+		t.Errorf("status=failed gives %d entries", len(p))
+	}
+	if p := d.logs(t, hookID, "?status=pending"); len(p) != 0 {
+		t.Errorf("status=pending gives %d entries after the success", len(p))
 	}
 	if r := d.g.do(reqT("GET", "/v1/webhooks/"+hookID+"/logs?status=lost", d.admin.Key)); r.Status != 400 {
 		t.Errorf("bad status filter: %d", r.Status)
@@ -232,20 +240,24 @@ func TestFailuresEndTheDelivery(t *testing.T) {
 		}
 		hookID, _ := d.hook(t, "/down", "task.created")
 		d.publish(t, "task.created", `{"id": "t-1"}`)
-		waitFor(t, 20*time.Second, "six attempts", func() bool { return len(d.logs(t, hookID, "")) == 6 })
+		waitFor(t, 20*time.Second, "six attempts", func() bool {
+			return len(d.logs(t, hookID, "?status=failed")) == 6
+		})
 		time.Sleep(time.Second)
 		logs := d.logs(t, hookID, "")
-		if len(logs) != 6 || logs[0]["status"] != "failed" || logs[1]["status"] != "pending" {
+		if len(logs) != 6 {
 			t.Fatalf("logs %v", logs)
 		}
-		if f := d.logs(t, hookID, "?status=failed"); len(f) != 1 {
-			t.Errorf("failed entries: %d", len(f))
+		for i, e := range logs {
+			if e["status"] != "failed" || e["attempt"] != float64(6-i) {
+				t.Errorf("log %d = %v, want failed attempt %d", i, e, 6-i)
+			}
 		}
 	})
 	t.Run("410 Gone stops at once", func(t *testing.T) {
 		hookID, _ := d.hook(t, "/gone", "task.updated")
 		d.publish(t, "task.updated", `{"id": "t-2"}`)
-		waitFor(t, 15*time.Second, "the attempt", func() bool { return len(d.logs(t, hookID, "")) == 1 })
+		waitFor(t, 15*time.Second, "the attempt", func() bool { return len(d.logs(t, hookID, "?status=failed")) == 1 })
 		time.Sleep(time.Second)
 		logs := d.logs(t, hookID, "")
 		if len(logs) != 1 || logs[0]["status"] != "failed" || logs[0]["response_status_code"] != float64(410) {
@@ -294,8 +306,8 @@ func TestUnsafeReceivers(t *testing.T) {
 		}
 		hookID, _ := d.hook(t, "/redirect", "company.created")
 		d.publish(t, "company.created", `{"id": "co-1"}`)
-		waitFor(t, 15*time.Second, "the attempt", func() bool { return len(d.logs(t, hookID, "")) >= 1 })
-		logs := d.logs(t, hookID, "")
+		waitFor(t, 15*time.Second, "the attempt", func() bool { return len(d.logs(t, hookID, "?status=failed")) >= 1 })
+		logs := d.logs(t, hookID, "?status=failed")
 		if logs[len(logs)-1]["error"] != "redirect" || logs[len(logs)-1]["response_status_code"] != float64(302) {
 			t.Errorf("logs %v", logs)
 		}
@@ -317,8 +329,8 @@ func TestUnsafeReceivers(t *testing.T) {
 		hookID := r.webhook()["id"].(string)
 		d.rc.dns.Set(moved, netip.MustParseAddr("10.0.0.1"))
 		d.publish(t, "company.updated", `{"id": "co-2"}`)
-		waitFor(t, 15*time.Second, "the attempt", func() bool { return len(d.logs(t, hookID, "")) >= 1 })
-		logs := d.logs(t, hookID, "")
+		waitFor(t, 15*time.Second, "the attempt", func() bool { return len(d.logs(t, hookID, "?status=failed")) >= 1 })
+		logs := d.logs(t, hookID, "?status=failed")
 		if logs[len(logs)-1]["error"] != "blocked_address" || logs[len(logs)-1]["response_status_code"] != nil {
 			t.Errorf("logs %v", logs)
 		}
@@ -335,8 +347,8 @@ func TestHangingReceiverTimesOutAfterTenSeconds(t *testing.T) {
 	d.rc.hang = true
 	hookID, _ := d.hook(t, "/slow", "activity.created")
 	d.publish(t, "activity.created", `{"id": "a-1"}`)
-	waitFor(t, 30*time.Second, "the timed-out attempt", func() bool { return len(d.logs(t, hookID, "")) == 1 })
-	e := d.logs(t, hookID, "")[0]
+	waitFor(t, 30*time.Second, "the timed-out attempt", func() bool { return len(d.logs(t, hookID, "?status=failed")) == 1 })
+	e := d.logs(t, hookID, "?status=failed")[0]
 	if e["error"] != "timeout" || e["response_status_code"] != nil || e["duration_ms"].(float64) < 9900 || e["duration_ms"].(float64) > 15000 {
 		t.Errorf("entry %v", e)
 	}

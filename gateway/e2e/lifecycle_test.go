@@ -34,7 +34,7 @@ func TestWebhookLifecycle(t *testing.T) {
 
 	t.Run("list newest first with pagination", func(t *testing.T) {
 		r := g.do(req{method: "GET", path: "/v1/webhooks?per_page=2", key: reader.Key})
-		list, _ := r.Body["data"].([]any)
+		list := r.items(t, "webhooks")
 		meta, _ := r.Body["meta"].(map[string]any)
 		if r.Status != 200 || len(list) != 2 || meta["total"] != float64(3) || meta["page"] != float64(1) || meta["per_page"] != float64(2) {
 			t.Fatalf("%d %s", r.Status, r.Raw)
@@ -48,7 +48,7 @@ func TestWebhookLifecycle(t *testing.T) {
 			}
 		}
 		r = g.do(req{method: "GET", path: "/v1/webhooks?per_page=2&page=2", key: reader.Key})
-		if list, _ := r.Body["data"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != ids[0] {
+		if list := r.items(t, "webhooks"); len(list) != 1 || list[0].(map[string]any)["id"] != ids[0] {
 			t.Errorf("page 2: %s", r.Raw)
 		}
 		for _, q := range []string{"per_page=101", "per_page=0", "page=0", "page=x"} {
@@ -166,11 +166,24 @@ func TestWebhookLifecycle(t *testing.T) {
 		if prev == "" || cur == prev {
 			t.Error("previous secret not kept")
 		}
-		// No body: the default overlap of 24 h.
+		// Another rotation during that overlap would push the previous
+		// secret out early: refused.
 		r = g.do(req{method: "POST", path: "/v1/webhooks/" + ids[1] + "/rotate-secret", key: k.Key})
+		if r.Status != 409 || r.errCode() != "rotation_in_progress" {
+			t.Errorf("rotation during the overlap: %d %s", r.Status, r.Raw)
+		}
+		// No body: the default overlap of 24 h.
+		r = g.do(req{method: "POST", path: "/v1/webhooks/" + ids[0] + "/rotate-secret", key: k.Key})
+		if r.Status != 200 {
+			t.Fatalf("default overlap: %d %s", r.Status, r.Raw)
+		}
 		exp, _ = time.Parse(time.RFC3339, r.data()["webhook"].(map[string]any)["previous_secret_expires_at"].(string))
-		if r.Status != 200 || time.Until(exp) < 23*time.Hour {
+		if time.Until(exp) < 23*time.Hour {
 			t.Errorf("default overlap: %d %s", r.Status, r.Raw)
+		}
+		// Ending the overlap now is always allowed.
+		if r := g.do(req{method: "POST", path: "/v1/webhooks/" + ids[1] + "/rotate-secret", key: k.Key, body: `{"expire_previous_in_seconds": 0}`}); r.Status != 200 {
+			t.Errorf("rotation ending the overlap: %d %s", r.Status, r.Raw)
 		}
 		if r := g.do(req{method: "POST", path: "/v1/webhooks/" + ids[1] + "/rotate-secret", key: k.Key, body: `{"expire_previous_in_seconds": -1}`}); r.errCode() != "validation_error" {
 			t.Errorf("negative overlap: %d %s", r.Status, r.Raw)

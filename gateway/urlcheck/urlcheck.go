@@ -48,6 +48,10 @@ const (
 	// ReasonNonCanonicalIP is reported when the host would be read as an IPv4
 	// address but is not written as a canonical dotted quad.
 	ReasonNonCanonicalIP = "non_canonical_ip"
+	// ReasonFragment is reported when the URL carries a #fragment, which
+	// is never sent to the receiver, so a stored URL with one would not be
+	// the URL that is called.
+	ReasonFragment = "fragment"
 	// ReasonNonPublic is reported when the host is, or resolves to, an
 	// address IsPublic rejects, or is localhost.
 	ReasonNonPublic = "non_public_address"
@@ -66,7 +70,8 @@ var messages = map[string]string{
 	ReasonNoHost:         "The URL must include a host.",
 	ReasonUserinfo:       "The URL must not contain a user name or password.",
 	ReasonZone:           "An IPv6 address in the URL must not include a zone.",
-	ReasonNonCanonicalIP: "An IPv4 address in the URL must be written as four decimal numbers separated by dots, such as 93.184.215.14.",
+	ReasonNonCanonicalIP: "An IPv4 address in the URL must be written as four decimal numbers separated by dots, such as 93.184.215.14, not in another form or inside an IPv6 address.",
+	ReasonFragment:       "The URL must not contain a #fragment; it is never sent to the receiver.",
 	ReasonNonPublic:      "The URL's host is or resolves to a non-public address.",
 	ReasonUnresolvable:   "The URL's host name could not be resolved.",
 }
@@ -131,11 +136,12 @@ var hostProfile = idna.New(
 // the key used to detect duplicate webhooks, Normalize of the parsed URL.
 //
 // raw must be an absolute https URL of at most MaxLength bytes, with a host
-// and without userinfo; any port from 1 to 65535 is allowed. An IP literal
+// and without userinfo or a #fragment; any port from 1 to 65535 is allowed. An IP literal
 // host is not resolved; it must be public and, for IPv4, written as a
 // canonical dotted quad, because other spellings (2130706433, 0x7f.1,
 // 0177.0.0.1, 127.1, a trailing dot) are read differently by different
-// stacks. The same applies to any host whose last label is a number, since
+// stacks; an IPv6 literal that merely embeds an IPv4 address
+// (::ffff:a.b.c.d, 64:ff9b::/96) is refused for the same reason. The same applies to any host whose last label is a number, since
 // WHATWG URL parsers treat such hosts as IPv4 too and no real top-level
 // domain is numeric. "localhost" and names under it are rejected without
 // a lookup. Any other name must resolve, within LookupTimeout, to at least
@@ -165,6 +171,11 @@ func (c *Checker) Check(ctx context.Context, raw string) (key string, err error)
 	if u.User != nil {
 		return "", reject(ReasonUserinfo)
 	}
+	if strings.Contains(raw, "#") {
+		// '#' cannot appear unescaped anywhere but as the fragment's
+		// start, so this catches an empty fragment ("/x#") as well.
+		return "", reject(ReasonFragment)
+	}
 	if u.Host == "" {
 		return "", reject(ReasonNoHost)
 	}
@@ -183,6 +194,13 @@ func (c *Checker) Check(ctx context.Context, raw string) (key string, err error)
 		}
 		if !c.acceptable(a) {
 			return "", reject(ReasonNonPublic)
+		}
+		if embedsIPv4(a) {
+			// A public IPv4 address spelled as IPv6 (::ffff:93.184.215.14,
+			// 64:ff9b::5db8:d70e) is another spelling of the same receiver;
+			// like odd IPv4 spellings, it is refused, so that the IPv4
+			// form is the one spelling, and duplicates stay detectable.
+			return "", reject(ReasonNonCanonicalIP)
 		}
 		return Normalize(u), nil
 	}
@@ -241,6 +259,15 @@ func (c *Checker) Check(ctx context.Context, raw string) (key string, err error)
 		}
 	}
 	return Normalize(u), nil
+}
+
+// embedsIPv4 reports whether a is an IPv6 spelling of an IPv4 address
+// that IsPublic judges by its IPv4 part: IPv4-mapped (::ffff:0:0/96) and
+// NAT64 well-known (64:ff9b::/96). Other embedding forms (IPv4-compatible,
+// 6to4, Teredo) never pass IsPublic, so they are rejected as non-public
+// before this is asked.
+func embedsIPv4(a netip.Addr) bool {
+	return a.Is4In6() || nat64WellKnown.Contains(a)
 }
 
 // acceptable applies IsPublic, then the Allowed escape hatch.

@@ -112,10 +112,16 @@ func TestCheck(t *testing.T) {
 		{"public v6 literal with port", "https://[2606:2800:220:1::1]:8443/x", "", "https://[2606:2800:220:1::1]:8443/x"},
 		{"v6 literal normalised", "https://[2606:2800:0220:0001:0:0:0:0001]/x", "", "https://[2606:2800:220:1::1]/x"},
 		{"v6 literal upper case", "https://[2606:2800:220:1::ABCD]/", "", "https://[2606:2800:220:1::abcd]/"},
-		{"mapped public literal", "https://[::ffff:93.184.215.14]/", "", "https://[::ffff:93.184.215.14]/"},
-		{"nat64 public literal", "https://[64:ff9b::5db8:d70e]/", "", "https://[64:ff9b::5db8:d70e]/"},
+		{"mapped public literal", "https://[::ffff:93.184.215.14]/", ReasonNonCanonicalIP, ""},
+		{"mapped public literal in hex", "https://[::ffff:5db8:d70e]/", ReasonNonCanonicalIP, ""},
+		{"nat64 public literal", "https://[64:ff9b::5db8:d70e]/", ReasonNonCanonicalIP, ""},
+		{"nat64 public literal dotted", "https://[64:ff9b::93.184.215.14]:8443/", ReasonNonCanonicalIP, ""},
+		{"fragment", "https://public.example/hook#frag", ReasonFragment, ""},
+		{"empty fragment", "https://93.184.215.14/hook#", ReasonFragment, ""},
+		{"fragment only", "https://public.example#", ReasonFragment, ""},
+		{"escaped hash is a path character", "https://public.example/a%23b", "", "https://public.example/a%23b"},
 		{"public name", "https://public.example/hook", "", "https://public.example/hook"},
-		{"case and default port", "HTTPS://Public.EXAMPLE:443/Path?Q=1#frag", "", "https://public.example/Path?Q=1"},
+		{"case and default port", "HTTPS://Public.EXAMPLE:443/Path?Q=1", "", "https://public.example/Path?Q=1"},
 		{"port kept", "https://public.example:8443/", "", "https://public.example:8443/"},
 		{"port leading zeros", "https://public.example:08443/", "", "https://public.example:8443/"},
 		{"port 1", "https://public.example:1/", "", "https://public.example:1/"},
@@ -437,7 +443,7 @@ func TestCheckAllowed(t *testing.T) {
 		reason string
 	}{
 		{"https://127.0.0.1:8443/hook", ""},
-		{"https://[::ffff:127.0.0.1]/", ""},
+		{"https://[::ffff:127.0.0.1]/", ReasonNonCanonicalIP}, // allowed, but spelled as IPv6
 		{"https://loopback.example/", ""},
 		{"https://mixed.example/", ""},
 		{"https://[fd00::1]/", ""},

@@ -15,7 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/leadlex/api-gateway/gateway"
@@ -389,15 +388,14 @@ func boolParam(c echo.Context, name string) (bool, error) {
 }
 
 // keyID returns the canonical form of the :id path parameter, or not_found
-// when it is not a hyphenated UUID (any letter case), so that malformed ids
-// never reach the store.
+// when it is not an id by gateway.PathID, the one rule every route's ids
+// follow, so that malformed ids never reach the store.
 func keyID(c echo.Context) (string, error) {
-	raw := c.Param("id")
-	u, err := uuid.Parse(raw)
-	if err != nil || len(raw) != 36 {
+	id, ok := gateway.PathID(c.Param("id"))
+	if !ok {
 		return "", errNotFound()
 	}
-	return u.String(), nil
+	return id, nil
 }
 
 // get handles GET /v1/api-keys/:id, the resource a create's Location names;

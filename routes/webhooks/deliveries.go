@@ -19,23 +19,33 @@ type Deliveries interface {
 	Logs(ctx context.Context, workspaceID, webhookID, status string, p gateway.Page) ([]delivery.Attempt, int, error)
 }
 
-// LogEntry is one delivery attempt as GET .../logs shows it (contract §4).
+// LogEntry is one entry of GET .../logs (contract §4.1): an attempt, whose
+// status is its own outcome (success or failed), or, on top, a delivery
+// waiting for its next attempt: status pending, the coming attempt number,
+// next_attempt_at, and null response fields.
 type LogEntry struct {
 	DeliveryID         string  `json:"delivery_id"`
 	Event              string  `json:"event"`
 	Status             string  `json:"status"`
 	ResponseStatusCode *int    `json:"response_status_code"`
-	ResponseBody       string  `json:"response_body"`
-	DurationMS         int     `json:"duration_ms"`
+	ResponseBody       *string `json:"response_body"`
+	DurationMS         *int    `json:"duration_ms"`
 	Attempt            int     `json:"attempt"`
 	Error              *string `json:"error"`
-	DeliveredAt        string  `json:"delivered_at"`
+	DeliveredAt        *string `json:"delivered_at"`
+	NextAttemptAt      *string `json:"next_attempt_at"`
 }
 
-// LogEntryOf renders an attempt.
+// LogEntryOf renders an attempt, or a waiting delivery's entry (one
+// without a delivery time).
 func LogEntryOf(a *delivery.Attempt) LogEntry {
-	return LogEntry{DeliveryID: a.DeliveryID, Event: a.EventType, Status: a.Status, ResponseStatusCode: a.ResponseStatusCode,
-		ResponseBody: a.ResponseBody, DurationMS: a.DurationMS, Attempt: a.Attempt, Error: a.Error, DeliveredAt: Timestamp(a.DeliveredAt)}
+	e := LogEntry{DeliveryID: a.DeliveryID, Event: a.EventType, Status: a.Status, ResponseStatusCode: a.ResponseStatusCode,
+		Attempt: a.Attempt, Error: a.Error, NextAttemptAt: optionalTimestamp(a.NextAttemptAt)}
+	if !a.DeliveredAt.IsZero() {
+		body, duration := a.ResponseBody, a.DurationMS
+		e.ResponseBody, e.DurationMS, e.DeliveredAt = &body, &duration, optionalTimestamp(&a.DeliveredAt)
+	}
+	return e
 }
 
 // RetriedDelivery is the answer to a retry.
@@ -47,6 +57,10 @@ type RetriedDelivery struct {
 }
 
 type (
+	// logsData is GET .../logs's "data" (rendered by gateway.ListJSON).
+	logsData struct {
+		Logs []LogEntry `json:"logs"`
+	}
 	logEntryData struct {
 		LogEntry LogEntry `json:"log_entry"`
 	}
@@ -58,9 +72,9 @@ type (
 func (m *Module) deliveryRoutes() []gateway.Route {
 	return []gateway.Route{
 		{Method: http.MethodGet, Path: "/v1/webhooks/:id/logs", Permission: gateway.PermWebhooksRead, Handler: m.logs, Summary: "List a webhook's delivery attempts",
-			Doc: gateway.Doc{Data: []LogEntry{}, Paginated: true, Errors: []gateway.Code{gateway.CodeWebhookNotFound},
-				Description: "One entry per attempt, newest first, kept 30 days. status: success; pending (failed, another try is scheduled); failed (for good).",
-				Query:       []gateway.Param{{Name: "status", Type: "string", Enum: []string{delivery.StatusSuccess, delivery.StatusFailed, delivery.StatusPending}, Description: "Only attempts with this status."}}}},
+			Doc: gateway.Doc{Data: logsData{}, Paginated: true, Errors: []gateway.Code{gateway.CodeWebhookNotFound},
+				Description: "One entry per attempt, newest first, kept 30 days; its status is that attempt's outcome, success or failed. A delivery waiting for its next attempt adds one entry on top with status pending, the coming attempt number, next_attempt_at and null response fields. ?status= filters on these values.",
+				Query:       []gateway.Param{{Name: "status", Type: "string", Enum: []string{delivery.StatusSuccess, delivery.StatusFailed, delivery.StatusPending}, Description: "Only entries with this status: success or failed attempts, or pending (waiting deliveries)."}}}},
 		{Method: http.MethodPost, Path: "/v1/webhooks/:id/test", Permission: gateway.PermWebhooksWrite, Handler: m.test, Summary: "Send a test delivery now",
 			Doc: gateway.Doc{Data: logEntryData{}, Errors: []gateway.Code{gateway.CodeWebhookNotFound},
 				Description: "Sends a signed delivery of the webhook's first subscribed event type, with the catalog's example data, and answers with its log entry. Test deliveries are not retried; the webhook may be paused."}},
@@ -71,8 +85,8 @@ func (m *Module) deliveryRoutes() []gateway.Route {
 }
 
 func (m *Module) logs(c echo.Context) error {
-	id := c.Param("id")
-	if !validID(id) {
+	id, ok := gateway.PathID(c.Param("id"))
+	if !ok {
 		return notFound()
 	}
 	page, err := gateway.ParsePage(c, 50)
@@ -87,7 +101,7 @@ func (m *Module) logs(c echo.Context) error {
 	for i := range list {
 		entries[i] = LogEntryOf(&list[i])
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": entries, "meta": gateway.Meta{Page: page.Page, PerPage: page.PerPage, Total: total}})
+	return gateway.ListJSON(c, "logs", entries, page, total)
 }
 
 func (m *Module) test(c echo.Context) error {
@@ -114,11 +128,12 @@ func (m *Module) test(c echo.Context) error {
 }
 
 func (m *Module) retry(c echo.Context) error {
-	id, did := c.Param("id"), c.Param("delivery_id")
-	if !validID(id) {
+	id, ok := gateway.PathID(c.Param("id"))
+	if !ok {
 		return notFound()
 	}
-	if !validID(did) {
+	did, ok := gateway.PathID(c.Param("delivery_id"))
+	if !ok {
 		return gateway.E(gateway.CodeDeliveryNotFound, "No delivery with that id for this webhook.")
 	}
 	d, err := m.Deliveries.Retry(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id, did)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/leadlex/api-gateway/gateway"
 )
 
@@ -23,6 +22,8 @@ func (s *Service) storeError(op string, err error) error {
 		return notFound()
 	case errors.Is(err, ErrDuplicateURL):
 		return gateway.E(gateway.CodeDuplicateWebhook, "This workspace already has a webhook with this URL.")
+	case errors.Is(err, ErrRotationConflict):
+		return gateway.E(gateway.CodeRotationInProgress, "An earlier rotation of this webhook's secret is still in its overlap, or took effect meanwhile. Rotate again once the previous secret has expired, or with expire_previous_in_seconds 0 to end every earlier secret now.")
 	case errors.Is(err, ErrLimitReached):
 		return gateway.E(gateway.CodeWebhookLimitReached, fmt.Sprintf("This workspace already has the maximum of %d webhooks.", s.Limit)).
 			WithDetails(map[string]any{"limit": s.Limit})
@@ -30,14 +31,10 @@ func (s *Service) storeError(op string, err error) error {
 	return gateway.Unavailable(fmt.Errorf("%s: %w", op, err))
 }
 
-func validID(id string) bool {
-	u, err := uuid.Parse(id)
-	return err == nil && u.String() == id
-}
-
 // Get returns one webhook of the workspace.
 func (s *Service) Get(ctx context.Context, workspaceID, id string) (*Webhook, error) {
-	if !validID(id) {
+	id, ok := gateway.PathID(id)
+	if !ok {
 		return nil, notFound()
 	}
 	w, err := s.Store.GetWebhook(ctx, workspaceID, id)
@@ -67,7 +64,8 @@ type UpdateInput struct {
 // Update validates and applies a partial update with the same rules as
 // Create. The secret never changes here.
 func (s *Service) Update(ctx context.Context, workspaceID, id string, in UpdateInput) (*Webhook, error) {
-	if !validID(id) {
+	id, ok := gateway.PathID(id)
+	if !ok {
 		return nil, notFound()
 	}
 	p := Patch{Description: in.Description, Active: in.Active, UpdatedAt: s.Clock.Now().UTC().Truncate(time.Second)}
@@ -94,7 +92,8 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in UpdateI
 // Delete removes a webhook. (Pending deliveries are cancelled by the
 // delivery module, which checks the webhook before every attempt.)
 func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
-	if !validID(id) {
+	id, ok := gateway.PathID(id)
+	if !ok {
 		return notFound()
 	}
 	if err := s.Store.DeleteWebhook(ctx, workspaceID, id); err != nil {
@@ -115,9 +114,22 @@ const MaxRotationOverlap = 7 * 24 * time.Hour
 
 // RotateSecret issues a new secret; the previous one stays valid for
 // overlap (0: it stops at once), so receivers can switch without a gap.
+// Overlapping rotations are refused rather than serialised: a rotation
+// applies only if the secret read here is still current and no earlier
+// rotation's overlap is running (unless overlap is 0, which ends every
+// earlier secret now, as the caller asked). So of concurrent calls one
+// answers 200 and the others 409 rotation_in_progress, and every secret a
+// 200 returned, and the one it replaced, verifies deliveries for the
+// overlap asked for. Serialising would let the last of N rotations push
+// every earlier secret out of the two slots at once.
 func (s *Service) RotateSecret(ctx context.Context, workspaceID, id string, overlap time.Duration) (*Rotated, error) {
-	if !validID(id) {
+	id, ok := gateway.PathID(id)
+	if !ok {
 		return nil, notFound()
+	}
+	current, err := s.Store.GetWebhook(ctx, workspaceID, id)
+	if err != nil {
+		return nil, s.storeError("rotate secret", err)
 	}
 	secret, err := NewSecret()
 	if err != nil {
@@ -128,7 +140,7 @@ func (s *Service) RotateSecret(ctx context.Context, workspaceID, id string, over
 		return nil, gateway.Internal(err)
 	}
 	now := s.Clock.Now().UTC().Truncate(time.Second)
-	w, err := s.Store.RotateSecret(ctx, workspaceID, id, sealed, now.Add(overlap), now)
+	w, err := s.Store.RotateSecret(ctx, workspaceID, id, current.SecretCiphertext, sealed, now.Add(overlap), now)
 	if err != nil {
 		return nil, s.storeError("rotate secret", err)
 	}

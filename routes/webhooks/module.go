@@ -31,7 +31,7 @@ func (m *Module) Routes() []gateway.Route {
 				Errors:      []gateway.Code{gateway.CodeInvalidURL, gateway.CodeInvalidEvents, gateway.CodeMissingRequiredField, gateway.CodeDuplicateWebhook, gateway.CodeWebhookLimitReached},
 				Example:     `{"url": "https://93.184.215.14/leadlex/webhook", "events": ["contact.created", "deal.updated"], "description": "Production CRM sync", "active": true}`}},
 		{Method: http.MethodGet, Path: "/v1/webhooks", Permission: gateway.PermWebhooksRead, Handler: m.list, Summary: "List webhooks",
-			Doc: gateway.Doc{Data: []View{}, Paginated: true, Description: "The workspace's webhooks, newest first. Never includes secrets."}},
+			Doc: gateway.Doc{Data: listData{}, Paginated: true, Description: "The workspace's webhooks, newest first. Never includes secrets."}},
 		{Method: http.MethodGet, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksRead, Handler: m.get, Summary: "Get a webhook",
 			Doc: gateway.Doc{Data: webhookData{}, Errors: errs}},
 		{Method: http.MethodPatch, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksWrite, Handler: m.update, Summary: "Update a webhook",
@@ -42,8 +42,8 @@ func (m *Module) Routes() []gateway.Route {
 		{Method: http.MethodDelete, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksWrite, Handler: m.delete, Summary: "Delete a webhook",
 			Doc: gateway.Doc{Data: deletedData{}, Errors: errs}},
 		{Method: http.MethodPost, Path: "/v1/webhooks/:id/rotate-secret", Permission: gateway.PermWebhooksWrite, Handler: m.rotate, Summary: "Rotate a webhook's signing secret",
-			Doc: gateway.Doc{Body: rotateRequest{}, BodyOptional: true, Data: rotatedData{}, Errors: errs,
-				Description: "Issues a new secret, returned only here. The previous one stays valid for expire_previous_in_seconds (default 86400, 0 = now), and deliveries carry both signatures meanwhile.",
+			Doc: gateway.Doc{Body: rotateRequest{}, BodyOptional: true, Data: rotatedData{}, Errors: []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeRotationInProgress},
+				Description: "Issues a new secret, returned only here. The previous one stays valid for expire_previous_in_seconds (default 86400, 0 = now; an empty body keeps the default), and deliveries carry both signatures meanwhile. Overlapping rotations are refused, not serialised: of concurrent calls one succeeds and the others get 409 rotation_in_progress, so every secret a 200 returns verifies deliveries.",
 				Example:     `{"expire_previous_in_seconds": 3600}`}},
 	}, m.deliveryRoutes()...)
 }
@@ -55,6 +55,10 @@ type (
 	}
 	webhookData struct {
 		Webhook View `json:"webhook"`
+	}
+	// listData is GET /v1/webhooks's "data" (rendered by gateway.ListJSON).
+	listData struct {
+		Webhooks []View `json:"webhooks"`
 	}
 	deletedData struct {
 		Deleted bool   `json:"deleted"`
@@ -176,7 +180,7 @@ func (m *Module) list(c echo.Context) error {
 	for i := range list {
 		views[i] = ViewOf(&list[i])
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": views, "meta": gateway.Meta{Page: page.Page, PerPage: page.PerPage, Total: total}})
+	return gateway.ListJSON(c, "webhooks", views, page, total)
 }
 
 func (m *Module) get(c echo.Context) error {
@@ -205,7 +209,10 @@ func (m *Module) update(c echo.Context) error {
 }
 
 func (m *Module) delete(c echo.Context) error {
-	id := c.Param("id")
+	id, ok := gateway.PathID(c.Param("id"))
+	if !ok {
+		return notFound()
+	}
 	if err := m.Service.Delete(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id); err != nil {
 		return err
 	}
@@ -214,11 +221,10 @@ func (m *Module) delete(c echo.Context) error {
 
 func (m *Module) rotate(c echo.Context) error {
 	var req rotateRequest
-	// The body is optional: no body (or an empty one) keeps the default.
-	if c.Request().ContentLength != 0 {
-		if err := gateway.DecodeJSON(c, &req); err != nil {
-			return err
-		}
+	// The body is optional: no body, or an empty one however it is
+	// framed, keeps the default.
+	if err := gateway.DecodeOptionalJSON(c, &req); err != nil {
+		return err
 	}
 	overlap := 24 * time.Hour
 	if req.ExpirePreviousInSeconds != nil {

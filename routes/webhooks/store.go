@@ -43,6 +43,9 @@ var (
 	ErrLimitReached = errors.New("webhooks: workspace webhook limit reached")
 	// ErrNotFound means no webhook with that id exists in the workspace.
 	ErrNotFound = errors.New("webhooks: not found")
+	// ErrRotationConflict means the webhook's current secret is no longer
+	// the one a rotation expected: another rotation took effect in between.
+	ErrRotationConflict = errors.New("webhooks: secret rotated concurrently")
 )
 
 // Store persists webhooks. Every method is scoped to one workspace: an id from
@@ -68,9 +71,16 @@ type Store interface {
 	DeleteWebhook(ctx context.Context, workspaceID, id string) error
 	// RotateSecret atomically moves the current secret to the previous slot
 	// (expiring at previousExpiresAt), stores newCiphertext as the current
-	// one, sets UpdatedAt to now, and returns the webhook. ErrNotFound if the
+	// one, sets UpdatedAt to now, and returns the webhook, provided the
+	// current secret is still expectedCiphertext (the one the caller read)
+	// and no earlier rotation's overlap is running (the previous secret has
+	// expired at now), unless this rotation ends every overlap now
+	// (previousExpiresAt not after now). Otherwise it changes nothing and
+	// returns ErrRotationConflict, so that of overlapping rotations exactly
+	// one applies and no secret a rotation returned, nor the one it
+	// replaced, is pushed out before its overlap ends. ErrNotFound if the
 	// workspace has no such webhook.
-	RotateSecret(ctx context.Context, workspaceID, id, newCiphertext string, previousExpiresAt, now time.Time) (*Webhook, error)
+	RotateSecret(ctx context.Context, workspaceID, id, expectedCiphertext, newCiphertext string, previousExpiresAt, now time.Time) (*Webhook, error)
 }
 
 // Patch is a partial update; nil fields stay as they are. URL and URLKey

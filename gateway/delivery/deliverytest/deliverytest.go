@@ -302,15 +302,41 @@ func assertAttempt(t *testing.T, got, want delivery.Attempt) {
 		t.Errorf("Error = %v, want %v", deref(got.Error), deref(want.Error))
 	}
 	storecheck.UTCTime(t, "DeliveredAt", got.DeliveredAt, want.DeliveredAt)
+	storecheck.UTCTimePtr(t, "NextAttemptAt", got.NextAttemptAt, want.NextAttemptAt)
 }
 
-// attemptIDs returns the ids of attempts, for readable comparisons.
+// attemptIDs returns the ids of log entries, for readable comparisons: an
+// attempt's id, or "waiting:" and the delivery id for a waiting delivery.
 func attemptIDs(page []delivery.Attempt) []string {
 	out := make([]string, len(page))
 	for i, a := range page {
 		out[i] = a.ID
+		if a.ID == "" {
+			out[i] = "waiting:" + a.DeliveryID
+		}
 	}
 	return out
+}
+
+// mustAttempts lists the webhook's whole log and returns only its attempts
+// (not the entries of deliveries waiting for their next attempt).
+func mustAttempts(t *testing.T, s Store, hook *webhooks.Webhook) []delivery.Attempt {
+	t.Helper()
+	page, _ := mustList(t, s, hook, "", 0, 100)
+	out := []delivery.Attempt{}
+	for _, a := range page {
+		if a.ID != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// waitingEntry is the log entry a delivery waiting for attempt number
+// coming, due at next, must have.
+func waitingEntry(d delivery.Delivery, coming int, next time.Time) delivery.Attempt {
+	return delivery.Attempt{DeliveryID: d.ID, WebhookID: d.WebhookID, WorkspaceID: d.WorkspaceID, EventType: d.EventType,
+		Attempt: coming, Status: delivery.StatusPending, NextAttemptAt: &next}
 }
 
 // deliveryIDs returns the ids of deliveries.
@@ -573,7 +599,7 @@ func testClaimTarget(t *testing.T, s Store) {
 	// After a rotation the claim carries both secrets: the worker signs with
 	// both during the overlap.
 	expires := base.Add(24 * time.Hour)
-	rotated, err := s.RotateSecret(ctx(t), workspace, hook.ID, "sealed:new", expires, base)
+	rotated, err := s.RotateSecret(ctx(t), workspace, hook.ID, hook.SecretCiphertext, "sealed:new", expires, base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -720,7 +746,7 @@ func testRecordPending(t *testing.T, s Store) {
 	o := delivery.Outcome{
 		Attempt: delivery.Attempt{
 			ID: uuid.NewString(), DeliveryID: d.ID, WebhookID: hook.ID, WorkspaceID: workspace,
-			EventType: typeCreated, Attempt: 1, Status: delivery.StatusPending,
+			EventType: typeCreated, Attempt: 1, Status: delivery.StatusFailed,
 			ResponseStatusCode: ptr(503), ResponseBody: `{"error":"maintenance"}`, DurationMS: 1234,
 			Error: ptr(delivery.ErrClassHTTP), DeliveredAt: deliveredAt,
 		},
@@ -728,6 +754,23 @@ func testRecordPending(t *testing.T, s Store) {
 		DisableAfter:  72 * time.Hour,
 	}
 	mustRecord(t, s, o)
+
+	// The log: the delivery waiting for attempt 2 on top, then the failed
+	// attempt with its own outcome.
+	page, total := mustList(t, s, hook, "", 0, 10)
+	if total != 2 || len(page) != 2 {
+		t.Fatalf("ListAttempts = %v, total %d; want the waiting delivery and the attempt", attemptIDs(page), total)
+	}
+	assertAttempt(t, page[0], waitingEntry(d, 2, next))
+	assertAttempt(t, page[1], o.Attempt)
+	for status, want := range map[string][]string{
+		delivery.StatusPending: {"waiting:" + d.ID}, delivery.StatusFailed: {o.Attempt.ID}, delivery.StatusSuccess: {},
+	} {
+		page, total := mustList(t, s, hook, status, 0, 10)
+		if total != len(want) || !slices.Equal(attemptIDs(page), want) {
+			t.Errorf("status %s: %v (total %d), want %v", status, attemptIDs(page), total, want)
+		}
+	}
 
 	// The lease is released: the delivery is claimable as soon as it is due
 	// again, well inside the 30 s the first claim took.
@@ -748,11 +791,22 @@ func testRecordPending(t *testing.T, s Store) {
 		t.Error("one failure disabled the webhook")
 	}
 
-	page, total := mustList(t, s, hook, "", 0, 10)
-	if total != 1 || len(page) != 1 {
-		t.Fatalf("ListAttempts = %d attempts, total %d; want 1", len(page), total)
+	// While the second attempt is in flight, the waiting entry shows it.
+	page, total = mustList(t, s, hook, "", 0, 10)
+	if total != 2 || len(page) != 2 {
+		t.Fatalf("ListAttempts = %v, total %d; want 2 entries", attemptIDs(page), total)
 	}
-	assertAttempt(t, page[0], o.Attempt)
+	assertAttempt(t, page[0], waitingEntry(d, 2, next))
+	assertAttempt(t, page[1], o.Attempt)
+
+	// An attempt recorded as "pending" (workers before the log change)
+	// is stored as the failed attempt it was.
+	next2 := next.Add(30 * time.Second)
+	legacy := outcome(c2, delivery.StatusPending, next.Add(time.Second), &next2)
+	mustRecord(t, s, legacy)
+	if got := mustAttempts(t, s, hook); len(got) != 2 || got[0].Status != delivery.StatusFailed || got[0].ID != legacy.Attempt.ID {
+		t.Errorf("attempts after a legacy pending record: %+v", got)
+	}
 }
 
 func testRecordSuccess(t *testing.T, s Store) {
@@ -835,9 +889,6 @@ func testRecordRefusesInvalid(t *testing.T, s Store) {
 		{"pending without a next attempt", func(o *delivery.Outcome) {
 			o.Attempt.Status, o.Attempt.ResponseStatusCode, o.Attempt.Error = delivery.StatusPending, nil, ptr(delivery.ErrClassTimeout)
 		}},
-		{"failed with a next attempt", func(o *delivery.Outcome) {
-			o.Attempt.Status, o.Attempt.Error, o.NextAttemptAt = delivery.StatusFailed, ptr(delivery.ErrClassTimeout), &next
-		}},
 		{"cancelled is not an attempt status", func(o *delivery.Outcome) { o.Attempt.Status = delivery.StatusCancelled }},
 		{"unknown error class", func(o *delivery.Outcome) {
 			o.Attempt.Status, o.Attempt.Error = delivery.StatusFailed, ptr("boom")
@@ -860,9 +911,10 @@ func testRecordRefusesInvalid(t *testing.T, s Store) {
 			assertPlainError(t, "RecordAttempt", s.RecordAttempt(ctx(t), o))
 		})
 	}
-	// Nothing was written: no log entry, and the claim can still record.
-	if page, total := mustList(t, s, hook, "", 0, 10); total != 0 || len(page) != 0 {
-		t.Fatalf("refused attempts left %d log entries", total)
+	// Nothing was written: no attempt (the claimed delivery is still
+	// waiting), and the claim can still record.
+	if got := mustAttempts(t, s, hook); len(got) != 0 {
+		t.Fatalf("refused attempts left %d log entries", len(got))
 	}
 	o := outcome(c, delivery.StatusSuccess, at, nil)
 	o.Attempt.ID = "" // the store picks one
@@ -902,8 +954,8 @@ func testRecordUnknownDelivery(t *testing.T, s Store) {
 			}
 		})
 	}
-	if _, total := mustList(t, s, hook, "", 0, 10); total != 0 {
-		t.Fatalf("%d attempts logged for unknown deliveries", total)
+	if got := mustAttempts(t, s, hook); len(got) != 0 {
+		t.Fatalf("%d attempts logged for unknown deliveries", len(got))
 	}
 	if _, total := mustList(t, s, other, "", 0, 10); total != 0 {
 		t.Fatalf("%d attempts logged for unknown deliveries", total)
@@ -929,9 +981,9 @@ func testRecordStale(t *testing.T, s Store) {
 		t.Errorf("a superseded attempt set LastDeliveryStatus to %q", *w.LastDeliveryStatus)
 	}
 	assertNotClaimed(t, s, d.ID, secondAt.Add(2*time.Second))
-	page, total := mustList(t, s, hook, "", 0, 10)
-	if total != 1 {
-		t.Fatalf("%d attempts logged, want the late one", total)
+	page := mustAttempts(t, s, hook)
+	if len(page) != 1 {
+		t.Fatalf("%d attempts logged, want the late one", len(page))
 	}
 	assertAttempt(t, page[0], late.Attempt)
 
@@ -1054,21 +1106,24 @@ func testListAttempts(t *testing.T, s Store) {
 	other := mustHook(t, s, workspace, true, typeCreated) // gets the same events
 	t1 := base.Add(time.Minute)
 	var recorded []delivery.Outcome
+	var waiting delivery.Attempt
 	for i, spec := range []struct {
 		at     time.Time
 		status string
+		retry  bool
 	}{
-		{t1, delivery.StatusFailed},
-		{t1.Add(time.Second), delivery.StatusSuccess},
-		{t1.Add(2 * time.Second), delivery.StatusPending},
-		{t1.Add(2 * time.Second), delivery.StatusFailed}, // a tie, broken by id
-		{t1.Add(3 * time.Second), delivery.StatusSuccess},
+		{t1, delivery.StatusFailed, false},
+		{t1.Add(time.Second), delivery.StatusSuccess, false},
+		{t1.Add(2 * time.Second), delivery.StatusFailed, true},  // waits for attempt 2
+		{t1.Add(2 * time.Second), delivery.StatusFailed, false}, // a tie, broken by id
+		{t1.Add(3 * time.Second), delivery.StatusSuccess, false},
 	} {
 		d := mustPublishOne(t, s, hook, spec.at)
 		c := mustClaim(t, s, d.ID, spec.at)
 		var next *time.Time
-		if spec.status == delivery.StatusPending {
+		if spec.retry {
 			next = ptr(spec.at.Add(time.Hour))
+			waiting = waitingEntry(d, 2, *next)
 		}
 		o := outcome(c, spec.status, spec.at, next)
 		o.Attempt.ResponseBody = fmt.Sprintf("answer %d", i)
@@ -1076,7 +1131,8 @@ func testListAttempts(t *testing.T, s Store) {
 		mustRecord(t, s, o)
 		recorded = append(recorded, o)
 	}
-	// Newest first, ties by id descending.
+	// The waiting delivery on top, then the attempts newest first, ties by
+	// id descending.
 	want := slices.Clone(recorded)
 	slices.SortFunc(want, func(a, b delivery.Outcome) int {
 		if c := b.Attempt.DeliveredAt.Compare(a.Attempt.DeliveredAt); c != 0 {
@@ -1084,14 +1140,14 @@ func testListAttempts(t *testing.T, s Store) {
 		}
 		return strings.Compare(b.Attempt.ID, a.Attempt.ID)
 	})
-	wantAll := make([]delivery.Attempt, len(want))
+	wantAll := []delivery.Attempt{waiting}
 	for i := range want {
-		wantAll[i] = want[i].Attempt
+		wantAll = append(wantAll, want[i].Attempt)
 	}
 
 	page, total := mustList(t, s, hook, "", 0, 50)
-	if total != 5 {
-		t.Errorf("total = %d, want 5", total)
+	if total != 6 {
+		t.Errorf("total = %d, want 6", total)
 	}
 	if !slices.Equal(attemptIDs(page), attemptIDs(wantAll)) {
 		t.Fatalf("order\n got %v\nwant %v", attemptIDs(page), attemptIDs(wantAll))
@@ -1102,10 +1158,10 @@ func testListAttempts(t *testing.T, s Store) {
 
 	t.Run("status filter", func(t *testing.T) {
 		for _, status := range []string{delivery.StatusSuccess, delivery.StatusFailed, delivery.StatusPending} {
-			var wantIDs []string
+			wantIDs := []string{}
 			for _, a := range wantAll {
 				if a.Status == status {
-					wantIDs = append(wantIDs, a.ID)
+					wantIDs = append(wantIDs, attemptIDs([]delivery.Attempt{a})[0])
 				}
 			}
 			page, total := mustList(t, s, hook, status, 0, 50)
@@ -1119,36 +1175,54 @@ func testListAttempts(t *testing.T, s Store) {
 		}
 	})
 	t.Run("paging", func(t *testing.T) {
-		page, total := mustList(t, s, hook, "", 1, 2)
-		if total != 5 || !slices.Equal(attemptIDs(page), attemptIDs(wantAll[1:3])) {
-			t.Errorf("offset 1 limit 2: %v (total %d), want %v", attemptIDs(page), total, attemptIDs(wantAll[1:3]))
+		// Pages across the waiting entry and the attempts agree with the
+		// whole list and its total.
+		for _, p := range []struct{ offset, limit int }{{0, 1}, {0, 2}, {1, 2}, {2, 3}, {4, 10}, {5, 1}} {
+			page, total := mustList(t, s, hook, "", p.offset, p.limit)
+			w := wantAll[min(p.offset, len(wantAll)):min(p.offset+p.limit, len(wantAll))]
+			if total != 6 || !slices.Equal(attemptIDs(page), attemptIDs(w)) {
+				t.Errorf("offset %d limit %d: %v (total %d), want %v", p.offset, p.limit, attemptIDs(page), total, attemptIDs(w))
+			}
 		}
-		page, total = mustList(t, s, hook, "", 4, 10)
-		if total != 5 || !slices.Equal(attemptIDs(page), attemptIDs(wantAll[4:])) {
-			t.Errorf("last page: %v (total %d)", attemptIDs(page), total)
-		}
-		page, total = mustList(t, s, hook, "", 40, 10)
-		if total != 5 || len(page) != 0 {
-			t.Errorf("past the end: %d attempts, total %d; want none, 5", len(page), total)
+		page, total := mustList(t, s, hook, "", 40, 10)
+		if total != 6 || len(page) != 0 {
+			t.Errorf("past the end: %d attempts, total %d; want none, 6", len(page), total)
 		}
 		page, total = mustList(t, s, hook, "", 0, 0)
-		if total != 5 || len(page) != 0 {
-			t.Errorf("limit 0: %d attempts, total %d; want none, 5", len(page), total)
+		if total != 6 || len(page) != 0 {
+			t.Errorf("limit 0: %d attempts, total %d; want none, 6", len(page), total)
+		}
+		var failed []delivery.Attempt
+		for _, a := range wantAll {
+			if a.Status == delivery.StatusFailed {
+				failed = append(failed, a)
+			}
+		}
+		page, total = mustList(t, s, hook, delivery.StatusFailed, 1, 2)
+		if total != 3 || !slices.Equal(attemptIDs(page), attemptIDs(failed[1:3])) {
+			t.Errorf("failed, offset 1: %v (total %d), want %v", attemptIDs(page), total, attemptIDs(failed[1:3]))
 		}
 		page, total = mustList(t, s, hook, delivery.StatusSuccess, 1, 1)
 		if total != 2 || len(page) != 1 {
 			t.Errorf("filtered page: %d attempts, total %d; want 1, 2", len(page), total)
 		}
 	})
-	t.Run("other webhook has none", func(t *testing.T) {
+	t.Run("other webhook has only waiting deliveries", func(t *testing.T) {
+		// It got the same five events and none was attempted yet: five
+		// entries waiting for attempt 1, no attempt.
 		page, total := mustList(t, s, other, "", 0, 50)
-		if total != 0 || len(page) != 0 {
-			t.Errorf("another webhook lists %d attempts", total)
+		if total != 5 || len(page) != 5 || len(mustAttempts(t, s, other)) != 0 {
+			t.Fatalf("another webhook lists %v (total %d), want 5 waiting deliveries", attemptIDs(page), total)
+		}
+		for _, e := range page {
+			if e.Status != delivery.StatusPending || e.Attempt != 1 || e.NextAttemptAt == nil || e.ResponseStatusCode != nil {
+				t.Errorf("waiting entry %+v", e)
+			}
 		}
 	})
 	t.Run("upper-case ids", func(t *testing.T) {
 		page, total, err := s.ListAttempts(ctx(t), strings.ToUpper(workspace), strings.ToUpper(hook.ID), "", 0, 50)
-		if err != nil || total != 5 || len(page) != 5 {
+		if err != nil || total != 6 || len(page) != 6 {
 			t.Errorf("ListAttempts with upper-case ids = %d, %d, %v", len(page), total, err)
 		}
 	})

@@ -27,7 +27,7 @@ const (
 )
 
 var (
-	attemptStatuses = []string{delivery.StatusSuccess, delivery.StatusFailed, delivery.StatusPending}
+	attemptStatuses = []string{delivery.StatusSuccess, delivery.StatusFailed}
 	errorClasses    = []string{
 		delivery.ErrClassTimeout, delivery.ErrClassConnectionRefused, delivery.ErrClassDNS,
 		delivery.ErrClassTLS, delivery.ErrClassRedirect, delivery.ErrClassHTTP, delivery.ErrClassBlocked,
@@ -267,8 +267,19 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return notFound
 	}
-	if (o.NextAttemptAt != nil) != (a.Status == delivery.StatusPending) {
-		return fmt.Errorf("memory: %s: an attempt with a next attempt must be pending, and only one", op)
+	// As gateway_record_attempt: a.Status is the attempt's outcome; a
+	// failed attempt with a next attempt leaves the delivery pending (and
+	// "pending" is still read as "failed, retried").
+	attemptStatus, deliveryStatus := a.Status, a.Status
+	if a.Status == delivery.StatusPending {
+		attemptStatus = delivery.StatusFailed
+	}
+	switch {
+	case a.Status == delivery.StatusPending && o.NextAttemptAt == nil,
+		a.Status == delivery.StatusSuccess && o.NextAttemptAt != nil:
+		return fmt.Errorf("memory: %s: a next attempt comes only after a failed attempt", op)
+	case o.NextAttemptAt != nil:
+		deliveryStatus = delivery.StatusPending
 	}
 	attemptID := uuid.NewString()
 	if a.ID != "" {
@@ -296,7 +307,7 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 		WorkspaceID:        workspace,
 		EventType:          d.d.EventType,
 		Attempt:            a.Attempt,
-		Status:             a.Status,
+		Status:             attemptStatus,
 		ResponseStatusCode: copyInt(a.ResponseStatusCode),
 		ResponseBody:       a.ResponseBody,
 		DurationMS:         a.DurationMS,
@@ -314,14 +325,14 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	if d.d.Status != delivery.StatusPending || d.d.Attempts != a.Attempt || d.leaseUntil == nil {
 		return fmt.Errorf("memory: %s: %w", op, delivery.ErrNotClaimed)
 	}
-	d.d.Status = a.Status
+	d.d.Status = deliveryStatus
 	d.d.NextAttemptAt = dbTimePtr(o.NextAttemptAt)
 	d.leaseUntil = nil
 	d.d.UpdatedAt = deliveredAt
 
 	w := s.webhooks[webhookID]
 	if w.LastDeliveryAt == nil || !w.LastDeliveryAt.After(deliveredAt) {
-		status, at := a.Status, deliveredAt
+		status, at := deliveryStatus, deliveredAt
 		w.LastDeliveryStatus = &status
 		w.LastDeliveryAt = &at
 	}
@@ -330,7 +341,7 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 		h = &webhookHealth{}
 		s.delivery.health[webhookID] = h
 	}
-	if a.Status == delivery.StatusSuccess {
+	if attemptStatus == delivery.StatusSuccess {
 		h.failingSince = nil
 		return nil
 	}
@@ -492,11 +503,13 @@ func (s *Store) RetryDelivery(ctx context.Context, workspaceID, webhookID, deliv
 	return &out, nil
 }
 
-// ListAttempts returns copies of one page of the webhook's attempts, newest
-// first with ties broken by id descending, only those with status unless it
-// is empty, and their total. delivery.ErrNotFound when the workspace has no
-// such webhook (also for ids that are not UUIDs). A negative offset or limit
-// counts as zero.
+// ListAttempts returns copies of one page of the webhook's delivery log, as
+// gateway_list_delivery_log builds it: one pending entry per delivery
+// waiting for its next attempt on top (newest delivery first), then the
+// attempts, newest first with ties broken by id descending; only entries
+// with status unless it is empty, and their total. delivery.ErrNotFound when
+// the workspace has no such webhook (also for ids that are not UUIDs). A
+// negative offset or limit counts as zero.
 func (s *Store) ListAttempts(ctx context.Context, workspaceID, webhookID, status string, offset, limit int) ([]delivery.Attempt, int, error) {
 	const op = "list attempts"
 	if err := ctx.Err(); err != nil {
@@ -508,26 +521,54 @@ func (s *Store) ListAttempts(ctx context.Context, workspaceID, webhookID, status
 	if w == nil {
 		return nil, 0, fmt.Errorf("memory: %s: %w", op, delivery.ErrNotFound)
 	}
-	var all []*delivery.Attempt
-	for _, a := range s.delivery.attempts {
-		if a.WebhookID == w.ID && a.WorkspaceID == w.WorkspaceID && (status == "" || a.Status == status) {
-			all = append(all, a)
+	var waiting []*storedDelivery
+	if status == "" || status == delivery.StatusPending {
+		for _, d := range s.delivery.deliveries {
+			if d.d.WebhookID == w.ID && d.d.WorkspaceID == w.WorkspaceID && d.d.Status == delivery.StatusPending {
+				waiting = append(waiting, d)
+			}
 		}
 	}
-	slices.SortFunc(all, func(a, b *delivery.Attempt) int {
+	slices.SortFunc(waiting, func(a, b *storedDelivery) int {
+		if c := b.d.CreatedAt.Compare(a.d.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.d.ID, a.d.ID)
+	})
+	var attempts []*delivery.Attempt
+	for _, a := range s.delivery.attempts {
+		if a.WebhookID == w.ID && a.WorkspaceID == w.WorkspaceID && (status == "" || a.Status == status) {
+			attempts = append(attempts, a)
+		}
+	}
+	slices.SortFunc(attempts, func(a, b *delivery.Attempt) int {
 		if c := b.DeliveredAt.Compare(a.DeliveredAt); c != 0 {
 			return c
 		}
 		return cmp.Compare(b.ID, a.ID)
 	})
+	total := len(waiting) + len(attempts)
 	offset, limit = max(offset, 0), max(limit, 0)
-	lo := min(offset, len(all))
-	hi := min(lo+limit, len(all))
-	page := make([]delivery.Attempt, 0, hi-lo)
-	for _, a := range all[lo:hi] {
-		page = append(page, copyAttempt(a))
+	page := []delivery.Attempt{}
+	for i := offset; i < total && i < offset+limit; i++ {
+		if i < len(waiting) {
+			page = append(page, waitingEntry(waiting[i]))
+		} else {
+			page = append(page, copyAttempt(attempts[i-len(waiting)]))
+		}
 	}
-	return page, len(all), nil
+	return page, total, nil
+}
+
+// waitingEntry is the log entry of a delivery waiting for its next attempt:
+// the attempt in flight while it is leased, else the next one.
+func waitingEntry(d *storedDelivery) delivery.Attempt {
+	coming := d.d.Attempts + 1
+	if d.leaseUntil != nil {
+		coming = d.d.Attempts
+	}
+	return delivery.Attempt{DeliveryID: d.d.ID, WebhookID: d.d.WebhookID, WorkspaceID: d.d.WorkspaceID,
+		EventType: d.d.EventType, Attempt: coming, Status: delivery.StatusPending, NextAttemptAt: copyTime(d.d.NextAttemptAt)}
 }
 
 // DeleteAttemptsBefore removes the attempts delivered before cutoff, in every

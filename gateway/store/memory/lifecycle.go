@@ -101,12 +101,14 @@ func (s *Store) DeleteWebhook(ctx context.Context, workspaceID, id string) error
 	return nil
 }
 
-// RotateSecret does what gateway_rotate_webhook_secret does, under the
-// store's lock: the current secret becomes the previous one, expiring at
-// previousExpiresAt, newCiphertext becomes the current one and UpdatedAt is
-// set to now (the current time when now is zero). It returns a copy of the
-// result, or webhooks.ErrNotFound.
-func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, newCiphertext string, previousExpiresAt, now time.Time) (*webhooks.Webhook, error) {
+// RotateSecret does what gateway_rotate_webhook_secret_if_current does,
+// under the store's lock: if the current secret is still expectedCiphertext
+// and no earlier overlap is running unless this one ends now (else
+// webhooks.ErrRotationConflict), it becomes the previous one, expiring
+// at previousExpiresAt, newCiphertext becomes the current one and UpdatedAt
+// is set to now (the current time when now is zero). It returns a copy of
+// the result, or webhooks.ErrNotFound.
+func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, expectedCiphertext, newCiphertext string, previousExpiresAt, now time.Time) (*webhooks.Webhook, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memory: rotate secret: %w", err)
 	}
@@ -118,6 +120,11 @@ func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, newCiphertext
 	stored := s.lookup(workspaceID, id)
 	if stored == nil {
 		return nil, fmt.Errorf("memory: rotate secret: %w", webhooks.ErrNotFound)
+	}
+	overlapRunning := stored.PreviousSecretExpiresAt != nil && stored.PreviousSecretExpiresAt.After(dbTime(now)) &&
+		dbTime(previousExpiresAt).After(dbTime(now))
+	if stored.SecretCiphertext != expectedCiphertext || overlapRunning {
+		return nil, fmt.Errorf("memory: rotate secret: %w", webhooks.ErrRotationConflict)
 	}
 	stored.PreviousSecretCiphertext = stored.SecretCiphertext
 	stored.PreviousSecretExpiresAt = dbTimePtr(&previousExpiresAt)

@@ -202,7 +202,7 @@ func TestCanceledContext(t *testing.T) {
 	if err := s.DeleteWebhook(ctx, w.WorkspaceID, w.ID); !errors.Is(err, context.Canceled) {
 		t.Fatalf("DeleteWebhook = %v, want context.Canceled", err)
 	}
-	if _, err := s.RotateSecret(ctx, w.WorkspaceID, w.ID, "c2", time.Now(), time.Now()); !errors.Is(err, context.Canceled) {
+	if _, err := s.RotateSecret(ctx, w.WorkspaceID, w.ID, w.SecretCiphertext, "c2", time.Now(), time.Now()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("RotateSecret = %v, want context.Canceled", err)
 	}
 	if _, err := s.GetWebhook(context.Background(), w.WorkspaceID, w.ID); err != nil {

@@ -233,15 +233,13 @@ func (s *Store) RetryDelivery(ctx context.Context, workspaceID, webhookID, deliv
 	return d, nil
 }
 
-// attemptColumns is the select list that scanAttempt reads, in its order.
-const attemptColumns = `id, delivery_id, webhook_id, workspace_id, event_type, attempt, status,
-	response_status_code, response_body, duration_ms, error, delivered_at`
-
-// ListAttempts returns a page of the webhook's attempts, newest first with
-// ties broken by id descending (the order of delivery_attempts_webhook_idx),
-// only those with status unless it is empty, and their total, all from one
-// snapshot. delivery.ErrNotFound when the workspace has no such webhook (also
-// for ids that are not UUIDs). A negative offset or limit counts as zero.
+// ListAttempts calls gateway_list_delivery_log, the SQL function the
+// supabase store calls too, which builds one page of the webhook's delivery
+// log (waiting deliveries' pending entries on top, then attempts, newest
+// first, ties by id descending), only entries with status unless it is
+// empty, and their total, in one statement. delivery.ErrNotFound when the
+// workspace has no such webhook (also for ids that are not UUIDs). A
+// negative offset or limit counts as zero.
 func (s *Store) ListAttempts(ctx context.Context, workspaceID, webhookID, status string, offset, limit int) ([]delivery.Attempt, int, error) {
 	const op = "list attempts"
 	workspaceID, okWorkspace := canonicalID(workspaceID)
@@ -249,73 +247,20 @@ func (s *Store) ListAttempts(ctx context.Context, workspaceID, webhookID, status
 	if !okWorkspace || !okWebhook {
 		return nil, 0, mapError(op, delivery.ErrNotFound, errMalformedID)
 	}
-	offset, limit = max(offset, 0), max(limit, 0)
-	page := []delivery.Attempt{}
-	var total int
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(tx pgx.Tx) error {
-			var exists bool
-			err := tx.QueryRow(ctx,
-				`select exists (select 1 from webhooks where workspace_id = $1 and id = $2)`,
-				workspaceID, webhookID).Scan(&exists)
-			if err != nil {
-				return err
-			}
-			if !exists {
-				return pgx.ErrNoRows
-			}
-			const where = `where webhook_id = $1 and workspace_id = $2 and ($3 = '' or status = $3)`
-			if err := tx.QueryRow(ctx, `select count(*) from delivery_attempts `+where,
-				webhookID, workspaceID, status).Scan(&total); err != nil {
-				return err
-			}
-			if limit == 0 || offset >= total {
-				return nil
-			}
-			rows, err := tx.Query(ctx,
-				`select `+attemptColumns+` from delivery_attempts `+where+`
-				 order by delivered_at desc, id desc offset $4 limit $5`,
-				webhookID, workspaceID, status, int64(offset), int64(limit))
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				a, err := scanAttempt(rows)
-				if err != nil {
-					return err
-				}
-				page = append(page, *a)
-			}
-			return rows.Err()
-		})
+	var raw []byte
+	err := s.pool.QueryRow(ctx, `select gateway_list_delivery_log($1, $2, $3, $4, $5)`,
+		workspaceID, webhookID, status, int32(min(max(offset, 0), math.MaxInt32)), int32(min(max(limit, 0), math.MaxInt32))).Scan(&raw)
+	if err == nil && raw == nil {
+		err = pgx.ErrNoRows
+	}
 	if err != nil {
 		return nil, 0, mapError(op, delivery.ErrNotFound, err)
 	}
-	return page, total, nil
-}
-
-// scanAttempt reads one row selected with attemptColumns.
-func scanAttempt(row pgx.Row) (*delivery.Attempt, error) {
-	var (
-		a          delivery.Attempt
-		statusCode *int32
-		attempt    int32
-		duration   int32
-	)
-	err := row.Scan(&a.ID, &a.DeliveryID, &a.WebhookID, &a.WorkspaceID, &a.EventType, &attempt,
-		&a.Status, &statusCode, &a.ResponseBody, &duration, &a.Error, &a.DeliveredAt)
+	page, total, err := sqldoc.DecodeLog(raw)
 	if err != nil {
-		return nil, err
+		return nil, 0, fmt.Errorf("postgres: %s: %w", op, err)
 	}
-	a.Attempt = int(attempt)
-	a.DurationMS = int(duration)
-	if statusCode != nil {
-		v := int(*statusCode)
-		a.ResponseStatusCode = &v
-	}
-	a.DeliveredAt = a.DeliveredAt.UTC()
-	return &a, nil
+	return page, total, nil
 }
 
 // DeleteAttemptsBefore removes the attempts delivered before cutoff, in every

@@ -84,12 +84,15 @@ func (s *Store) DeleteWebhook(ctx context.Context, workspaceID, id string) error
 	return nil
 }
 
-// RotateSecret calls gateway_rotate_webhook_secret, the SQL function the
-// supabase store calls too, which moves the current secret to the previous
-// slot and stores newCiphertext in one UPDATE, so that concurrent rotations
-// cannot lose a secret. A zero now means the current time. It returns the
-// rotated webhook, or webhooks.ErrNotFound (also for ids that are not UUIDs).
-func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, newCiphertext string, previousExpiresAt, now time.Time) (*webhooks.Webhook, error) {
+// RotateSecret calls gateway_rotate_webhook_secret_if_current, the SQL
+// function the supabase store calls too, which moves the current secret to
+// the previous slot and stores newCiphertext in one UPDATE if the current
+// secret is still expectedCiphertext (else SQLSTATE LL004,
+// webhooks.ErrRotationConflict), so that overlapping rotations cannot push
+// out a secret one of them returned. A zero now means the current time. It
+// returns the rotated webhook, or webhooks.ErrNotFound (also for ids that
+// are not UUIDs).
+func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, expectedCiphertext, newCiphertext string, previousExpiresAt, now time.Time) (*webhooks.Webhook, error) {
 	const op = "rotate secret"
 	id, okID := canonicalID(id)
 	workspaceID, okWorkspace := canonicalID(workspaceID)
@@ -100,8 +103,8 @@ func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, newCiphertext
 		now = time.Now()
 	}
 	row := s.pool.QueryRow(ctx,
-		`select `+webhookColumns+` from gateway_rotate_webhook_secret($1, $2, $3, $4, $5)`,
-		workspaceID, id, newCiphertext, previousExpiresAt, now)
+		`select `+webhookColumns+` from gateway_rotate_webhook_secret_if_current($1, $2, $3, $4, $5, $6)`,
+		workspaceID, id, expectedCiphertext, newCiphertext, previousExpiresAt, now)
 	w, err := scanWebhook(row)
 	if err != nil {
 		return nil, mapError(op, webhooks.ErrNotFound, err)

@@ -37,7 +37,9 @@ const (
 	// gateway_revoke_api_key when the acting key is not live.
 	codeKeyInactive = "LL002"
 	// codeKeyNotFound is raised by gateway_revoke_api_key.
-	codeKeyNotFound         = "LL003"
+	codeKeyNotFound = "LL003"
+	// codeRotationConflict is raised by gateway_rotate_webhook_secret_if_current.
+	codeRotationConflict    = "LL004"
 	constraintWebhookURLKey = "webhooks_workspace_url_key"
 )
 
@@ -367,6 +369,8 @@ func mapError(op string, notFound, err error) error {
 		return fmt.Errorf("postgres: %s: %w", op, apikeys.ErrNotFound)
 	case errors.As(err, &pgErr) && pgErr.Code == codeLimitReached:
 		return fmt.Errorf("postgres: %s: %w: %w", op, webhooks.ErrLimitReached, err)
+	case errors.As(err, &pgErr) && pgErr.Code == codeRotationConflict:
+		return fmt.Errorf("postgres: %s: %w: %w", op, webhooks.ErrRotationConflict, err)
 	default:
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}

@@ -150,3 +150,57 @@ func DecodeDelivery(raw []byte) (*delivery.Delivery, error) {
 	d := doc.Delivery()
 	return &d, nil
 }
+
+// logEntry is one entry of gateway_list_delivery_log: an attempt, or a
+// waiting delivery's pending entry (no id, no response, next_attempt_at).
+type logEntry struct {
+	ID                 *string `json:"id"`
+	DeliveryID         string  `json:"delivery_id"`
+	WebhookID          string  `json:"webhook_id"`
+	WorkspaceID        string  `json:"workspace_id"`
+	EventType          string  `json:"event_type"`
+	Attempt            int     `json:"attempt"`
+	Status             string  `json:"status"`
+	ResponseStatusCode *int    `json:"response_status_code"`
+	ResponseBody       *string `json:"response_body"`
+	DurationMS         *int    `json:"duration_ms"`
+	Error              *string `json:"error"`
+	DeliveredAt        *Time   `json:"delivered_at"`
+	NextAttemptAt      *Time   `json:"next_attempt_at"`
+}
+
+// DecodeLog decodes gateway_list_delivery_log's answer for a webhook that
+// exists (the caller handles SQL null, which means it does not): one page of
+// log entries and the total.
+func DecodeLog(raw []byte) ([]delivery.Attempt, int, error) {
+	var doc struct {
+		Total   *int       `json:"total"`
+		Entries []logEntry `json:"entries"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, 0, fmt.Errorf("decoding the delivery log: %w", err)
+	}
+	if doc.Total == nil {
+		return nil, 0, errors.New("the delivery log lacks \"total\"")
+	}
+	out := make([]delivery.Attempt, len(doc.Entries))
+	for i, e := range doc.Entries {
+		a := delivery.Attempt{DeliveryID: e.DeliveryID, WebhookID: e.WebhookID, WorkspaceID: e.WorkspaceID,
+			EventType: e.EventType, Attempt: e.Attempt, Status: e.Status, ResponseStatusCode: e.ResponseStatusCode,
+			Error: e.Error, NextAttemptAt: e.NextAttemptAt.Ptr()}
+		if e.ID != nil {
+			a.ID = *e.ID
+		}
+		if e.ResponseBody != nil {
+			a.ResponseBody = *e.ResponseBody
+		}
+		if e.DurationMS != nil {
+			a.DurationMS = *e.DurationMS
+		}
+		if e.DeliveredAt != nil {
+			a.DeliveredAt = e.DeliveredAt.Time
+		}
+		out[i] = a
+	}
+	return out, *doc.Total, nil
+}

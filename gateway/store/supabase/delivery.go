@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/leadlex/api-gateway/gateway/store/sqldoc"
-	"slices"
+	"math"
 	"time"
 	"unicode/utf8"
 
@@ -27,6 +27,7 @@ const (
 	fnRecordAttempt      = "rpc/gateway_record_attempt"
 	fnCreateTestDelivery = "rpc/gateway_create_test_delivery"
 	fnRetryDelivery      = "rpc/gateway_retry_delivery"
+	fnListDeliveryLog    = "rpc/gateway_list_delivery_log"
 )
 
 // Answers of gateway_record_attempt.
@@ -36,51 +37,10 @@ const (
 	recordAnswerStale    = "stale"
 )
 
-// attemptStatusFilterAll is the ListAttempts status that filters nothing.
-const attemptStatusFilterAll = ""
-
 // oldestFirst orders ascending with NULLS LAST, which is what ASC means by
 // default, so "next_attempt_at.asc.nullslast" is served from
 // deliveries_due_idx.
 var oldestFirst = &postgrest.OrderOpts{Ascending: true, NullsFirst: false}
-
-// attemptStatuses are the statuses an attempt can have; ListAttempts sends no
-// other value as a filter.
-var attemptStatuses = []string{delivery.StatusSuccess, delivery.StatusFailed, delivery.StatusPending}
-
-// attemptRow is a delivery_attempts row as PostgREST renders it.
-type attemptRow struct {
-	ID                 string  `json:"id"`
-	DeliveryID         string  `json:"delivery_id"`
-	WebhookID          string  `json:"webhook_id"`
-	WorkspaceID        string  `json:"workspace_id"`
-	EventType          string  `json:"event_type"`
-	Attempt            int     `json:"attempt"`
-	Status             string  `json:"status"`
-	ResponseStatusCode *int    `json:"response_status_code"`
-	ResponseBody       string  `json:"response_body"`
-	DurationMS         int     `json:"duration_ms"`
-	Error              *string `json:"error"`
-	DeliveredAt        pgTime  `json:"delivered_at"`
-}
-
-// attempt converts the row to the module's type.
-func (r *attemptRow) attempt() delivery.Attempt {
-	return delivery.Attempt{
-		ID:                 r.ID,
-		DeliveryID:         r.DeliveryID,
-		WebhookID:          r.WebhookID,
-		WorkspaceID:        r.WorkspaceID,
-		EventType:          r.EventType,
-		Attempt:            r.Attempt,
-		Status:             r.Status,
-		ResponseStatusCode: r.ResponseStatusCode,
-		ResponseBody:       r.ResponseBody,
-		DurationMS:         r.DurationMS,
-		Error:              r.Error,
-		DeliveredAt:        r.DeliveredAt.Time,
-	}
-}
 
 // publishArgs are the named arguments of gateway_publish_event. Data travels
 // as a JSON string holding the event's bytes, which the text column keeps
@@ -399,105 +359,41 @@ func (s *Store) oneDelivery(op string, body []byte) (*delivery.Delivery, error) 
 	return d, nil
 }
 
-// attemptFilter narrows a delivery_attempts query to one webhook of a
-// workspace and, unless status is empty, one status.
-func attemptFilter(f *postgrest.FilterBuilder, ws, hook, status string) *postgrest.FilterBuilder {
-	f = f.Eq("workspace_id", ws).Eq("webhook_id", hook)
-	if status != attemptStatusFilterAll {
-		f = f.Eq("status", status)
-	}
-	return f
+// listLogArgs are the named arguments of gateway_list_delivery_log.
+type listLogArgs struct {
+	WorkspaceID string `json:"p_workspace_id"`
+	WebhookID   string `json:"p_webhook_id"`
+	Status      string `json:"p_status"`
+	Offset      int32  `json:"p_offset"`
+	Limit       int32  `json:"p_limit"`
 }
 
-// ListAttempts returns up to limit of the webhook's attempts from offset on,
-// newest first (ties broken by id, descending), only those with status
-// unless it is empty, and their total, read from Content-Range with
-// "Prefer: count=exact". Attempts reference their webhook and workspace by
-// foreign key, so a non-empty answer proves the webhook exists; only when the
-// total is zero does a second request (GET /rest/v1/webhooks?select=id&id=...
-// &workspace_id=...) tell an empty log from a webhook the workspace does not
-// have (delivery.ErrNotFound, as for ids that are not UUIDs). A status no
-// attempt can have is not sent as a filter: the answer is empty. A negative
-// offset counts as zero; a limit of zero or less asks for the count alone.
+// ListAttempts calls gateway_list_delivery_log through
+// POST /rest/v1/rpc/gateway_list_delivery_log, the function the postgres
+// store calls too: one page of the webhook's delivery log (waiting
+// deliveries' pending entries on top, then attempts, newest first, ties by
+// id descending), only entries with status unless it is empty, and their
+// total, from one statement. A null answer, and ids that are not UUIDs, are
+// delivery.ErrNotFound. A negative offset or limit counts as zero.
 func (s *Store) ListAttempts(ctx context.Context, workspaceID, webhookID, status string, offset, limit int) ([]delivery.Attempt, int, error) {
 	const op = "list attempts"
 	ws, hook, ok := webhookIDs(workspaceID, webhookID)
 	if !ok {
 		return nil, 0, wrapSentinel(op, delivery.ErrNotFound)
 	}
-	offset = max(offset, 0)
-	empty := []delivery.Attempt{}
-
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	if status != attemptStatusFilterAll && !slices.Contains(attemptStatuses, status) {
-		return empty, 0, s.webhookMustExist(ctx, op, ws, hook)
-	}
-	count := func() ([]delivery.Attempt, int, error) {
-		_, n, err := attemptFilter(s.client.From(tableAttempts).Select("id", "exact", true), ws, hook, status).
-			ExecuteWithContext(ctx)
-		if err != nil {
-			return nil, 0, s.mapError(op, err, errMap{})
-		}
-		if n == 0 {
-			return empty, 0, s.webhookMustExist(ctx, op, ws, hook)
-		}
-		return empty, int(n), nil
-	}
-	if limit <= 0 {
-		return count()
-	}
-
-	body, total, err := attemptFilter(s.client.From(tableAttempts).Select("*", "exact", false), ws, hook, status).
-		Order("delivered_at", newestFirst).
-		Order("id", newestFirst).
-		Range(offset, offset+limit-1, "").
-		ExecuteWithContext(ctx)
-	if err != nil && errorCode(err) == "PGRST103" {
-		// 416: the offset is past the last row; postgrest-go drops the
-		// Content-Range of error answers, so ask for the count alone.
-		return count()
-	}
+	body, err := s.rpc(ctx, fnListDeliveryLog, listLogArgs{WorkspaceID: ws, WebhookID: hook, Status: status,
+		Offset: int32(min(max(offset, 0), math.MaxInt32)), Limit: int32(min(max(limit, 0), math.MaxInt32))})
 	if err != nil {
 		return nil, 0, s.mapError(op, err, errMap{})
 	}
-	rows, err := decodeRows[attemptRow](body)
+	if isNull(body) {
+		return nil, 0, wrapSentinel(op, delivery.ErrNotFound)
+	}
+	page, total, err := sqldoc.DecodeLog(body)
 	if err != nil {
 		return nil, 0, s.failf(op, "%v", err)
 	}
-	if len(rows) > 0 && int(total) < offset+len(rows) {
-		// postgrest-go reports 0 when Content-Range is missing or has no total.
-		return nil, 0, s.failf(op, "the response carries no exact count (Content-Range)")
-	}
-	if total == 0 {
-		return empty, 0, s.webhookMustExist(ctx, op, ws, hook)
-	}
-	out := make([]delivery.Attempt, len(rows))
-	for i := range rows {
-		out[i] = rows[i].attempt()
-	}
-	return out, int(total), nil
-}
-
-// webhookMustExist returns nil when the workspace has the webhook, and
-// delivery.ErrNotFound when it does not.
-func (s *Store) webhookMustExist(ctx context.Context, op, ws, hook string) error {
-	body, _, err := s.client.From(tableWebhooks).
-		Select("id", "", false).
-		Eq("id", hook).
-		Eq("workspace_id", ws).
-		ExecuteWithContext(ctx)
-	if err != nil {
-		return s.mapError(op, err, errMap{})
-	}
-	rows, err := decodeRows[idRow](body)
-	if err != nil {
-		return s.failf(op, "%v", err)
-	}
-	if len(rows) == 0 {
-		return wrapSentinel(op, delivery.ErrNotFound)
-	}
-	return nil
+	return page, total, nil
 }
 
 // DeleteAttemptsBefore removes the attempts delivered before cutoff, in every

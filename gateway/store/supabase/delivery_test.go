@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -99,23 +100,10 @@ func claimFixture() *delivery.Claim {
 	}
 }
 
-const attemptRowJSON = `{"id":"` + attemptID + `","delivery_id":"` + deliveryID + `","webhook_id":"` + hookID + `",` +
-	`"workspace_id":"` + wsID + `","event_type":"lead.created","attempt":2,"status":"pending",` +
-	`"response_status_code":503,"response_body":"{\"error\":\"busy\"}","duration_ms":1234,"error":"http_error",` +
-	`"delivered_at":"2026-11-27T10:00:01.000002+02:00"}`
-
 const attemptRow2JSON = `{"id":"` + attemptID2 + `","delivery_id":"` + deliveryID + `","webhook_id":"` + hookID + `",` +
 	`"workspace_id":"` + wsID + `","event_type":"lead.created","attempt":1,"status":"failed",` +
 	`"response_status_code":null,"response_body":"","duration_ms":10000,"error":"timeout",` +
 	`"delivered_at":"2026-11-27T07:59:59+00:00"}`
-
-func attemptFixture() delivery.Attempt {
-	return delivery.Attempt{
-		ID: attemptID, DeliveryID: deliveryID, WebhookID: hookID, WorkspaceID: wsID, EventType: "lead.created",
-		Attempt: 2, Status: delivery.StatusPending, ResponseStatusCode: ptr(503), ResponseBody: `{"error":"busy"}`,
-		DurationMS: 1234, Error: ptr(delivery.ErrClassHTTP), DeliveredAt: time.Date(2026, 11, 27, 8, 0, 1, 2000, time.UTC),
-	}
-}
 
 func attempt2Fixture() delivery.Attempt {
 	return delivery.Attempt{
@@ -509,27 +497,17 @@ func TestRetryDelivery(t *testing.T) {
 }
 
 func TestListAttempts(t *testing.T) {
-	filter := func(status string) map[string]string {
-		q := map[string]string{"workspace_id": "eq." + wsID, "webhook_id": "eq." + hookID}
-		if status != "" {
-			q["status"] = "eq." + status
-		}
-		return q
+	const logPath = "/rest/v1/rpc/gateway_list_delivery_log"
+	rpc := func(status string, offset, limit int) wantReq {
+		return wantReq{method: http.MethodPost, path: logPath, query: map[string]string{}, prefer: "return=representation",
+			body: fmt.Sprintf(`{"p_workspace_id":"%s","p_webhook_id":"%s","p_status":"%s","p_offset":%d,"p_limit":%d}`, wsID, hookID, status, offset, limit)}
 	}
-	page := func(status, offset, limit string) wantReq {
-		q := filter(status)
-		q["select"], q["order"], q["offset"], q["limit"] = "*", "delivered_at.desc.nullsfirst,id.desc.nullsfirst", offset, limit
-		return wantReq{method: http.MethodGet, path: attemptsPath, query: q, prefer: "count=exact"}
-	}
-	count := func(status string) wantReq {
-		q := filter(status)
-		q["select"] = "id"
-		return wantReq{method: http.MethodHead, path: attemptsPath, query: q, prefer: "count=exact"}
-	}
-	exists := wantReq{method: http.MethodGet, path: hooksPath, query: map[string]string{
-		"select": "id", "id": "eq." + hookID, "workspace_id": "eq." + wsID,
-	}}
-	hookExists := okJSON(`[{"id":"` + hookID + `"}]`)
+	const waitingJSON = `{"id":null,"delivery_id":"` + deliveryID2 + `","webhook_id":"` + hookID + `","workspace_id":"` + wsID + `",` +
+		`"event_type":"lead.created","attempt":3,"status":"pending","response_status_code":null,"response_body":null,` +
+		`"duration_ms":null,"error":null,"delivered_at":null,"next_attempt_at":"2026-11-27T10:05:00+00:00"}`
+	waiting := delivery.Attempt{DeliveryID: deliveryID2, WebhookID: hookID, WorkspaceID: wsID, EventType: "lead.created",
+		Attempt: 3, Status: delivery.StatusPending, NextAttemptAt: ptr(time.Date(2026, 11, 27, 10, 5, 0, 0, time.UTC))}
+	failed := attempt2Fixture()
 	tests := []struct {
 		name          string
 		ws, hook      string
@@ -542,95 +520,28 @@ func TestListAttempts(t *testing.T) {
 		wantTotal     int
 	}{
 		{
-			name: "a page", ws: wsID, hook: hookID, offset: 0, limit: 50,
-			answers:      []answer{withRange(okJSON(arr(attemptRowJSON, attemptRow2JSON)), "0-1/2")},
-			reqs:         []wantReq{page("", "0", "50")},
-			wantAttempts: []delivery.Attempt{attemptFixture(), attempt2Fixture()}, wantTotal: 2,
+			name: "a page with a waiting delivery on top", ws: wsID, hook: hookID, limit: 50,
+			answers:      []answer{okJSON(`{"total": 7, "entries": [` + waitingJSON + `,` + attemptRow2JSON + `]}`)},
+			reqs:         []wantReq{rpc("", 0, 50)},
+			wantAttempts: []delivery.Attempt{waiting, failed}, wantTotal: 7,
 		},
 		{
-			name: "a filtered middle page", ws: wsID, hook: hookID, status: delivery.StatusPending, offset: 50, limit: 50,
-			answers:      []answer{withRange(answer{status: http.StatusPartialContent, body: arr(attemptRowJSON)}, "50-50/51")},
-			reqs:         []wantReq{page("pending", "50", "50")},
-			wantAttempts: []delivery.Attempt{attemptFixture()}, wantTotal: 51,
+			name: "a filtered page", ws: wsID, hook: hookID, status: delivery.StatusFailed, offset: 50, limit: 10,
+			answers:      []answer{okJSON(`{"total": 51, "entries": [` + attemptRow2JSON + `]}`)},
+			reqs:         []wantReq{rpc("failed", 50, 10)},
+			wantAttempts: []delivery.Attempt{failed}, wantTotal: 51,
 		},
 		{
-			name: "upper-case ids are sent canonical", ws: strings.ToUpper(wsID), hook: strings.ToUpper(hookID), limit: 50,
-			answers:      []answer{withRange(okJSON(arr(attemptRowJSON)), "0-0/1")},
-			reqs:         []wantReq{page("", "0", "50")},
-			wantAttempts: []delivery.Attempt{attemptFixture()}, wantTotal: 1,
+			name: "upper-case ids are sent canonical, negative bounds as zero", ws: strings.ToUpper(wsID), hook: strings.ToUpper(hookID), offset: -5, limit: -1,
+			answers:      []answer{okJSON(`{"total": 2, "entries": []}`)},
+			reqs:         []wantReq{rpc("", 0, 0)},
+			wantAttempts: []delivery.Attempt{}, wantTotal: 2,
 		},
-		{
-			name: "an empty log", ws: wsID, hook: hookID, limit: 50,
-			answers:      []answer{withRange(okJSON(`[]`), "*/0"), hookExists},
-			reqs:         []wantReq{page("", "0", "50"), exists},
-			wantAttempts: []delivery.Attempt{},
-		},
-		{
-			name: "no such webhook in the workspace", ws: wsID, hook: hookID, limit: 50,
-			answers: []answer{withRange(okJSON(`[]`), "*/0"), okJSON(`[]`)},
-			reqs:    []wantReq{page("", "0", "50"), exists},
-			want:    delivery.ErrNotFound,
-		},
-		{
-			name: "the existence check fails", ws: wsID, hook: hookID, limit: 50,
-			answers: []answer{withRange(okJSON(`[]`), "*/0"), html502()},
-			reqs:    []wantReq{page("", "0", "50"), exists},
-			want:    errWrapped,
-		},
-		{
-			name: "offset past the end", ws: wsID, hook: hookID, offset: 100, limit: 50,
-			answers:      []answer{fail(http.StatusRequestedRangeNotSatisfiable, rangeBody), withRange(okJSON(""), "*/22")},
-			reqs:         []wantReq{page("", "100", "50"), count("")},
-			wantAttempts: []delivery.Attempt{}, wantTotal: 22,
-		},
-		{
-			name: "offset past the end of nothing", ws: wsID, hook: hookID, status: delivery.StatusFailed, offset: 100, limit: 50,
-			answers: []answer{fail(http.StatusRequestedRangeNotSatisfiable, rangeBody), withRange(okJSON(""), "*/0"), okJSON(`[]`)},
-			reqs:    []wantReq{page("failed", "100", "50"), count("failed"), exists},
-			want:    delivery.ErrNotFound,
-		},
-		{
-			name: "zero limit counts only", ws: wsID, hook: hookID, status: delivery.StatusSuccess, limit: 0,
-			answers:      []answer{withRange(okJSON(""), "*/7")},
-			reqs:         []wantReq{count("success")},
-			wantAttempts: []delivery.Attempt{}, wantTotal: 7,
-		},
-		{
-			name: "zero limit on an empty log", ws: wsID, hook: hookID, limit: 0,
-			answers:      []answer{withRange(okJSON(""), "*/0"), hookExists},
-			reqs:         []wantReq{count(""), exists},
-			wantAttempts: []delivery.Attempt{},
-		},
-		{
-			name: "a status no attempt has is not sent", ws: wsID, hook: hookID, status: "cancelled,or", limit: 50,
-			answers:      []answer{hookExists},
-			reqs:         []wantReq{exists},
-			wantAttempts: []delivery.Attempt{},
-		},
-		{
-			name: "rows without a count", ws: wsID, hook: hookID, limit: 50,
-			answers: []answer{okJSON(arr(attemptRowJSON))},
-			reqs:    []wantReq{page("", "0", "50")},
-			want:    errWrapped,
-		},
-		{
-			name: "bad timestamp", ws: wsID, hook: hookID, limit: 50,
-			answers: []answer{withRange(okJSON(arr(strings.Replace(attemptRowJSON, "2026-11-27T10:00:01.000002+02:00", "now", 1))), "0-0/1")},
-			reqs:    []wantReq{page("", "0", "50")},
-			want:    errWrapped,
-		},
-		{
-			name: "server error", ws: wsID, hook: hookID, limit: 50,
-			answers: []answer{fail(http.StatusInternalServerError, internalBody)},
-			reqs:    []wantReq{page("", "0", "50")},
-			want:    errWrapped,
-		},
-		{
-			name: "proxy html", ws: wsID, hook: hookID, limit: 50,
-			answers: []answer{html502()},
-			reqs:    []wantReq{page("", "0", "50")},
-			want:    errWrapped,
-		},
+		{name: "no such webhook in the workspace", ws: wsID, hook: hookID, limit: 50, answers: []answer{okJSON("null")}, reqs: []wantReq{rpc("", 0, 50)}, want: delivery.ErrNotFound},
+		{name: "no total", ws: wsID, hook: hookID, limit: 50, answers: []answer{okJSON(`{"entries": []}`)}, reqs: []wantReq{rpc("", 0, 50)}, want: errWrapped},
+		{name: "bad timestamp", ws: wsID, hook: hookID, limit: 50, answers: []answer{okJSON(`{"total": 1, "entries": [{"delivered_at": "yesterday"}]}`)}, reqs: []wantReq{rpc("", 0, 50)}, want: errWrapped},
+		{name: "server error", ws: wsID, hook: hookID, limit: 50, answers: []answer{fail(http.StatusInternalServerError, internalBody)}, reqs: []wantReq{rpc("", 0, 50)}, want: errWrapped},
+		{name: "proxy html", ws: wsID, hook: hookID, limit: 50, answers: []answer{html502()}, reqs: []wantReq{rpc("", 0, 50)}, want: errWrapped},
 		{name: "malformed webhook id", ws: wsID, hook: "wh_1", limit: 50, want: delivery.ErrNotFound},
 		{name: "malformed workspace id", ws: "ws", hook: hookID, limit: 50, want: delivery.ErrNotFound},
 	}

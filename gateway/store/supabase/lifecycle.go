@@ -20,10 +20,12 @@ type webhookPatch struct {
 	UpdatedAt   string   `json:"updated_at"`
 }
 
-// rotateSecretArgs are the named arguments of gateway_rotate_webhook_secret.
+// rotateSecretArgs are the named arguments of
+// gateway_rotate_webhook_secret_if_current.
 type rotateSecretArgs struct {
 	WorkspaceID       string `json:"p_workspace_id"`
 	ID                string `json:"p_id"`
+	Expected          string `json:"p_expected_ciphertext"`
 	SecretCiphertext  string `json:"p_secret_ciphertext"`
 	PreviousExpiresAt string `json:"p_previous_expires_at"`
 	Now               string `json:"p_now"`
@@ -134,12 +136,14 @@ func (s *Store) DeleteWebhook(ctx context.Context, workspaceID, id string) error
 	}
 }
 
-// RotateSecret calls gateway_rotate_webhook_secret through
-// POST /rest/v1/rpc/gateway_rotate_webhook_secret (the same route as
-// CreateWebhook, for the same reasons). The function swaps the secrets in one
-// UPDATE, which a PATCH cannot express. A zero now means the current time. An
-// empty answer and an id that is not a UUID are webhooks.ErrNotFound.
-func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, newCiphertext string, previousExpiresAt, now time.Time) (*webhooks.Webhook, error) {
+// RotateSecret calls gateway_rotate_webhook_secret_if_current through
+// POST /rest/v1/rpc/gateway_rotate_webhook_secret_if_current (the same route
+// as CreateWebhook, for the same reasons). The function swaps the secrets in
+// one UPDATE, which a PATCH cannot express, if the current secret is still
+// expectedCiphertext (SQLSTATE LL004, webhooks.ErrRotationConflict,
+// otherwise). A zero now means the current time. An empty answer and an id
+// that is not a UUID are webhooks.ErrNotFound.
+func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, expectedCiphertext, newCiphertext string, previousExpiresAt, now time.Time) (*webhooks.Webhook, error) {
 	const op = "rotate secret"
 	ws, wid, ok := webhookIDs(workspaceID, id)
 	if !ok {
@@ -151,6 +155,7 @@ func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, newCiphertext
 	args := rotateSecretArgs{
 		WorkspaceID:       ws,
 		ID:                wid,
+		Expected:          expectedCiphertext,
 		SecretCiphertext:  newCiphertext,
 		PreviousExpiresAt: formatTime(previousExpiresAt),
 		Now:               formatTime(now),
@@ -162,7 +167,7 @@ func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, newCiphertext
 		Insert(args, false, "", "", "").
 		ExecuteWithContext(ctx)
 	if err != nil {
-		return nil, s.mapError(op, err, errMap{notFound: webhooks.ErrNotFound})
+		return nil, s.mapError(op, err, errMap{notFound: webhooks.ErrNotFound, conflict: webhooks.ErrRotationConflict})
 	}
 	return s.oneWebhook(op, body)
 }

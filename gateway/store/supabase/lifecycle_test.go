@@ -12,7 +12,7 @@ import (
 	"github.com/leadlex/api-gateway/routes/webhooks"
 )
 
-const rotatePath = "/rest/v1/rpc/gateway_rotate_webhook_secret"
+const rotatePath = "/rest/v1/rpc/gateway_rotate_webhook_secret_if_current"
 
 // PostgREST's answer to a PATCH that breaks a check constraint.
 const eventsCheckBody = `{"code":"23514","details":"Failing row contains (...).","hint":null,"message":"new row for relation \"webhooks\" violates check constraint \"webhooks_events_nonempty\""}`
@@ -216,7 +216,7 @@ func TestRotateSecret(t *testing.T) {
 		path:   rotatePath,
 		query:  map[string]string{},
 		prefer: "return=representation",
-		body: `{"p_workspace_id":"` + wsID + `","p_id":"` + hookID + `","p_secret_ciphertext":"v1:new:ct",` +
+		body: `{"p_workspace_id":"` + wsID + `","p_id":"` + hookID + `","p_expected_ciphertext":"v1:old:ct","p_secret_ciphertext":"v1:new:ct",` +
 			`"p_previous_expires_at":"2026-11-28T08:00:00.123456Z","p_now":"` + atJSON + `"}`,
 	}
 	tests := []struct {
@@ -229,6 +229,7 @@ func TestRotateSecret(t *testing.T) {
 		{name: "rotated", ws: wsID, id: hookID, answers: []answer{okJSON(arr(rotatedRowJSON))}, reqs: []wantReq{rpc}},
 		{name: "upper-case ids are sent canonical", ws: strings.ToUpper(wsID), id: strings.ToUpper(hookID), answers: []answer{okJSON(arr(rotatedRowJSON))}, reqs: []wantReq{rpc}},
 		{name: "absent or other workspace", ws: wsID, id: hookID, answers: []answer{okJSON("[]")}, reqs: []wantReq{rpc}, want: webhooks.ErrNotFound},
+		{name: "rotated meanwhile", ws: wsID, id: hookID, answers: []answer{fail(http.StatusBadRequest, `{"code":"LL004","details":null,"hint":null,"message":"rotation_in_progress"}`)}, reqs: []wantReq{rpc}, want: webhooks.ErrRotationConflict},
 		{name: "invalid uuid from server", ws: wsID, id: hookID, answers: []answer{fail(http.StatusBadRequest, badUUIDBody)}, reqs: []wantReq{rpc}, want: webhooks.ErrNotFound},
 		{name: "unique violation is not a duplicate url here", ws: wsID, id: hookID, answers: []answer{fail(http.StatusConflict, dupURLBody)}, reqs: []wantReq{rpc}, want: errWrapped},
 		{name: "malformed id", ws: wsID, id: "wh_1", want: webhooks.ErrNotFound},
@@ -242,7 +243,7 @@ func TestRotateSecret(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, f := newTestStore(t, roomy, tt.answers...)
-			got, err := s.RotateSecret(context.Background(), tt.ws, tt.id, "v1:new:ct", expires, at)
+			got, err := s.RotateSecret(context.Background(), tt.ws, tt.id, "v1:old:ct", "v1:new:ct", expires, at)
 			checkErr(t, "rotate secret", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
 			if tt.want == nil && !reflect.DeepEqual(got, ptr(rotatedFixture())) {
@@ -257,7 +258,7 @@ func TestRotateSecret(t *testing.T) {
 func TestRotateSecretZeroTimeIsNow(t *testing.T) {
 	s, f := newTestStore(t, roomy, okJSON(arr(rotatedRowJSON)))
 	before := time.Now().Add(-time.Second)
-	if _, err := s.RotateSecret(context.Background(), wsID, hookID, "v1:new:ct", at, time.Time{}); err != nil {
+	if _, err := s.RotateSecret(context.Background(), wsID, hookID, "v1:old:ct", "v1:new:ct", at, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	var body struct {

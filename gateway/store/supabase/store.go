@@ -48,7 +48,7 @@ const (
 	// The functions are addressed as "tables" of the form rpc/<function>; see
 	// CreateWebhook for why.
 	fnCreateWebhook       = "rpc/gateway_create_webhook"
-	fnRotateWebhookSecret = "rpc/gateway_rotate_webhook_secret"
+	fnRotateWebhookSecret = "rpc/gateway_rotate_webhook_secret_if_current"
 	fnCreateKey           = "rpc/gateway_create_api_key"
 	fnRevokeKey           = "rpc/gateway_revoke_api_key"
 	fnTouchKey            = "rpc/gateway_touch_api_key"
@@ -131,6 +131,7 @@ type errMap struct {
 	limit     error // LL001 raised by gateway_create_webhook
 	notFound  error // 22P02 invalid text representation, PGRST116 singular response, LL003
 	inactive  error // LL002 raised by gateway_create_api_key and gateway_revoke_api_key
+	conflict  error // LL004 raised by gateway_rotate_webhook_secret_if_current
 }
 
 // codeRE matches the "(CODE) message" text that postgrest-go builds from a
@@ -168,6 +169,8 @@ func (s *Store) mapError(op string, err error, m errMap) error {
 		sentinel = m.notFound
 	case "LL002":
 		sentinel = m.inactive
+	case "LL004":
+		sentinel = m.conflict
 	}
 	text, cause := describe(err)
 	e := &storeError{}

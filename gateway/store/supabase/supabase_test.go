@@ -952,7 +952,7 @@ func operations() map[string]func(ctx context.Context, s *Store) error {
 		},
 		"rotate secret": func(ctx context.Context, s *Store) error {
 			now := time.Now()
-			_, err := s.RotateSecret(ctx, wsID, hookID, "v1:new:ct", now.Add(24*time.Hour), now)
+			_, err := s.RotateSecret(ctx, wsID, hookID, "v1:old:ct", "v1:new:ct", now.Add(24*time.Hour), now)
 			return err
 		},
 	}

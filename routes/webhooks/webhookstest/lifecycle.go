@@ -31,10 +31,12 @@ func mustUpdate(t *testing.T, s webhooks.Store, workspace, id string, p webhooks
 	return got
 }
 
-// mustRotate rotates the secret and fails the test on error.
+// mustRotate rotates the secret from the current one and fails the test on
+// error.
 func mustRotate(t *testing.T, s webhooks.Store, workspace, id, ciphertext string, expires, now time.Time) *webhooks.Webhook {
 	t.Helper()
-	got, err := s.RotateSecret(ctx(t), workspace, id, ciphertext, expires, now)
+	current := mustGet(t, s, workspace, id)
+	got, err := s.RotateSecret(ctx(t), workspace, id, current.SecretCiphertext, ciphertext, expires, now)
 	if err != nil {
 		t.Fatalf("RotateSecret(%s): %v", id, err)
 	}
@@ -402,9 +404,13 @@ func testRotateSecret(t *testing.T, s webhooks.Store) {
 		previous     string
 	}{
 		{"secret-1", later, later.Add(24 * time.Hour), "secret-0"},
-		// The second rotation moves the first rotation's secret into the
-		// previous slot; the original one is gone.
-		{"secret-2", later.Add(time.Hour), later.Add(25 * time.Hour), "secret-1"},
+		// The second rotation, once the first overlap is over, moves the
+		// first rotation's secret into the previous slot; the original one
+		// is gone.
+		{"secret-2", later.Add(24 * time.Hour), later.Add(25 * time.Hour), "secret-1"},
+		// A rotation that ends the overlap at once may come at any time.
+		{"secret-3", later.Add(24*time.Hour + time.Minute), later.Add(24*time.Hour + time.Minute), "secret-2"},
+		{"secret-4", later.Add(24*time.Hour + 2*time.Minute), later.Add(24 * time.Hour), "secret-3"},
 	}
 	for i, r := range rotations {
 		t.Run(fmt.Sprintf("rotation %d", i+1), func(t *testing.T) {
@@ -438,7 +444,7 @@ func testRotateUnknownOrForeignID(t *testing.T, s webhooks.Store) {
 		struct{ name, workspace, id string }{"another workspace", other, w.ID})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.RotateSecret(ctx(t), tc.workspace, tc.id, "stolen", later.Add(time.Hour), later)
+			got, err := s.RotateSecret(ctx(t), tc.workspace, tc.id, w.SecretCiphertext, "stolen", later.Add(time.Hour), later)
 			if !errors.Is(err, webhooks.ErrNotFound) {
 				t.Fatalf("RotateSecret(%q, %q) = %v, %v; want ErrNotFound", tc.workspace, tc.id, got, err)
 			}
@@ -448,10 +454,11 @@ func testRotateUnknownOrForeignID(t *testing.T, s webhooks.Store) {
 }
 
 func testConcurrentRotations(t *testing.T, s webhooks.Store) {
-	// Whatever order the rotations take effect in, each must see the secret
-	// the one before it stored: every secret but the last ends up as some
-	// rotation's previous secret exactly once, and none is lost.
-	const n = 10
+	// Twenty rotations that all read the same current secret overlap:
+	// exactly one applies, the others get ErrRotationConflict and change
+	// nothing, so the winner's secret is current and the original one is
+	// still the previous secret, for the winner's overlap.
+	const n = 20
 	workspace := uuid.NewString()
 	w := newWebhook(workspace, "rotate-race.example", base)
 	w.SecretCiphertext = "secret-0"
@@ -465,32 +472,74 @@ func testConcurrentRotations(t *testing.T, s webhooks.Store) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			results[i], errs[i] = s.RotateSecret(c, workspace, w.ID, fmt.Sprintf("secret-%d", i+1), later.Add(time.Hour), later)
+			results[i], errs[i] = s.RotateSecret(c, workspace, w.ID, "secret-0", fmt.Sprintf("secret-%d", i+1), later.Add(time.Hour), later)
 		})
 	}
 	close(start)
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatalf("RotateSecret: %v", err)
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("rotations %d and %d both applied", winner+1, i+1)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, webhooks.ErrRotationConflict):
+			t.Fatalf("rotation %d: %v, want nil or ErrRotationConflict", i+1, err)
 		}
 	}
-
+	if winner < 0 {
+		t.Fatal("no rotation applied")
+	}
+	want := fmt.Sprintf("secret-%d", winner+1)
 	final := mustGet(t, s, workspace, w.ID)
-	seen := []string{final.SecretCiphertext}
-	for i, r := range results {
-		if want := fmt.Sprintf("secret-%d", i+1); r.SecretCiphertext != want {
-			t.Errorf("rotation %d returned secret %q, want %q", i+1, r.SecretCiphertext, want)
+	if final.SecretCiphertext != want || final.PreviousSecretCiphertext != "secret-0" || results[winner].SecretCiphertext != want {
+		t.Fatalf("after the race: current %q previous %q (returned %q); want %q and secret-0",
+			final.SecretCiphertext, final.PreviousSecretCiphertext, results[winner].SecretCiphertext, want)
+	}
+	if final.PreviousSecretExpiresAt == nil || !final.PreviousSecretExpiresAt.Equal(later.Add(time.Hour)) {
+		t.Errorf("previous secret expires at %v, want %v", final.PreviousSecretExpiresAt, later.Add(time.Hour))
+	}
+}
+
+func testRotateDuringOverlap(t *testing.T, s webhooks.Store) {
+	// While an earlier rotation's previous secret is valid, another rotation
+	// with an overlap is refused (it would push that secret out early);
+	// one that ends every overlap now is not.
+	workspace := uuid.NewString()
+	w := newWebhook(workspace, "rotate-overlap.example", base)
+	w.SecretCiphertext = "secret-0"
+	mustCreate(t, s, w, 10)
+	first := mustRotate(t, s, workspace, w.ID, "secret-1", later.Add(time.Hour), later)
+	for _, at := range []time.Time{later, later.Add(59 * time.Minute)} {
+		got, err := s.RotateSecret(ctx(t), workspace, w.ID, "secret-1", "secret-x", at.Add(time.Hour), at)
+		if !errors.Is(err, webhooks.ErrRotationConflict) {
+			t.Fatalf("rotation at %s during the overlap = %v, %v; want ErrRotationConflict", at, got, err)
 		}
-		seen = append(seen, r.PreviousSecretCiphertext)
+		assertSameWebhook(t, mustGet(t, s, workspace, w.ID), first)
 	}
-	slices.Sort(seen)
-	want := make([]string, n+1)
-	for i := range want {
-		want[i] = fmt.Sprintf("secret-%d", i)
+	// The overlap has ended at its expiry.
+	mustRotate(t, s, workspace, w.ID, "secret-2", later.Add(2*time.Hour), later.Add(time.Hour))
+	// During the new overlap, a rotation that ends it now applies.
+	got := mustRotate(t, s, workspace, w.ID, "secret-3", later.Add(time.Hour+time.Minute), later.Add(time.Hour+time.Minute))
+	if got.SecretCiphertext != "secret-3" || got.PreviousSecretCiphertext != "secret-2" {
+		t.Errorf("rotation ending the overlap: current %q previous %q", got.SecretCiphertext, got.PreviousSecretCiphertext)
 	}
-	slices.Sort(want)
-	if !slices.Equal(seen, want) {
-		t.Fatalf("previous secrets plus the final one = %q, want each of %q once", seen, want)
+}
+
+func testRotateFromStaleSecret(t *testing.T, s webhooks.Store) {
+	// A rotation that read a secret which is no longer current changes
+	// nothing, also after sequential rotations.
+	workspace := uuid.NewString()
+	w := newWebhook(workspace, "rotate-stale.example", base)
+	w.SecretCiphertext = "secret-0"
+	mustCreate(t, s, w, 10)
+	first := mustRotate(t, s, workspace, w.ID, "secret-1", later, later)
+	for _, stale := range []string{"secret-0", "", "secret-2"} {
+		got, err := s.RotateSecret(ctx(t), workspace, w.ID, stale, "secret-x", later.Add(2*time.Hour), later.Add(time.Minute))
+		if !errors.Is(err, webhooks.ErrRotationConflict) {
+			t.Fatalf("RotateSecret expecting %q = %v, %v; want ErrRotationConflict", stale, got, err)
+		}
+		assertSameWebhook(t, mustGet(t, s, workspace, w.ID), first)
 	}
 }

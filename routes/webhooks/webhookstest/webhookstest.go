@@ -53,6 +53,8 @@ func Run(t *testing.T, newStore func(t *testing.T) webhooks.Store) {
 		{"RotateSecret", testRotateSecret},
 		{"RotateUnknownOrForeignID", testRotateUnknownOrForeignID},
 		{"ConcurrentRotations", testConcurrentRotations},
+		{"RotateFromStaleSecret", testRotateFromStaleSecret},
+		{"RotateDuringOverlap", testRotateDuringOverlap},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
