@@ -25,6 +25,10 @@ command -v strace >/dev/null || missing+=(strace)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v unshare >/dev/null || missing+=(util-linux)
 command -v curl >/dev/null || missing+=(curl) # the e2e test runs make run's printed curl lines
+# The throwaway servers start inside the namespace, where no package can be
+# fetched: install them here when this machine has none.
+ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
 [ ${#missing[@]} -eq 0 ] || .ci/services.sh install "${missing[@]}"
 
 # Everything the run needs from the network comes before the namespace.
