@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/leadlex/api-gateway/internal/testreceiver"
-	"github.com/leadlex/api-gateway/routes/webhooks/signature"
+	"github.com/leadlex/api-gateway/gateway/signature"
 )
 
 const (
