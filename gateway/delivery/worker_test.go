@@ -24,7 +24,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/secretbox"
 	"github.com/leadlex/api-gateway/gateway/signature"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 const (

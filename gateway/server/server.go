@@ -31,7 +31,8 @@ import (
 	apikeysroute "github.com/leadlex/api-gateway/routes/apikeys"
 	"github.com/leadlex/api-gateway/routes/events"
 	"github.com/leadlex/api-gateway/routes/openapi"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	webhooksroute "github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -138,7 +139,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 
 	modules := []gateway.Module{
-		&webhooks.Module{BasePath: cfg.BasePath, Deliveries: deliveries, Service: &webhooks.Service{
+		&webhooksroute.Module{BasePath: cfg.BasePath, Deliveries: deliveries, Service: &webhooks.Service{
 			Store:  stores,
 			URLs:   newSinkURLs(app.Sink, &urlcheck.Checker{Resolver: resolver, Allowed: cfg.Delivery.AllowCIDRs}),
 			Sealer: box,

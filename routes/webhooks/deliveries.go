@@ -9,6 +9,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/catalog"
 	"github.com/leadlex/api-gateway/gateway/delivery"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // Deliveries is the delivery side the webhook routes need;
@@ -87,7 +88,7 @@ func (m *Module) deliveryRoutes() []gateway.Route {
 func (m *Module) logs(c echo.Context) error {
 	id, ok := gateway.PathID(c.Param("id"))
 	if !ok {
-		return notFound()
+		return webhooks.NotFound()
 	}
 	page, err := gateway.ParsePage(c, 50)
 	if err != nil {
@@ -130,7 +131,7 @@ func (m *Module) test(c echo.Context) error {
 func (m *Module) retry(c echo.Context) error {
 	id, ok := gateway.PathID(c.Param("id"))
 	if !ok {
-		return notFound()
+		return webhooks.NotFound()
 	}
 	did, ok := gateway.PathID(c.Param("delivery_id"))
 	if !ok {

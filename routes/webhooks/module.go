@@ -1,3 +1,7 @@
+// Package webhooks is the webhooks route module: it declares the /v1/webhooks
+// routes with their permissions, decodes and renders the contract's shapes,
+// and leaves every rule to the gateway/webhooks domain service and, for
+// logs, tests and retries, to the delivery service.
 package webhooks
 
 import (
@@ -6,11 +10,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // Module is the webhooks route module.
 type Module struct {
-	Service    *Service
+	Service    *webhooks.Service
 	Deliveries Deliveries
 	BasePath   string // for Location headers
 }
@@ -135,7 +140,7 @@ func optionalTimestamp(t *time.Time) *string {
 }
 
 // ViewOf renders a stored webhook.
-func ViewOf(w *Webhook) View {
+func ViewOf(w *webhooks.Webhook) View {
 	return View{ID: w.ID, URL: w.URL, Events: w.Events, Description: w.Description, Active: w.Active,
 		CreatedAt: Timestamp(w.CreatedAt), UpdatedAt: Timestamp(w.UpdatedAt),
 		LastDeliveryStatus: w.LastDeliveryStatus, LastDeliveryAt: optionalTimestamp(w.LastDeliveryAt), DisabledReason: w.DisabledReason}
@@ -148,7 +153,7 @@ func (m *Module) create(c echo.Context) error {
 	if err := gateway.DecodeJSON(c, &req, "url", "events"); err != nil {
 		return err
 	}
-	in := CreateInput{URL: req.URL, Events: req.Events, Active: true}
+	in := webhooks.CreateInput{URL: req.URL, Events: req.Events, Active: true}
 	if req.Description != nil {
 		in.Description = *req.Description
 	}
@@ -201,7 +206,7 @@ func (m *Module) update(c echo.Context) error {
 			WithDetails(map[string]any{"fields": []string{"url", "events", "description", "active"}})
 	}
 	w, err := m.Service.Update(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, c.Param("id"),
-		UpdateInput(req))
+		webhooks.UpdateInput(req))
 	if err != nil {
 		return err
 	}
@@ -211,7 +216,7 @@ func (m *Module) update(c echo.Context) error {
 func (m *Module) delete(c echo.Context) error {
 	id, ok := gateway.PathID(c.Param("id"))
 	if !ok {
-		return notFound()
+		return webhooks.NotFound()
 	}
 	if err := m.Service.Delete(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id); err != nil {
 		return err

@@ -20,7 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/leadlex/api-gateway/gateway/delivery"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // Store is what the suite needs: a delivery store that also manages the

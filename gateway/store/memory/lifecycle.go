@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // lookup returns the stored webhook with id in workspaceID, or nil when there

@@ -13,13 +13,13 @@ import (
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/apikeys/apikeystest"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
-	"github.com/leadlex/api-gateway/routes/webhooks"
-	"github.com/leadlex/api-gateway/routes/webhooks/webhookstest"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
+	"github.com/leadlex/api-gateway/gateway/store/storetest"
 )
 
 func TestWebhooksConformance(t *testing.T) {
 	t.Parallel()
-	webhookstest.Run(t, func(*testing.T) webhooks.Store { return memory.New() })
+	storetest.RunWebhooks(t, func(*testing.T) webhooks.Store { return memory.New() })
 }
 
 func TestAPIKeysConformance(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/delivery"
 	"github.com/leadlex/api-gateway/gateway/delivery/deliverytest"
 	"github.com/leadlex/api-gateway/internal/testdb"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 func TestDeliveryConformance(t *testing.T) {

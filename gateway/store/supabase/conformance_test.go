@@ -10,8 +10,8 @@ import (
 	"github.com/leadlex/api-gateway/gateway/delivery/deliverytest"
 	"github.com/leadlex/api-gateway/internal/testdb"
 	"github.com/leadlex/api-gateway/internal/testpostgrest"
-	"github.com/leadlex/api-gateway/routes/webhooks"
-	"github.com/leadlex/api-gateway/routes/webhooks/webhookstest"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
+	"github.com/leadlex/api-gateway/gateway/store/storetest"
 )
 
 // The shared conformance suites run here against the store over the
@@ -61,7 +61,7 @@ func TestWireAPIKeysConformanceUnderRowCap(t *testing.T) {
 func TestWireWebhooksConformance(t *testing.T) {
 	t.Parallel()
 	s := newWireStore(t)
-	webhookstest.Run(t, func(*testing.T) webhooks.Store { return s })
+	storetest.RunWebhooks(t, func(*testing.T) webhooks.Store { return s })
 }
 
 func TestWireDeliveryConformance(t *testing.T) {

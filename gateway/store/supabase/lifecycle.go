@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // webhookPatch is the PATCH body of UpdateWebhook. A nil field is left out of

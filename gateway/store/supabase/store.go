@@ -27,7 +27,7 @@ import (
 	supa "github.com/supabase-community/supabase-go"
 
 	"github.com/leadlex/api-gateway/gateway/apikeys"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // Compile-time guards: the store implements both module interfaces.

@@ -6,7 +6,7 @@ import (
 
 	postgrest "github.com/supabase-community/postgrest-go"
 
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // newestFirst orders by a column descending with NULLS FIRST. postgrest-go's

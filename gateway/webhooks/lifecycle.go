@@ -9,9 +9,9 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 )
 
-// notFound is the answer for an unknown, malformed or foreign id: another
+// NotFound is the answer for an unknown, malformed or foreign id: another
 // workspace's webhook is indistinguishable from one that does not exist.
-func notFound() *gateway.Error {
+func NotFound() *gateway.Error {
 	return gateway.E(gateway.CodeWebhookNotFound, "No webhook with that id.")
 }
 
@@ -19,7 +19,7 @@ func notFound() *gateway.Error {
 func (s *Service) storeError(op string, err error) error {
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return notFound()
+		return NotFound()
 	case errors.Is(err, ErrDuplicateURL):
 		return gateway.E(gateway.CodeDuplicateWebhook, "This workspace already has a webhook with this URL.")
 	case errors.Is(err, ErrRotationConflict):
@@ -35,7 +35,7 @@ func (s *Service) storeError(op string, err error) error {
 func (s *Service) Get(ctx context.Context, workspaceID, id string) (*Webhook, error) {
 	id, ok := gateway.PathID(id)
 	if !ok {
-		return nil, notFound()
+		return nil, NotFound()
 	}
 	w, err := s.Store.GetWebhook(ctx, workspaceID, id)
 	if err != nil {
@@ -66,7 +66,7 @@ type UpdateInput struct {
 func (s *Service) Update(ctx context.Context, workspaceID, id string, in UpdateInput) (*Webhook, error) {
 	id, ok := gateway.PathID(id)
 	if !ok {
-		return nil, notFound()
+		return nil, NotFound()
 	}
 	p := Patch{Description: in.Description, Active: in.Active, UpdatedAt: s.Clock.Now().UTC().Truncate(time.Second)}
 	if in.Events != nil {
@@ -94,7 +94,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in UpdateI
 func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
 	id, ok := gateway.PathID(id)
 	if !ok {
-		return notFound()
+		return NotFound()
 	}
 	if err := s.Store.DeleteWebhook(ctx, workspaceID, id); err != nil {
 		return s.storeError("delete webhook", err)
@@ -125,7 +125,7 @@ const MaxRotationOverlap = 7 * 24 * time.Hour
 func (s *Service) RotateSecret(ctx context.Context, workspaceID, id string, overlap time.Duration) (*Rotated, error) {
 	id, ok := gateway.PathID(id)
 	if !ok {
-		return nil, notFound()
+		return nil, NotFound()
 	}
 	current, err := s.Store.GetWebhook(ctx, workspaceID, id)
 	if err != nil {

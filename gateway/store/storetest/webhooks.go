@@ -1,9 +1,4 @@
-// Package webhookstest is the conformance suite every webhooks.Store must
-// pass. The memory, postgres and supabase stores run the same tests, so that
-// the behaviour the service relies on (errors, ordering, the limit under
-// concurrency) cannot differ between the store used in development and the
-// one used in production.
-package webhookstest
+package storetest
 
 import (
 	"context"
@@ -17,14 +12,14 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
-// Run runs the suite. newStore is called once per subtest and must return a
+// RunWebhooks runs the webhooks.Store suite. newStore is called once per subtest and must return a
 // store that holds no webhooks of the workspaces the subtest creates; since
 // every subtest uses fresh random workspace ids, returning one shared store is
 // also fine. Subtests run one after the other.
-func Run(t *testing.T, newStore func(t *testing.T) webhooks.Store) {
+func RunWebhooks(t *testing.T, newStore func(t *testing.T) webhooks.Store) {
 	t.Helper()
 	tests := []struct {
 		name string

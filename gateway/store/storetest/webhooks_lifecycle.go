@@ -1,4 +1,4 @@
-package webhookstest
+package storetest
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // later is a time after base, again outside UTC and with microseconds, for
