@@ -33,7 +33,7 @@ bench:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCheck -fuzztime=$(FUZZTIME) ./gateway/urlcheck
-	$(GO) test -run='^$$' -fuzz=FuzzDecodeJSON -fuzztime=$(FUZZTIME) ./gateway
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeJSON -fuzztime=$(FUZZTIME) ./routes
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./gateway/signature
 	$(SERVICES) && $(GO) test -run='^$$' -fuzz=FuzzHandlers -fuzztime=$(FUZZTIME) -parallel=1 ./gateway/server
 

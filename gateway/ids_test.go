@@ -2,7 +2,7 @@ package gateway
 
 import "testing"
 
-func TestPathID(t *testing.T) {
+func TestParseID(t *testing.T) {
 	const canon = "7a0c1f7e-8c7b-4d43-9d55-3f4c3a0f9b11"
 	for _, tc := range []struct {
 		in   string
@@ -20,9 +20,9 @@ func TestPathID(t *testing.T) {
 		{"not-a-uuid", "", false},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			got, ok := PathID(tc.in)
+			got, ok := ParseID(tc.in)
 			if got != tc.want || ok != tc.ok {
-				t.Errorf("PathID(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+				t.Errorf("ParseID(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
 			}
 		})
 	}

@@ -3,7 +3,6 @@ package middleware_test
 import (
 	"context"
 	"errors"
-	"github.com/leadlex/api-gateway/internal/testclock"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -12,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/leadlex/api-gateway/internal/testclock"
+	"github.com/leadlex/api-gateway/routes"
 
 	"github.com/labstack/echo/v4"
 
@@ -128,7 +130,7 @@ func newAuthFixture(t *testing.T, perMinute int, limiter middleware.Limiter) *au
 	f.e = newEcho(t)
 	f.e.GET("/v1/webhooks", func(c echo.Context) error {
 		f.calls++
-		p := gateway.PrincipalFrom(c)
+		p := routes.PrincipalFrom(c)
 		if p == nil {
 			return errors.New("no principal")
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/leadlex/api-gateway/internal/testclock"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/leadlex/api-gateway/internal/testclock"
 
 	"github.com/google/uuid"
 
@@ -231,7 +232,7 @@ func TestCreateValidation(t *testing.T) {
 		{name: "no permissions", p: apikeys.CreateParams{Permissions: []gateway.Permission{}}, field: "permissions"},
 		{name: "unknown permission", p: apikeys.CreateParams{Permissions: []gateway.Permission{gateway.PermWebhooksRead, "webhooks:delete"}},
 			field: "permissions", invalid: []string{"webhooks:delete"}},
-		{name: "public is not a permission", p: apikeys.CreateParams{Permissions: []gateway.Permission{gateway.Public}},
+		{name: "public is not a permission", p: apikeys.CreateParams{Permissions: []gateway.Permission{"public"}},
 			field: "permissions", invalid: []string{"public"}},
 		{name: "unknown plan", p: apikeys.CreateParams{Plan: "enterprise"}, field: "plan"},
 		{name: "plan is case-sensitive", p: apikeys.CreateParams{Plan: "Pro"}, field: "plan"},

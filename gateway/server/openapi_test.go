@@ -14,6 +14,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/delivery"
+	"github.com/leadlex/api-gateway/routes"
 	"github.com/leadlex/api-gateway/routes/openapi"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -228,7 +229,7 @@ func TestDocumentedErrorCodesExist(t *testing.T) {
 				desc := resp.(map[string]any)["description"].(string)
 				if codes, ok := strings.CutPrefix(desc, "Error codes: "); ok {
 					for _, c := range strings.Split(strings.TrimSuffix(codes, "."), ", ") {
-						if !known[gateway.Code(c)] || itoa(gateway.Code(c).Status()) != status {
+						if !known[gateway.Code(c)] || itoa(routes.Status(gateway.Code(c))) != status {
 							t.Errorf("%s %s: %s lists %q", method, path, status, c)
 						}
 					}

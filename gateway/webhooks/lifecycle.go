@@ -33,7 +33,7 @@ func (s *Service) storeError(op string, err error) error {
 
 // Get returns one webhook of the workspace.
 func (s *Service) Get(ctx context.Context, workspaceID, id string) (*Webhook, error) {
-	id, ok := gateway.PathID(id)
+	id, ok := gateway.ParseID(id)
 	if !ok {
 		return nil, NotFound()
 	}
@@ -64,7 +64,7 @@ type UpdateInput struct {
 // Update validates and applies a partial update with the same rules as
 // Create. The secret never changes here.
 func (s *Service) Update(ctx context.Context, workspaceID, id string, in UpdateInput) (*Webhook, error) {
-	id, ok := gateway.PathID(id)
+	id, ok := gateway.ParseID(id)
 	if !ok {
 		return nil, NotFound()
 	}
@@ -92,7 +92,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in UpdateI
 // Delete removes a webhook. (Pending deliveries are cancelled by the
 // delivery module, which checks the webhook before every attempt.)
 func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
-	id, ok := gateway.PathID(id)
+	id, ok := gateway.ParseID(id)
 	if !ok {
 		return NotFound()
 	}
@@ -123,7 +123,7 @@ const MaxRotationOverlap = 7 * 24 * time.Hour
 // overlap asked for. Serialising would let the last of N rotations push
 // every earlier secret out of the two slots at once.
 func (s *Service) RotateSecret(ctx context.Context, workspaceID, id string, overlap time.Duration) (*Rotated, error) {
-	id, ok := gateway.PathID(id)
+	id, ok := gateway.ParseID(id)
 	if !ok {
 		return nil, NotFound()
 	}

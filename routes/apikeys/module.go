@@ -19,6 +19,7 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // Module is the API keys route module. Keys does the work; BasePath is the
@@ -31,35 +32,35 @@ type Module struct {
 	Clock    gateway.Clock
 }
 
-var _ gateway.Module = (*Module)(nil)
+var _ routes.Module = (*Module)(nil)
 
-// Name implements gateway.Module.
+// Name implements routes.Module.
 func (m *Module) Name() string { return "api_keys" }
 
-// Routes implements gateway.Module. Every route requires admin:api_keys; the
+// Routes implements routes.Module. Every route requires admin:api_keys; the
 // gateway applies authentication, limits and that check before a handler
 // runs.
-func (m *Module) Routes() []gateway.Route {
-	return []gateway.Route{
+func (m *Module) Routes() []routes.Route {
+	return []routes.Route{
 		{Method: http.MethodPost, Path: "/v1/api-keys", Permission: gateway.PermAdminAPIKeys, Handler: m.create, Summary: "Create an API key",
-			Doc: gateway.Doc{Body: createRequest{}, Required: []string{"name", "permissions"}, Data: createdView{}, Status: http.StatusCreated,
+			Doc: routes.Doc{Body: createRequest{}, Required: []string{"name", "permissions"}, Data: createdView{}, Status: http.StatusCreated,
 				Description: "Issues a key in the caller's workspace with the caller's plan. A key grants only permissions it holds itself and no higher tier than its own, and the new key never outlives the caller: its expires_at is capped at the caller's. The new key records the caller in created_by and is revoked with it. The plaintext key appears only in this response.",
 				Example:     `{"name": "CRM sync", "permissions": ["webhooks:read", "events:read"], "description": "Read-only key for the sync job", "rate_limit_tier": "standard", "expires_at": "2099-01-01T00:00:00Z"}`}},
 		{Method: http.MethodGet, Path: "/v1/api-keys", Permission: gateway.PermAdminAPIKeys, Handler: m.list, Summary: "List API keys",
-			Doc: gateway.Doc{Data: listData{}, Paginated: true, DefaultPerPage: defaultPerPage, Description: "The workspace's keys, newest first; metadata only. per_page defaults to 25 (at most 100).",
-				Query: []gateway.Param{
+			Doc: routes.Doc{Data: listData{}, Paginated: true, DefaultPerPage: defaultPerPage, Description: "The workspace's keys, newest first; metadata only. per_page defaults to 25 (at most 100).",
+				Query: []routes.Param{
 					{Name: "include_revoked", Type: "boolean", Description: "Include revoked keys (default false)."},
 					{Name: "search", Type: "string", Description: "Only keys whose name or prefix contains this text, ignoring case; matched literally (no wildcards)."},
 				}}},
 		{Method: http.MethodGet, Path: "/v1/api-keys/:id", Permission: gateway.PermAdminAPIKeys, Handler: m.get, Summary: "Show an API key",
-			Doc: gateway.Doc{Data: keyData{}, Errors: []gateway.Code{gateway.CodeNotFound}}},
+			Doc: routes.Doc{Data: keyData{}, Errors: []gateway.Code{gateway.CodeNotFound}}},
 		{Method: http.MethodDelete, Path: "/v1/api-keys/:id", Permission: gateway.PermAdminAPIKeys, Handler: m.revoke, Summary: "Revoke an API key",
-			Doc: gateway.Doc{Data: revokedData{}, Errors: []gateway.Code{gateway.CodeNotFound}, Description: "Revokes the key and every key minted from it, transitively; running gateways stop accepting them within seconds. A key may revoke itself, or a key whose permissions and tier its own cover (else 403 insufficient_permissions). Revoking twice is fine."}},
+			Doc: routes.Doc{Data: revokedData{}, Errors: []gateway.Code{gateway.CodeNotFound}, Description: "Revokes the key and every key minted from it, transitively; running gateways stop accepting them within seconds. A key may revoke itself, or a key whose permissions and tier its own cover (else 403 insufficient_permissions). Revoking twice is fine."}},
 	}
 }
 
 // defaultPerPage is the contract's page size for API keys (§4.1); the
-// maximum, 100, is gateway.ParsePage's.
+// maximum, 100, is routes.ParsePage's.
 const defaultPerPage = 25
 
 // Response data shapes, shared by the handlers and the OpenAPI document.
@@ -191,7 +192,7 @@ func errNotFound() *gateway.Error {
 // route of this module, so a missing principal is a wiring bug, reported as an
 // internal error rather than served.
 func principal(c echo.Context) (*gateway.Principal, error) {
-	p := gateway.PrincipalFrom(c)
+	p := routes.PrincipalFrom(c)
 	if p == nil {
 		return nil, gateway.Internal(errors.New("apikeys routes: no authenticated principal"))
 	}
@@ -218,7 +219,7 @@ func (m *Module) create(c echo.Context) error {
 		return err
 	}
 	var req createRequest
-	if err := gateway.DecodeJSON(c, &req, "name", "permissions"); err != nil {
+	if err := routes.DecodeJSON(c, &req, "name", "permissions"); err != nil {
 		return err
 	}
 	params, err := m.paramsOf(&req)
@@ -325,7 +326,7 @@ func (m *Module) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pg, err := gateway.ParsePage(c, defaultPerPage)
+	pg, err := routes.ParsePage(c, defaultPerPage)
 	if err != nil {
 		return err
 	}
@@ -388,10 +389,10 @@ func boolParam(c echo.Context, name string) (bool, error) {
 }
 
 // keyID returns the canonical form of the :id path parameter, or not_found
-// when it is not an id by gateway.PathID, the one rule every route's ids
+// when it is not an id by gateway.ParseID, the one rule every route's ids
 // follow, so that malformed ids never reach the store.
 func keyID(c echo.Context) (string, error) {
-	id, ok := gateway.PathID(c.Param("id"))
+	id, ok := gateway.ParseID(c.Param("id"))
 	if !ok {
 		return "", errNotFound()
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/webhooks"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // Module is the webhooks route module.
@@ -20,34 +21,34 @@ type Module struct {
 	BasePath   string // for Location headers
 }
 
-var _ gateway.Module = (*Module)(nil)
+var _ routes.Module = (*Module)(nil)
 
-// Name implements gateway.Module.
+// Name implements routes.Module.
 func (m *Module) Name() string { return "webhooks" }
 
-// Routes implements gateway.Module: each route declares its permission and
+// Routes implements routes.Module: each route declares its permission and
 // the gateway applies auth, limits and the check from it.
-func (m *Module) Routes() []gateway.Route {
+func (m *Module) Routes() []routes.Route {
 	errs := []gateway.Code{gateway.CodeWebhookNotFound}
-	return append([]gateway.Route{
+	return append([]routes.Route{
 		{Method: http.MethodPost, Path: "/v1/webhooks", Permission: gateway.PermWebhooksWrite, Handler: m.create, Summary: "Create a webhook",
-			Doc: gateway.Doc{Body: createRequest{}, Required: []string{"url", "events"}, Data: createdData{}, Status: http.StatusCreated,
+			Doc: routes.Doc{Body: createRequest{}, Required: []string{"url", "events"}, Data: createdData{}, Status: http.StatusCreated,
 				Description: "Registers an HTTPS receiver. The response is the only place the signing secret appears.",
 				Errors:      []gateway.Code{gateway.CodeInvalidURL, gateway.CodeInvalidEvents, gateway.CodeMissingRequiredField, gateway.CodeDuplicateWebhook, gateway.CodeWebhookLimitReached},
 				Example:     `{"url": "https://93.184.215.14/leadlex/webhook", "events": ["contact.created", "deal.updated"], "description": "Production CRM sync", "active": true}`}},
 		{Method: http.MethodGet, Path: "/v1/webhooks", Permission: gateway.PermWebhooksRead, Handler: m.list, Summary: "List webhooks",
-			Doc: gateway.Doc{Data: listData{}, Paginated: true, Description: "The workspace's webhooks, newest first. Never includes secrets."}},
+			Doc: routes.Doc{Data: listData{}, Paginated: true, Description: "The workspace's webhooks, newest first. Never includes secrets."}},
 		{Method: http.MethodGet, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksRead, Handler: m.get, Summary: "Get a webhook",
-			Doc: gateway.Doc{Data: webhookData{}, Errors: errs}},
+			Doc: routes.Doc{Data: webhookData{}, Errors: errs}},
 		{Method: http.MethodPatch, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksWrite, Handler: m.update, Summary: "Update a webhook",
-			Doc: gateway.Doc{Body: updateRequest{}, Data: webhookData{},
+			Doc: routes.Doc{Body: updateRequest{}, Data: webhookData{},
 				Description: "Changes any of url, events (replaces the list), description, active, with the same rules as create. The secret does not change.",
 				Errors:      []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeInvalidURL, gateway.CodeInvalidEvents, gateway.CodeDuplicateWebhook},
 				Example:     `{"events": ["contact.created", "contact.updated"], "active": false}`}},
 		{Method: http.MethodDelete, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksWrite, Handler: m.delete, Summary: "Delete a webhook",
-			Doc: gateway.Doc{Data: deletedData{}, Errors: errs}},
+			Doc: routes.Doc{Data: deletedData{}, Errors: errs}},
 		{Method: http.MethodPost, Path: "/v1/webhooks/:id/rotate-secret", Permission: gateway.PermWebhooksWrite, Handler: m.rotate, Summary: "Rotate a webhook's signing secret",
-			Doc: gateway.Doc{Body: rotateRequest{}, BodyOptional: true, Data: rotatedData{}, Errors: []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeRotationInProgress},
+			Doc: routes.Doc{Body: rotateRequest{}, BodyOptional: true, Data: rotatedData{}, Errors: []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeRotationInProgress},
 				Description: "Issues a new secret, returned only here. The previous one stays valid for expire_previous_in_seconds (default 86400, 0 = now; an empty body keeps the default), and deliveries carry both signatures meanwhile. Overlapping rotations are refused, not serialised: of concurrent calls one succeeds and the others get 409 rotation_in_progress, so every secret a 200 returns verifies deliveries.",
 				Example:     `{"expire_previous_in_seconds": 3600}`}},
 	}, m.deliveryRoutes()...)
@@ -61,7 +62,7 @@ type (
 	webhookData struct {
 		Webhook View `json:"webhook"`
 	}
-	// listData is GET /v1/webhooks's "data" (rendered by gateway.ListJSON).
+	// listData is GET /v1/webhooks's "data" (rendered by routes.ListJSON).
 	listData struct {
 		Webhooks []View `json:"webhooks"`
 	}
@@ -150,7 +151,7 @@ func data(v any) map[string]any { return map[string]any{"data": v} }
 
 func (m *Module) create(c echo.Context) error {
 	var req createRequest
-	if err := gateway.DecodeJSON(c, &req, "url", "events"); err != nil {
+	if err := routes.DecodeJSON(c, &req, "url", "events"); err != nil {
 		return err
 	}
 	in := webhooks.CreateInput{URL: req.URL, Events: req.Events, Active: true}
@@ -160,7 +161,7 @@ func (m *Module) create(c echo.Context) error {
 	if req.Active != nil {
 		in.Active = *req.Active
 	}
-	created, err := m.Service.Create(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, in)
+	created, err := m.Service.Create(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, in)
 	if err != nil {
 		return err
 	}
@@ -173,11 +174,11 @@ func (m *Module) create(c echo.Context) error {
 }
 
 func (m *Module) list(c echo.Context) error {
-	page, err := gateway.ParsePage(c, 50)
+	page, err := routes.ParsePage(c, 50)
 	if err != nil {
 		return err
 	}
-	list, total, err := m.Service.List(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, page)
+	list, total, err := m.Service.List(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, page)
 	if err != nil {
 		return err
 	}
@@ -185,11 +186,11 @@ func (m *Module) list(c echo.Context) error {
 	for i := range list {
 		views[i] = ViewOf(&list[i])
 	}
-	return gateway.ListJSON(c, "webhooks", views, page, total)
+	return routes.ListJSON(c, "webhooks", views, page, total)
 }
 
 func (m *Module) get(c echo.Context) error {
-	w, err := m.Service.Get(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, c.Param("id"))
+	w, err := m.Service.Get(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -198,14 +199,14 @@ func (m *Module) get(c echo.Context) error {
 
 func (m *Module) update(c echo.Context) error {
 	var req updateRequest
-	if err := gateway.DecodeJSON(c, &req); err != nil {
+	if err := routes.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	if req.URL == nil && req.Events == nil && req.Description == nil && req.Active == nil {
 		return gateway.E(gateway.CodeValidation, "Send at least one of url, events, description, active.").
 			WithDetails(map[string]any{"fields": []string{"url", "events", "description", "active"}})
 	}
-	w, err := m.Service.Update(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, c.Param("id"),
+	w, err := m.Service.Update(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, c.Param("id"),
 		webhooks.UpdateInput(req))
 	if err != nil {
 		return err
@@ -214,11 +215,11 @@ func (m *Module) update(c echo.Context) error {
 }
 
 func (m *Module) delete(c echo.Context) error {
-	id, ok := gateway.PathID(c.Param("id"))
+	id, ok := gateway.ParseID(c.Param("id"))
 	if !ok {
 		return webhooks.NotFound()
 	}
-	if err := m.Service.Delete(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id); err != nil {
+	if err := m.Service.Delete(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, id); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, data(deletedData{Deleted: true, ID: id}))
@@ -228,14 +229,14 @@ func (m *Module) rotate(c echo.Context) error {
 	var req rotateRequest
 	// The body is optional: no body, or an empty one however it is
 	// framed, keeps the default.
-	if err := gateway.DecodeOptionalJSON(c, &req); err != nil {
+	if err := routes.DecodeOptionalJSON(c, &req); err != nil {
 		return err
 	}
 	overlap := 24 * time.Hour
 	if req.ExpirePreviousInSeconds != nil {
 		overlap = time.Duration(*req.ExpirePreviousInSeconds) * time.Second
 	}
-	r, err := m.Service.RotateSecret(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, c.Param("id"), overlap)
+	r, err := m.Service.RotateSecret(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, c.Param("id"), overlap)
 	if err != nil {
 		return err
 	}

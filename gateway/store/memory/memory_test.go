@@ -13,8 +13,8 @@ import (
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/apikeys/apikeystest"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
-	"github.com/leadlex/api-gateway/gateway/webhooks"
 	"github.com/leadlex/api-gateway/gateway/store/storetest"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 func TestWebhooksConformance(t *testing.T) {

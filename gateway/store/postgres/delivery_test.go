@@ -12,8 +12,8 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway/delivery"
 	"github.com/leadlex/api-gateway/gateway/delivery/deliverytest"
-	"github.com/leadlex/api-gateway/internal/testdb"
 	"github.com/leadlex/api-gateway/gateway/webhooks"
+	"github.com/leadlex/api-gateway/internal/testdb"
 )
 
 func TestDeliveryConformance(t *testing.T) {

@@ -18,9 +18,9 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/apikeys/apikeystest"
-	"github.com/leadlex/api-gateway/internal/testdb"
-	"github.com/leadlex/api-gateway/gateway/webhooks"
 	"github.com/leadlex/api-gateway/gateway/store/storetest"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
+	"github.com/leadlex/api-gateway/internal/testdb"
 )
 
 // newStore returns a store on a fresh database, dropped when t ends.

@@ -8,10 +8,10 @@ import (
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/apikeys/apikeystest"
 	"github.com/leadlex/api-gateway/gateway/delivery/deliverytest"
+	"github.com/leadlex/api-gateway/gateway/store/storetest"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 	"github.com/leadlex/api-gateway/internal/testdb"
 	"github.com/leadlex/api-gateway/internal/testpostgrest"
-	"github.com/leadlex/api-gateway/gateway/webhooks"
-	"github.com/leadlex/api-gateway/gateway/store/storetest"
 )
 
 // The shared conformance suites run here against the store over the
