@@ -133,8 +133,10 @@ func TestImportRules(t *testing.T) {
 			bad:     func(p pkg) []string { return filter(p.Deps, storeDep) },
 		},
 		{
-			name:    "nothing under gateway/ but the assembly and the CLI imports routes/, tests included",
-			applies: func(rel string) bool { return under(rel, "gateway") && !under(rel, "gateway/server") && !under(rel, "gateway/cli") },
+			name: "nothing under gateway/ but the assembly and the CLI imports routes/, tests included",
+			applies: func(rel string) bool {
+				return under(rel, "gateway") && !under(rel, "gateway/server") && !under(rel, "gateway/cli")
+			},
 			bad: func(p pkg) []string {
 				all := slices.Concat(p.Deps, p.TestImports, p.XTestImports)
 				return filter(all, routesDep)
