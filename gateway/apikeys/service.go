@@ -233,11 +233,11 @@ func (s *Service) validate(p *CreateParams) error {
 	invalid := func(field, msg string) error {
 		return gateway.E(gateway.CodeValidation, msg).WithDetails(map[string]any{"field": field})
 	}
-	ws, err := uuid.Parse(p.WorkspaceID)
-	if err != nil {
+	ws, ok := gateway.CanonicalID(p.WorkspaceID)
+	if !ok {
 		return invalid("workspace_id", "workspace_id must be a UUID.")
 	}
-	p.WorkspaceID = ws.String()
+	p.WorkspaceID = ws
 	if utf8.RuneCountInString(p.Name) > 100 {
 		return invalid("name", "name must be at most 100 characters.")
 	}
@@ -287,7 +287,7 @@ func (s *Service) validate(p *CreateParams) error {
 
 // List returns a workspace's keys (never the plaintext, which is not stored).
 func (s *Service) List(ctx context.Context, workspaceID string, includeRevoked bool) ([]Key, error) {
-	if _, err := uuid.Parse(workspaceID); err != nil {
+	if _, ok := gateway.CanonicalID(workspaceID); !ok {
 		return nil, gateway.E(gateway.CodeValidation, "workspace_id must be a UUID.").WithDetails(map[string]any{"field": "workspace_id"})
 	}
 	keys, err := s.store.ListKeys(ctx, workspaceID, includeRevoked)
@@ -336,8 +336,8 @@ func (s *Service) revoke(ctx context.Context, workspaceID, id, by string) error 
 	}
 	// The store accepts any spelling of a UUID; the cache holds the
 	// canonical one.
-	if u, err := uuid.Parse(id); err == nil {
-		id = u.String()
+	if canonical, ok := gateway.CanonicalID(id); ok {
+		id = canonical
 	}
 	gone := map[string]bool{id: true}
 	for _, r := range ids {

@@ -15,8 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/webhooks"
@@ -400,13 +398,14 @@ func (s *Store) TouchKey(ctx context.Context, id string, at time.Time) error {
 }
 
 // canonicalUUID returns s in the lower-case hyphenated form Postgres prints,
-// so that ids compare and sort the way they do in the uuid column.
+// so that ids compare and sort the way they do in the uuid column, or an
+// error when s is not an id by gateway.CanonicalID, the one rule for store ids.
 func canonicalUUID(s string) (string, error) {
-	u, err := uuid.Parse(s)
-	if err != nil {
+	id, ok := gateway.CanonicalID(s)
+	if !ok {
 		return "", fmt.Errorf("not a UUID: %q", s)
 	}
-	return u.String(), nil
+	return id, nil
 }
 
 // dbTime returns t as a timestamptz column gives it back: in UTC, to the

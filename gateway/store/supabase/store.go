@@ -17,13 +17,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/leadlex/api-gateway/gateway/store/sqldoc"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/gateway/store/sqldoc"
+
 	supa "github.com/supabase-community/supabase-go"
 
 	"github.com/leadlex/api-gateway/gateway/apikeys"
@@ -238,19 +239,11 @@ func wrapSentinel(op string, sentinel error) error {
 	return &storeError{msg: fmt.Sprintf("supabase: %s: %v", op, sentinel), errs: []error{sentinel}}
 }
 
-// canonicalUUID returns the canonical lower-case form of s if s is a UUID in
-// the hyphenated 36-character form, and false otherwise. Only canonical ids go
-// into PostgREST filters, which also rules out filter syntax in an id.
-func canonicalUUID(s string) (string, bool) {
-	if len(s) != 36 {
-		return "", false
-	}
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return "", false
-	}
-	return id.String(), true
-}
+// canonicalUUID returns the canonical lower-case form of s if s is an id by
+// gateway.CanonicalID (the one rule for store ids), and false otherwise. Only
+// canonical ids go into PostgREST filters, which also rules out filter
+// syntax in an id.
+func canonicalUUID(s string) (string, bool) { return gateway.CanonicalID(s) }
 
 // decodeRows unmarshals a PostgREST JSON array.
 func decodeRows[T any](body []byte) ([]T, error) {
