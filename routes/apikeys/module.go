@@ -143,10 +143,10 @@ func viewOf(k *apikeys.Key) View {
 		Permissions:   permissionNames(k),
 		RateLimitTier: k.Tier,
 		CreatedBy:     createdBy,
-		CreatedAt:     timestamp(k.CreatedAt),
-		LastUsedAt:    timestampPtr(k.LastUsedAt),
-		ExpiresAt:     timestampPtr(k.ExpiresAt),
-		RevokedAt:     timestampPtr(k.RevokedAt),
+		CreatedAt:     routes.Timestamp(k.CreatedAt),
+		LastUsedAt:    routes.TimestampPtr(k.LastUsedAt),
+		ExpiresAt:     routes.TimestampPtr(k.ExpiresAt),
+		RevokedAt:     routes.TimestampPtr(k.RevokedAt),
 	}
 }
 
@@ -160,21 +160,9 @@ func createdViewOf(k *apikeys.Key, plaintext string) createdView {
 		Description:   k.Description,
 		Permissions:   permissionNames(k),
 		RateLimitTier: k.Tier,
-		ExpiresAt:     timestampPtr(k.ExpiresAt),
-		CreatedAt:     timestamp(k.CreatedAt),
+		ExpiresAt:     routes.TimestampPtr(k.ExpiresAt),
+		CreatedAt:     routes.Timestamp(k.CreatedAt),
 	}
-}
-
-// timestamp renders a time as the contract wants: RFC 3339, UTC, seconds.
-func timestamp(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
-
-// timestampPtr is timestamp for optional times; nil stays nil (JSON null).
-func timestampPtr(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := timestamp(*t)
-	return &s
 }
 
 // invalid is a validation_error naming the offending field or parameter.
@@ -238,7 +226,7 @@ func (m *Module) create(c echo.Context) error {
 		return callerRefused(c, err)
 	}
 	c.Response().Header().Set(echo.HeaderLocation, m.BasePath+"/v1/api-keys/"+k.ID)
-	return c.JSON(http.StatusCreated, map[string]any{"data": createdViewOf(k, plaintext)})
+	return routes.DataJSON(c, http.StatusCreated, createdViewOf(k, plaintext))
 }
 
 // callerRefused turns the service's *apikeys.AuthError, which says that the
@@ -347,10 +335,7 @@ func (m *Module) list(c echo.Context) error {
 	for i := range keys {
 		data = append(data, viewOf(&keys[i]))
 	}
-	return c.JSON(http.StatusOK, map[string]any{
-		"data": listData{APIKeys: data},
-		"meta": gateway.Meta{Page: pg.Page, PerPage: pg.PerPage, Total: total},
-	})
+	return routes.ListJSON(c, "api_keys", data, pg, total)
 }
 
 // maxSearchChars bounds the search parameter: longer than any name (100) or
@@ -414,7 +399,7 @@ func (m *Module) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": keyData{APIKey: viewOf(k)}})
+	return routes.DataJSON(c, http.StatusOK, keyData{APIKey: viewOf(k)})
 }
 
 // revoke handles DELETE /v1/api-keys/:id. Revoking is scoped to the caller's
@@ -444,7 +429,7 @@ func (m *Module) revoke(c echo.Context) error {
 		}
 		return callerRefused(c, err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": revokedData{Revoked: true, ID: id}})
+	return routes.DataJSON(c, http.StatusOK, revokedData{Revoked: true, ID: id})
 }
 
 // quoteAll renders names as a comma-separated list of quoted strings.

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
@@ -151,7 +150,7 @@ func listCatalog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": listing})
+	return routes.DataJSON(c, http.StatusOK, listing)
 }
 
 // publishRequest is the body of POST /v1/events.
@@ -191,8 +190,8 @@ func (m *Module) publish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, map[string]any{"data": publishedData{Event: PublishedEvent{
-		ID: p.Event.ID, Type: p.Event.Type, CreatedAt: p.Event.CreatedAt.UTC().Format(time.RFC3339),
+	return routes.DataJSON(c, http.StatusAccepted, publishedData{Event: PublishedEvent{
+		ID: p.Event.ID, Type: p.Event.Type, CreatedAt: routes.Timestamp(p.Event.CreatedAt),
 		Deliveries: p.Deliveries, Duplicate: !p.Created,
-	}}})
+	}})
 }

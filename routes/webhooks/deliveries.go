@@ -42,10 +42,10 @@ type LogEntry struct {
 // without a delivery time).
 func LogEntryOf(a *delivery.Attempt) LogEntry {
 	e := LogEntry{DeliveryID: a.DeliveryID, Event: a.EventType, Status: a.Status, ResponseStatusCode: a.ResponseStatusCode,
-		Attempt: a.Attempt, Error: a.Error, NextAttemptAt: optionalTimestamp(a.NextAttemptAt)}
+		Attempt: a.Attempt, Error: a.Error, NextAttemptAt: routes.TimestampPtr(a.NextAttemptAt)}
 	if !a.DeliveredAt.IsZero() {
 		body, duration := a.ResponseBody, a.DurationMS
-		e.ResponseBody, e.DurationMS, e.DeliveredAt = &body, &duration, optionalTimestamp(&a.DeliveredAt)
+		e.ResponseBody, e.DurationMS, e.DeliveredAt = &body, &duration, routes.TimestampPtr(&a.DeliveredAt)
 	}
 	return e
 }
@@ -126,7 +126,7 @@ func (m *Module) test(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, data(logEntryData{LogEntry: LogEntryOf(a)}))
+	return routes.DataJSON(c, http.StatusOK, logEntryData{LogEntry: LogEntryOf(a)})
 }
 
 func (m *Module) retry(c echo.Context) error {
@@ -142,5 +142,5 @@ func (m *Module) retry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, data(retriedData{Delivery: RetriedDelivery{ID: d.ID, Status: d.Status, Attempts: d.Attempts, NextAttemptAt: optionalTimestamp(d.NextAttemptAt)}}))
+	return routes.DataJSON(c, http.StatusAccepted, retriedData{Delivery: RetriedDelivery{ID: d.ID, Status: d.Status, Attempts: d.Attempts, NextAttemptAt: routes.TimestampPtr(d.NextAttemptAt)}})
 }

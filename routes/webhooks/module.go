@@ -129,25 +129,12 @@ type View struct {
 	DisabledReason *string `json:"disabled_reason"`
 }
 
-// Timestamp renders a time as the contract wants: RFC 3339, UTC, seconds.
-func Timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-func optionalTimestamp(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := Timestamp(*t)
-	return &s
-}
-
 // ViewOf renders a stored webhook.
 func ViewOf(w *webhooks.Webhook) View {
 	return View{ID: w.ID, URL: w.URL, Events: w.Events, Description: w.Description, Active: w.Active,
-		CreatedAt: Timestamp(w.CreatedAt), UpdatedAt: Timestamp(w.UpdatedAt),
-		LastDeliveryStatus: w.LastDeliveryStatus, LastDeliveryAt: optionalTimestamp(w.LastDeliveryAt), DisabledReason: w.DisabledReason}
+		CreatedAt: routes.Timestamp(w.CreatedAt), UpdatedAt: routes.Timestamp(w.UpdatedAt),
+		LastDeliveryStatus: w.LastDeliveryStatus, LastDeliveryAt: routes.TimestampPtr(w.LastDeliveryAt), DisabledReason: w.DisabledReason}
 }
-
-func data(v any) map[string]any { return map[string]any{"data": v} }
 
 func (m *Module) create(c echo.Context) error {
 	var req createRequest
@@ -167,10 +154,10 @@ func (m *Module) create(c echo.Context) error {
 	}
 	w := created.Webhook
 	c.Response().Header().Set(echo.HeaderLocation, m.BasePath+"/v1/webhooks/"+w.ID)
-	return c.JSON(http.StatusCreated, data(createdData{Webhook: CreatedView{
+	return routes.DataJSON(c, http.StatusCreated, createdData{Webhook: CreatedView{
 		ID: w.ID, URL: w.URL, Events: w.Events, Description: w.Description, Active: w.Active,
-		Secret: created.Secret, CreatedAt: Timestamp(w.CreatedAt),
-	}}))
+		Secret: created.Secret, CreatedAt: routes.Timestamp(w.CreatedAt),
+	}})
 }
 
 func (m *Module) list(c echo.Context) error {
@@ -194,7 +181,7 @@ func (m *Module) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, data(webhookData{Webhook: ViewOf(w)}))
+	return routes.DataJSON(c, http.StatusOK, webhookData{Webhook: ViewOf(w)})
 }
 
 func (m *Module) update(c echo.Context) error {
@@ -211,7 +198,7 @@ func (m *Module) update(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, data(webhookData{Webhook: ViewOf(w)}))
+	return routes.DataJSON(c, http.StatusOK, webhookData{Webhook: ViewOf(w)})
 }
 
 func (m *Module) delete(c echo.Context) error {
@@ -222,7 +209,7 @@ func (m *Module) delete(c echo.Context) error {
 	if err := m.Service.Delete(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, id); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, data(deletedData{Deleted: true, ID: id}))
+	return routes.DataJSON(c, http.StatusOK, deletedData{Deleted: true, ID: id})
 }
 
 func (m *Module) rotate(c echo.Context) error {
@@ -240,5 +227,5 @@ func (m *Module) rotate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, data(rotatedData{Webhook: rotatedView{ViewOf(r.Webhook), r.Secret, optionalTimestamp(r.Webhook.PreviousSecretExpiresAt)}}))
+	return routes.DataJSON(c, http.StatusOK, rotatedData{Webhook: rotatedView{ViewOf(r.Webhook), r.Secret, routes.TimestampPtr(r.Webhook.PreviousSecretExpiresAt)}})
 }
