@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/leadlex/api-gateway/gateway/plan"
 )
 
 // Environments.
@@ -23,11 +25,9 @@ const (
 	EnvProduction  = "production"
 )
 
-// Plan is a rate-limit plan: requests allowed per minute and per UTC day.
-type Plan struct {
-	PerMinute int
-	PerDay    int
-}
+// Plan is a rate-limit plan's limits: requests allowed per minute and per
+// UTC day. The plans and their defaults are gateway/plan's.
+type Plan = plan.Limits
 
 // Config is the whole configuration. Zero values never reach the server: Load
 // fills defaults and validates.
@@ -114,14 +114,8 @@ func (c *Config) StoreKind() string {
 // Production reports whether the gateway runs with production safety rules.
 func (c *Config) Production() bool { return c.Env == EnvProduction }
 
-// DefaultPlans are the contract's plan limits.
-func DefaultPlans() map[string]Plan {
-	return map[string]Plan{
-		"starter": {PerMinute: 10, PerDay: 100},
-		"pro":     {PerMinute: 50, PerDay: 1000},
-		"org":     {PerMinute: 200, PerDay: 10000},
-	}
-}
+// DefaultPlans are the contract's plan limits (gateway/plan's table).
+func DefaultPlans() map[string]Plan { return plan.Defaults() }
 
 // Load reads the configuration from getenv (os.Getenv in production, a map in
 // tests) and validates it. All problems are reported together.

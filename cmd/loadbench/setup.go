@@ -27,6 +27,7 @@ import (
 	"github.com/leadlex/api-gateway/config"
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/gateway/server"
 	"github.com/leadlex/api-gateway/routes"
 )
@@ -436,7 +437,7 @@ func (b *bench) issueKeyIn(ctx context.Context, gw *gatewayServer, workspace str
 		Name:        "loadbench " + b.runID,
 		Permissions: perms,
 		Plan:        "org",
-		Tier:        apikeys.TierStandard,
+		Tier:        plan.TierStandard,
 	})
 	if err != nil {
 		return issuedKey{}, fmt.Errorf("issue an API key: %w", err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -30,13 +31,6 @@ const (
 	// displayLen is how much of a key listings show: the prefix and six
 	// characters, enough to tell keys apart, far too little to guess the rest.
 	displayLen = len(keyPrefix) + 6
-)
-
-// Tiers scale a plan's limits.
-const (
-	TierStandard  = "standard"
-	TierHigh      = "high"
-	TierUnmetered = "unmetered"
 )
 
 // Generate returns a new plaintext API key from crypto/rand, each character
@@ -262,17 +256,15 @@ func (s *Service) validate(p *CreateParams) error {
 	sort.Slice(perms, func(i, j int) bool { return perms[i] < perms[j] })
 	p.Permissions = perms
 	if p.Plan == "" {
-		p.Plan = "starter"
+		p.Plan = plan.Default
 	}
 	if !s.plans[p.Plan] {
 		return invalid("plan", fmt.Sprintf("Unknown plan %q.", p.Plan))
 	}
 	if p.Tier == "" {
-		p.Tier = TierStandard
+		p.Tier = plan.TierStandard
 	}
-	switch p.Tier {
-	case TierStandard, TierHigh, TierUnmetered:
-	default:
+	if !plan.KnownTier(p.Tier) {
 		return invalid("rate_limit_tier", fmt.Sprintf("Unknown tier %q; use standard, high or unmetered.", p.Tier))
 	}
 	if p.ExpiresAt != nil {
@@ -419,24 +411,16 @@ func Covers(caller *gateway.Principal, perms []gateway.Permission, tier, verb st
 			WithDetails(map[string]any{"required": missing})
 	}
 	own := caller.Tier
-	if _, ok := tierRank[own]; !ok {
-		own = TierStandard
+	ownRank, ok := plan.TierRank(own)
+	if !ok {
+		own, ownRank = plan.TierStandard, 0
 	}
-	if r, ok := tierRank[tier]; !ok || r > tierRank[own] {
+	if r, ok := plan.TierRank(tier); !ok || r > ownRank {
 		return gateway.E(gateway.CodeInsufficientPermissions,
 			fmt.Sprintf("A key can only %s a key whose rate_limit_tier is at most its own (%s).", verb, own)).
 			WithDetails(map[string]any{"field": "rate_limit_tier", "max_tier": own})
 	}
 	return nil
-}
-
-// tierRank orders the rate-limit tiers for Covers.
-var tierRank = map[string]int{TierStandard: 0, TierHigh: 1, TierUnmetered: 2}
-
-// KnownTier reports whether tier is one of the three tiers.
-func KnownTier(tier string) bool {
-	_, ok := tierRank[tier]
-	return ok
 }
 
 // quoteAll renders names as a comma-separated list of quoted strings.

@@ -14,6 +14,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/delivery"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/routes"
 	"github.com/leadlex/api-gateway/routes/openapi"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -92,7 +93,7 @@ func TestEveryDocumentedExampleGetsItsDocumentedAnswer(t *testing.T) {
 	app, _ := newAppEnv(t, env, Options{})
 	ctx := context.Background()
 	ws := "7a0c1f7e-8c7b-4d43-9d55-3f4c3a0f9b11"
-	_, key, err := app.Keys.Create(ctx, apikeys.CreateParams{WorkspaceID: ws, Permissions: gateway.AllPermissions(), Plan: "org", Tier: apikeys.TierUnmetered})
+	_, key, err := app.Keys.Create(ctx, apikeys.CreateParams{WorkspaceID: ws, Permissions: gateway.AllPermissions(), Plan: "org", Tier: plan.TierUnmetered})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/delivery"
 	"github.com/leadlex/api-gateway/gateway/devsink"
 	"github.com/leadlex/api-gateway/gateway/idempotency"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/gateway/ratelimit"
 	"github.com/leadlex/api-gateway/gateway/urlcheck"
 	"github.com/leadlex/api-gateway/gateway/webhooks"
@@ -117,11 +118,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 	app.Limiter = limiter
 
-	plans := make([]string, 0, len(cfg.Plans))
-	for name := range cfg.Plans {
-		plans = append(plans, name)
-	}
-	app.Keys = apikeys.NewService(stores, clock, plans, cfg.KeyCacheTTL)
+	app.Keys = apikeys.NewService(stores, clock, plan.Names(), cfg.KeyCacheTTL)
 
 	g := guard{logger: logger, hook: opts.OnGuardViolation}
 	if app.Sink, err = startDevSink(cfg, stores, box, clock); err != nil {
@@ -199,20 +196,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 }
 
 // LimitsFor returns a key's limits from its plan scaled by its tier, and
-// false for unmetered keys.
-func LimitsFor(plans map[string]config.Plan, plan, tier string) (ratelimit.Limits, bool) {
-	p, ok := plans[plan]
-	if !ok {
-		p = plans["starter"]
-	}
-	switch tier {
-	case apikeys.TierUnmetered:
-		return ratelimit.Limits{}, false
-	case apikeys.TierHigh:
-		return ratelimit.Limits{PerMinute: p.PerMinute * 5, PerDay: p.PerDay * 5}, true
-	default:
-		return ratelimit.Limits{PerMinute: p.PerMinute, PerDay: p.PerDay}, true
-	}
+// false for unmetered keys: gateway/plan's rule, as the limiter's type.
+func LimitsFor(plans map[string]config.Plan, planName, tier string) (ratelimit.Limits, bool) {
+	l, metered := plan.For(plans, planName, tier)
+	return ratelimit.Limits{PerMinute: l.PerMinute, PerDay: l.PerDay}, metered
 }
 
 // Header size limits: HeaderLimit answers in the envelope past

@@ -18,6 +18,7 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
 	"github.com/leadlex/api-gateway/routes"
 	apikeysroute "github.com/leadlex/api-gateway/routes/apikeys"
@@ -79,10 +80,10 @@ func newHarness(t *testing.T) *harness {
 	h.keys = apikeys.NewService(h.store, h.clock, []string{"starter", "pro", "org"}, time.Minute)
 	t.Cleanup(h.keys.Close)
 	h.module = &apikeysroute.Module{Keys: h.keys, BasePath: basePath, Clock: h.clock}
-	h.adminA = h.seedKey(h.wsA, "admin A", gateway.AllPermissions(), "pro", apikeys.TierUnmetered)
-	h.adminB = h.seedKey(h.wsB, "admin B", gateway.AllPermissions(), "org", apikeys.TierUnmetered)
+	h.adminA = h.seedKey(h.wsA, "admin A", gateway.AllPermissions(), "pro", plan.TierUnmetered)
+	h.adminB = h.seedKey(h.wsB, "admin B", gateway.AllPermissions(), "org", plan.TierUnmetered)
 	h.limited = h.seedKey(h.wsA, "limited A",
-		[]gateway.Permission{gateway.PermAdminAPIKeys, gateway.PermWebhooksWrite}, "starter", apikeys.TierStandard)
+		[]gateway.Permission{gateway.PermAdminAPIKeys, gateway.PermWebhooksWrite}, "starter", plan.TierStandard)
 	h.clock.Advance(time.Second)
 	return h
 }

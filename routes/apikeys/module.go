@@ -19,6 +19,7 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/routes"
 )
 
@@ -275,9 +276,9 @@ func (m *Module) paramsOf(req *createRequest) (apikeys.CreateParams, error) {
 			WithDetails(map[string]any{"field": "permissions", "invalid": unknown})
 	}
 
-	p.Tier = apikeys.TierStandard
+	p.Tier = plan.TierStandard
 	if req.RateLimitTier != nil {
-		if !apikeys.KnownTier(*req.RateLimitTier) {
+		if !plan.KnownTier(*req.RateLimitTier) {
 			return p, invalid("rate_limit_tier", fmt.Sprintf("Unknown rate_limit_tier %q; use standard, high or unmetered.", *req.RateLimitTier))
 		}
 		p.Tier = *req.RateLimitTier

@@ -10,17 +10,19 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"github.com/leadlex/api-gateway/internal/storecheck"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/leadlex/api-gateway/internal/storecheck"
+
 	"github.com/google/uuid"
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 )
 
 // Run runs the suite. newStore is called once per subtest and must return a
@@ -49,6 +51,8 @@ func Run(t *testing.T, newStore func(t *testing.T) apikeys.Store) {
 		{"RevokeActorMustBeLive", testRevokeActor},
 		{"TouchKey", testTouchKey},
 		{"MintRacingRevokeNeverEscapes", testMintRace},
+		{"EveryPlanAndTier", testEveryPlanAndTier},
+		{"UnknownPlanOrTierRefused", testUnknownPlanOrTier},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,8 +82,8 @@ func newKey(t *testing.T, workspace string, createdAt time.Time) *apikeys.Key {
 		Prefix:      "wbk_" + hash[:6],
 		Hash:        hash,
 		Permissions: []gateway.Permission{gateway.PermWebhooksRead},
-		Plan:        "starter",
-		Tier:        "standard",
+		Plan:        plan.Default,
+		Tier:        plan.TierStandard,
 		CreatedAt:   createdAt,
 	}
 }
@@ -675,5 +679,45 @@ func testMintRace(t *testing.T, s apikeys.Store) {
 				t.Errorf("key %s minted during the revoke is still live", k.ID)
 			}
 		}
+	}
+}
+
+// testEveryPlanAndTier: every plan and tier gateway/plan knows is one the
+// store keeps (the SQL check constraints list the same names).
+func testEveryPlanAndTier(t *testing.T, s apikeys.Store) {
+	workspace := uuid.NewString()
+	for _, p := range plan.Names() {
+		for _, tier := range plan.Tiers() {
+			k := newKey(t, workspace, base)
+			k.Plan, k.Tier = p, tier
+			mustCreate(t, s, k)
+			got := mustByHash(t, s, k.Hash)
+			if got.Plan != p || got.Tier != tier {
+				t.Errorf("stored plan/tier = %s/%s, want %s/%s", got.Plan, got.Tier, p, tier)
+			}
+		}
+	}
+}
+
+// testUnknownPlanOrTier: a plan or tier gateway/plan does not know is
+// refused by the store, and nothing is stored.
+func testUnknownPlanOrTier(t *testing.T, s apikeys.Store) {
+	for _, tc := range []struct{ name, plan, tier string }{
+		{"unknown plan", "enterprise", plan.TierStandard},
+		{"empty plan", "", plan.TierStandard},
+		{"unknown tier", plan.Default, "premium"},
+		{"empty tier", plan.Default, ""},
+		{"plan in upper case", "PRO", plan.TierStandard},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newKey(t, uuid.NewString(), base)
+			k.Plan, k.Tier = tc.plan, tc.tier
+			if err := s.CreateKey(ctx(t), k); err == nil {
+				t.Fatalf("CreateKey with plan %q and tier %q succeeded", tc.plan, tc.tier)
+			}
+			if _, err := s.KeyByHash(ctx(t), k.Hash); !errors.Is(err, apikeys.ErrNotFound) {
+				t.Errorf("KeyByHash after a refused create = %v, want ErrNotFound", err)
+			}
+		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
@@ -38,8 +39,6 @@ const (
 
 var (
 	keyHashFormat = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	validPlans    = []string{"starter", "pro", "org"}
-	validTiers    = []string{"standard", "high", "unmetered"}
 )
 
 // Store keeps webhooks, API keys, events, deliveries and attempts in maps
@@ -213,9 +212,9 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	switch {
 	case !keyHashFormat.MatchString(k.Hash):
 		return errors.New("memory: create key: hash is not lower-case hex SHA-256")
-	case !slices.Contains(validPlans, k.Plan):
+	case !plan.KnownPlan(k.Plan):
 		return fmt.Errorf("memory: create key: unknown plan %q", k.Plan)
-	case !slices.Contains(validTiers, k.Tier):
+	case !plan.KnownTier(k.Tier):
 		return fmt.Errorf("memory: create key: unknown tier %q", k.Tier)
 	case utf8.RuneCountInString(k.Description) > maxKeyDescriptionChars:
 		return fmt.Errorf("memory: create key: description longer than %d characters", maxKeyDescriptionChars)
