@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/leadlex/api-gateway/gateway"
-	"github.com/leadlex/api-gateway/gateway/delivery/sender"
 	"github.com/leadlex/api-gateway/gateway/signature"
 )
 
@@ -34,7 +33,7 @@ const (
 
 // Sender sends one attempt. *sender.Sender implements it.
 type Sender interface {
-	Send(ctx context.Context, url string, header http.Header, body []byte) sender.Result
+	Send(ctx context.Context, url string, header http.Header, body []byte) Result
 }
 
 // Opener decrypts webhook secrets, sealed with the webhook id as associated
@@ -202,7 +201,7 @@ func (w *Worker) secrets(c *Claim, now time.Time) ([]string, error) {
 // pending) while the schedule allows another, and without one (failed for
 // good) when it does not, when the receiver answered 410 Gone, or for a test
 // delivery (never retried).
-func (w *Worker) outcome(c *Claim, res sender.Result, start, end time.Time) Outcome {
+func (w *Worker) outcome(c *Claim, res Result, start, end time.Time) Outcome {
 	d := c.Delivery
 	a := Attempt{
 		ID:                 uuid.NewString(),

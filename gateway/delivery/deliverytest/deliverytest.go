@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"RecordSuccess", testRecordSuccess},
 		{"RecordFailed", testRecordFailed},
 		{"RecordRefusesInvalidAttempts", testRecordRefusesInvalid},
+		{"RecordAcceptsEveryErrorClass", testRecordEveryErrorClass},
 		{"RecordUnknownDelivery", testRecordUnknownDelivery},
 		{"RecordStaleAttempt", testRecordStale},
 		{"LastDeliveryFollowsNewestAttempt", testLastDeliveryFollowsNewest},
@@ -1484,5 +1485,33 @@ func testReturnsCopies(t *testing.T, s Store) {
 	again, _ := mustList(t, s, hook, "", 0, 10)
 	if *again[0].Error != delivery.ErrClassTimeout {
 		t.Fatalf("the store shares an attempt's error: %q", *again[0].Error)
+	}
+}
+
+// testRecordEveryErrorClass: every error class the delivery domain defines
+// is one the store keeps (the SQL check constraint lists the same, and an
+// unknown class is refused: RecordRefusesInvalidAttempts).
+func testRecordEveryErrorClass(t *testing.T, s Store) {
+	workspace := uuid.NewString()
+	hook := mustHook(t, s, workspace, true, typeCreated)
+	want := delivery.ErrClasses()
+	for i, class := range want {
+		at := base.Add(time.Duration(i) * time.Minute)
+		d := mustPublishOne(t, s, hook, at)
+		c := mustClaim(t, s, d.ID, at)
+		o := outcome(c, delivery.StatusFailed, at.Add(time.Second), nil)
+		o.Attempt.Error = ptr(class)
+		mustRecord(t, s, o)
+	}
+	var got []string
+	for _, a := range mustAttempts(t, s, hook) {
+		if a.Error != nil {
+			got = append(got, *a.Error)
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("stored error classes = %v, want %v", got, want)
 	}
 }

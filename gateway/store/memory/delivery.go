@@ -376,7 +376,7 @@ func checkAttempt(a *delivery.Attempt) error {
 		return fmt.Errorf("response body longer than %d bytes", maxResponseBodyBytes)
 	case a.DurationMS < 0:
 		return fmt.Errorf("negative duration %d", a.DurationMS)
-	case a.Error != nil && !slices.Contains(errorClasses, *a.Error):
+	case a.Error != nil && !delivery.ValidErrClass(*a.Error):
 		return fmt.Errorf("unknown error class %q", *a.Error)
 	case (a.Status == delivery.StatusSuccess) != (a.Error == nil):
 		return errors.New("an error class is required exactly for attempts that did not succeed")
