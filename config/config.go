@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadlex/api-gateway/gateway/delivery"
 	"github.com/leadlex/api-gateway/gateway/plan"
 )
 
@@ -75,7 +76,7 @@ type Config struct {
 // Delivery configures event delivery.
 type Delivery struct {
 	// RetrySchedule is the wait before each retry (DELIVERY_RETRY_SCHEDULE).
-	RetrySchedule []time.Duration
+	RetrySchedule delivery.Schedule
 	Timeout       time.Duration // DELIVERY_TIMEOUT: a whole attempt
 	DisableAfter  time.Duration // DELIVERY_DISABLE_AFTER: auto-disable a webhook failing this long (0: never)
 	Lease         time.Duration // DELIVERY_LEASE: how long a worker owns a claimed attempt
@@ -146,17 +147,17 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.Delivery = Delivery{
 		Timeout:       p.duration("DELIVERY_TIMEOUT", 10*time.Second, 100*time.Millisecond, time.Minute),
 		DisableAfter:  p.duration("DELIVERY_DISABLE_AFTER", 72*time.Hour, 0, 365*24*time.Hour),
-		Lease:         p.duration("DELIVERY_LEASE", time.Minute, time.Second, time.Hour),
+		Lease:         p.duration("DELIVERY_LEASE", delivery.DefaultLease, time.Second, time.Hour),
 		SweepInterval: p.duration("DELIVERY_SWEEP_INTERVAL", 30*time.Second, 10*time.Millisecond, time.Hour),
 		Concurrency:   p.intRange("DELIVERY_CONCURRENCY", 20, 1, 1000),
-		LogRetention:  p.duration("DELIVERY_LOG_RETENTION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+		LogRetention:  p.duration("DELIVERY_LOG_RETENTION", delivery.DefaultRetention, time.Minute, 365*24*time.Hour),
 		Queue:         p.str("DELIVERY_QUEUE", "leadlex-deliveries"),
 		InProcess:     p.boolean("RUN_WORKER", c.Env == EnvDevelopment),
 		CAFile:        p.str("DELIVERY_CA_FILE", ""),
 		DNSServer:     p.str("DNS_SERVER", ""),
 		AllowOnly:     p.boolean("DELIVERY_ALLOW_ONLY", false),
 	}
-	c.Delivery.RetrySchedule = p.schedule("DELIVERY_RETRY_SCHEDULE", "5s,30s,5m,1h,6h")
+	c.Delivery.RetrySchedule = p.schedule("DELIVERY_RETRY_SCHEDULE", delivery.DefaultSchedule)
 	c.Delivery.AllowCIDRs = p.prefixes("DELIVERY_ALLOW_CIDRS")
 	c.SupabaseServiceRoleKey = getenv("SUPABASE_SERVICE_ROLE_KEY")
 	c.BasePath = "/" + strings.Trim(c.BasePath, "/")
@@ -297,18 +298,19 @@ func (p *parser) prefixes(name string) []netip.Prefix {
 	return out
 }
 
-// schedule reads comma-separated durations, e.g. "5s,30s,5m,1h,6h".
-func (p *parser) schedule(name, def string) []time.Duration {
-	var out []time.Duration
-	for _, s := range strings.Split(p.str(name, def), ",") {
-		d, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil || d <= 0 || d > 7*24*time.Hour {
-			p.errf("%s: want positive durations separated by commas, e.g. %s; got %q", name, def, s)
-			return nil
-		}
-		out = append(out, d)
+// schedule reads a retry schedule with delivery.ParseSchedule, the one
+// reader of schedules, e.g. "5s,30s,5m,1h,6h".
+func (p *parser) schedule(name string, def delivery.Schedule) delivery.Schedule {
+	v := p.str(name, "")
+	if v == "" {
+		return def
 	}
-	return out
+	s, err := delivery.ParseSchedule(v)
+	if err != nil {
+		p.errf("%s: want positive durations of at most %s separated by commas, e.g. %s; %v", name, delivery.MaxStep, def, err)
+		return nil
+	}
+	return s
 }
 
 func parsePlan(v string) (Plan, error) {

@@ -16,12 +16,14 @@ import (
 	"github.com/leadlex/api-gateway/gateway/signature"
 )
 
-// Worker defaults, used when the corresponding field is zero.
+// Worker defaults, used when the corresponding field is zero, and the
+// defaults of DELIVERY_LEASE and DELIVERY_LOG_RETENTION (config reads them
+// from here, so that the two cannot differ).
 const (
 	// DefaultLease outlasts an attempt (the sender's 10 s bound) with room
 	// for the store calls around it, so that a slow attempt is never claimed
-	// twice, yet a crashed worker's delivery is picked up within minutes.
-	DefaultLease = 2 * time.Minute
+	// twice, yet a crashed worker's delivery is picked up within a minute.
+	DefaultLease = time.Minute
 	// DefaultRetention is how long attempts are kept (contract §4: 30 days).
 	DefaultRetention = 30 * 24 * time.Hour
 	// DefaultSweepBatch bounds how many due deliveries one sweep re-enqueues.
