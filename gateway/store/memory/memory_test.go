@@ -11,7 +11,6 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
-	"github.com/leadlex/api-gateway/gateway/apikeys/apikeystest"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
 	"github.com/leadlex/api-gateway/gateway/store/storetest"
 	"github.com/leadlex/api-gateway/gateway/webhooks"
@@ -24,7 +23,7 @@ func TestWebhooksConformance(t *testing.T) {
 
 func TestAPIKeysConformance(t *testing.T) {
 	t.Parallel()
-	apikeystest.Run(t, func(*testing.T) apikeys.Store { return memory.New() })
+	storetest.RunAPIKeys(t, func(*testing.T) apikeys.Store { return memory.New() })
 }
 
 // validWebhook returns a webhook the schema accepts.

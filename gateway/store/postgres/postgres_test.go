@@ -17,7 +17,6 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
-	"github.com/leadlex/api-gateway/gateway/apikeys/apikeystest"
 	"github.com/leadlex/api-gateway/gateway/store/storetest"
 	"github.com/leadlex/api-gateway/gateway/webhooks"
 	"github.com/leadlex/api-gateway/internal/testdb"
@@ -45,7 +44,7 @@ func TestWebhooksConformance(t *testing.T) {
 func TestAPIKeysConformance(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	apikeystest.Run(t, func(*testing.T) apikeys.Store { return s })
+	storetest.RunAPIKeys(t, func(*testing.T) apikeys.Store { return s })
 }
 
 // ctx bounds a test's database calls.

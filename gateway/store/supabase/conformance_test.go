@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/leadlex/api-gateway/gateway/apikeys"
-	"github.com/leadlex/api-gateway/gateway/apikeys/apikeystest"
-	"github.com/leadlex/api-gateway/gateway/delivery/deliverytest"
 	"github.com/leadlex/api-gateway/gateway/store/storetest"
 	"github.com/leadlex/api-gateway/gateway/webhooks"
 	"github.com/leadlex/api-gateway/internal/testdb"
@@ -40,7 +38,7 @@ func newWireStore(t *testing.T) *Store {
 func TestWireAPIKeysConformance(t *testing.T) {
 	t.Parallel()
 	s := newWireStore(t)
-	apikeystest.Run(t, func(*testing.T) apikeys.Store { return s })
+	storetest.RunAPIKeys(t, func(*testing.T) apikeys.Store { return s })
 }
 
 // TestWireAPIKeysConformanceUnderRowCap runs the API-key suite with a
@@ -55,7 +53,7 @@ func TestWireAPIKeysConformanceUnderRowCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apikeystest.Run(t, func(*testing.T) apikeys.Store { return s })
+	storetest.RunAPIKeys(t, func(*testing.T) apikeys.Store { return s })
 }
 
 func TestWireWebhooksConformance(t *testing.T) {
@@ -67,7 +65,7 @@ func TestWireWebhooksConformance(t *testing.T) {
 func TestWireDeliveryConformance(t *testing.T) {
 	t.Parallel()
 	s := newWireStore(t)
-	deliverytest.Run(t, func(*testing.T) deliverytest.Store { return s })
+	storetest.RunDelivery(t, func(*testing.T) storetest.DeliveryStore { return s })
 }
 
 // TestWireRefusesWrongKey checks the store's wiring of the service key: the
