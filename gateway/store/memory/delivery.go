@@ -181,7 +181,8 @@ func (s *Store) insertDelivery(ev *delivery.Event, webhookID string, test bool) 
 	return d
 }
 
-// ClaimDelivery does what gateway_claim_delivery does: a pending delivery due
+// ClaimDelivery persists what gateway_claim_delivery does, with the
+// decision to cancel taken by delivery.CancelOnClaim: a pending delivery due
 // at now and not leased (a lease ending before now has expired) is leased
 // until now+lease (whole milliseconds), its Attempts is incremented and the
 // claim returned; if its webhook is inactive and it is not a test, it is
@@ -222,7 +223,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 		return nil, notClaimed
 	}
 	d.d.UpdatedAt = now
-	if !w.Active && !d.d.Test {
+	if delivery.CancelOnClaim(w.Active, d.d.Test) {
 		d.d.Status = delivery.StatusCancelled
 		d.d.NextAttemptAt = nil
 		d.leaseUntil = nil
@@ -244,7 +245,11 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 	}, nil
 }
 
-// RecordAttempt does what gateway_record_attempt does. The attempt is checked
+// RecordAttempt persists what gateway_record_attempt does, with every
+// decision taken by the delivery package's functions (Stale, Newest,
+// FailingSince, ShouldDisable, DisabledReason), which the SQL function is the
+// atomic twin of; storetest.RunDelivery holds both to the same cases. The
+// attempt is checked
 // as the delivery_attempts constraints check it and stored with the
 // delivery's event type (a new id when Attempt.ID is empty; a zero
 // DeliveredAt means the current time). Then, if the claim that made the
@@ -322,7 +327,7 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	}
 	s.delivery.attempts[attemptID] = row
 
-	if d.d.Status != delivery.StatusPending || d.d.Attempts != a.Attempt || d.leaseUntil == nil {
+	if delivery.Stale(d.d.Status, d.d.Attempts, d.leaseUntil != nil, a.Attempt) {
 		return fmt.Errorf("memory: %s: %w", op, delivery.ErrNotClaimed)
 	}
 	d.d.Status = deliveryStatus
@@ -331,7 +336,7 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	d.d.UpdatedAt = deliveredAt
 
 	w := s.webhooks[webhookID]
-	if w.LastDeliveryAt == nil || !w.LastDeliveryAt.After(deliveredAt) {
+	if delivery.Newest(w.LastDeliveryAt, deliveredAt) {
 		status, at := deliveryStatus, deliveredAt
 		w.LastDeliveryStatus = &status
 		w.LastDeliveryAt = &at
@@ -341,19 +346,13 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 		h = &webhookHealth{}
 		s.delivery.health[webhookID] = h
 	}
-	if attemptStatus == delivery.StatusSuccess {
-		h.failingSince = nil
+	h.failingSince = delivery.FailingSince(h.failingSince, attemptStatus, deliveredAt)
+	if h.failingSince == nil {
 		return nil
 	}
-	if h.failingSince == nil {
-		since := deliveredAt
-		h.failingSince = &since
-	}
-	disableMS := o.DisableAfter.Milliseconds()
-	if disableMS > 0 && w.Active &&
-		!h.failingSince.After(deliveredAt.Add(-time.Duration(disableMS)*time.Millisecond)) {
+	if delivery.ShouldDisable(w.Active, *h.failingSince, deliveredAt, o.DisableAfter) {
 		w.Active = false
-		h.disabledReason = "deliveries have failed since " + h.failingSince.UTC().Format("2006-01-02T15:04:05Z")
+		h.disabledReason = delivery.DisabledReason(*h.failingSince)
 		reason := h.disabledReason
 		w.DisabledReason = &reason
 		if deliveredAt.After(w.UpdatedAt) {

@@ -1,7 +1,11 @@
 // Package memory is the in-process store behind `make run` and the fast unit
-// tests. It mirrors the SQL schema's rules (unique keys, check constraints, the
-// per-workspace webhook limit) rather than being a lenient fake, so that code
-// which passes against it does not start failing on Postgres.
+// tests. It keeps the SQL schema's constraints (unique keys, check
+// constraints, the per-workspace webhook limit) rather than being a lenient
+// fake, so that code which passes against it does not start failing on
+// Postgres. Decisions the SQL functions make (auto-disable, stale attempts,
+// cancelling on claim, the rotation rule) it does not re-derive: it calls the
+// domain packages' functions that state them, and the shared conformance
+// suites hold it and the SQL to the same cases.
 package memory
 
 import (
