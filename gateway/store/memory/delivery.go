@@ -203,10 +203,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 	if leaseMS <= 0 {
 		return nil, fmt.Errorf("memory: %s: the lease must be at least one millisecond, got %s", op, lease)
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
-	now = dbTime(now)
+	now = dbNow(now)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -294,10 +291,7 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 		}
 	}
 	deliveredAt := a.DeliveredAt
-	if deliveredAt.IsZero() {
-		deliveredAt = time.Now()
-	}
-	deliveredAt = dbTime(deliveredAt)
+	deliveredAt = dbNow(deliveredAt)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -403,10 +397,7 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 	if limit <= 0 {
 		return ids, nil
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
-	now = dbTime(now)
+	now = dbNow(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var due []*storedDelivery
@@ -484,10 +475,7 @@ func (s *Store) RetryDelivery(ctx context.Context, workspaceID, webhookID, deliv
 	if errors.Join(err1, err2, err3) != nil {
 		return nil, notFound
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
-	now = dbTime(now)
+	now = dbNow(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.delivery.deliveries[id]

@@ -236,10 +236,7 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 		return fmt.Errorf("memory: create key: id %s already exists", id)
 	}
 	stored := copyKey(k)
-	if stored.CreatedAt.IsZero() {
-		stored.CreatedAt = time.Now()
-	}
-	stored.CreatedAt = dbTime(stored.CreatedAt)
+	stored.CreatedAt = dbNow(stored.CreatedAt)
 	if parent != "" {
 		// As gateway_create_api_key: the parent must be able to act, read under the
 		// same lock as the insert, so a concurrent revoke cannot miss it.
@@ -409,6 +406,15 @@ func canonicalUUID(s string) (string, error) {
 		return "", fmt.Errorf("not a UUID: %q", s)
 	}
 	return id, nil
+}
+
+// dbNow is dbTime of t, or of the current time when t is zero (the stores'
+// rule for a time the caller left out).
+func dbNow(t time.Time) time.Time {
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return dbTime(t)
 }
 
 // dbTime returns t as a timestamptz column gives it back: in UTC, to the

@@ -176,19 +176,7 @@ func (s *Store) GetWebhook(ctx context.Context, workspaceID, id string) (*webhoo
 	if err != nil {
 		return nil, s.mapError(op, err, errMap{notFound: webhooks.ErrNotFound})
 	}
-	rows, err := decodeRows[webhookRow](body)
-	if err != nil {
-		return nil, s.failf(op, "%v", err)
-	}
-	switch len(rows) {
-	case 0:
-		return nil, wrapSentinel(op, webhooks.ErrNotFound)
-	case 1:
-		w := rows[0].webhook()
-		return &w, nil
-	default:
-		return nil, s.failf(op, "%d rows for one id", len(rows))
-	}
+	return s.oneWebhook(op, body)
 }
 
 // ListWebhooks returns up to limit webhooks of the workspace from offset on,
