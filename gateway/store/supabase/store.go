@@ -245,6 +245,38 @@ func wrapSentinel(op string, sentinel error) error {
 // syntax in an id.
 func canonicalUUID(s string) (string, bool) { return gateway.CanonicalID(s) }
 
+// rowIDs returns the canonical id and workspace id of a row to insert, or
+// the error that refuses it, without a request, when either is not a UUID.
+func (s *Store) rowIDs(op, id, workspaceID string) (string, string, error) {
+	cid, ok := canonicalUUID(id)
+	if !ok {
+		return "", "", s.failf(op, "the id %q is not a UUID", id)
+	}
+	ws, ok := canonicalUUID(workspaceID)
+	if !ok {
+		return "", "", s.failf(op, "the workspace id %q is not a UUID", workspaceID)
+	}
+	return cid, ws, nil
+}
+
+// oneRow decodes an answer that holds the one row a request by a unique
+// column (one what) matched: none is notFound, more than one an error.
+func oneRow[R, T any](s *Store, op string, body []byte, what string, notFound error, conv func(R) T) (*T, error) {
+	rows, err := decodeRows[R](body)
+	if err != nil {
+		return nil, s.failf(op, "%v", err)
+	}
+	switch len(rows) {
+	case 0:
+		return nil, wrapSentinel(op, notFound)
+	case 1:
+		v := conv(rows[0])
+		return &v, nil
+	default:
+		return nil, s.failf(op, "%d rows for one %s", len(rows), what)
+	}
+}
+
 // decodeRows unmarshals a PostgREST JSON array.
 func decodeRows[T any](body []byte) ([]T, error) {
 	var rows []T

@@ -89,13 +89,9 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, limit in
 	if w == nil {
 		return s.failf(op, "nil webhook")
 	}
-	id, ok := canonicalUUID(w.ID)
-	if !ok {
-		return s.failf(op, "the id %q is not a UUID", w.ID)
-	}
-	ws, ok := canonicalUUID(w.WorkspaceID)
-	if !ok {
-		return s.failf(op, "the workspace id %q is not a UUID", w.WorkspaceID)
+	id, ws, err := s.rowIDs(op, w.ID, w.WorkspaceID)
+	if err != nil {
+		return err
 	}
 	created := w.CreatedAt
 	if created.IsZero() {

@@ -28,11 +28,15 @@ var (
 	ErrSignature      = signature.ErrSignature
 )
 
-// The functions of gateway/signature, under their old names.
+// Signing, as in gateway/signature.
 var (
-	LeadLex        = signature.LeadLex
-	Standard       = signature.Standard
-	Headers        = signature.Headers
+	LeadLex  = signature.LeadLex
+	Standard = signature.Standard
+	Headers  = signature.Headers
+)
+
+// Verifying, as in gateway/signature.
+var (
 	VerifyLeadLex  = signature.VerifyLeadLex
 	VerifyStandard = signature.VerifyStandard
 	Verify         = signature.Verify
