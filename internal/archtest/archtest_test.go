@@ -11,8 +11,6 @@ import (
 	"errors"
 	"io"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -35,11 +33,10 @@ func (p pkg) rel() string { return strings.TrimPrefix(strings.TrimPrefix(p.Impor
 // listPackages runs go list once over the whole module.
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := exec.LookPath(goBin); err != nil {
-		if goBin, err = exec.LookPath("go"); err != nil {
-			t.Fatalf("no go binary: %v", err)
-		}
+	// go test puts its own GOROOT/bin first on the PATH of the tests it runs.
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go binary: %v", err)
 	}
 	cmd := exec.Command(goBin, "list", "-e", "-json=ImportPath,Standard,Deps,TestImports,XTestImports", module+"/...")
 	out, err := cmd.Output()

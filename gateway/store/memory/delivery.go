@@ -26,13 +26,9 @@ const (
 	maxStatusCode        = 599
 )
 
-var (
-	attemptStatuses = []string{delivery.StatusSuccess, delivery.StatusFailed}
-	errorClasses    = []string{
-		delivery.ErrClassTimeout, delivery.ErrClassConnectionRefused, delivery.ErrClassDNS,
-		delivery.ErrClassTLS, delivery.ErrClassRedirect, delivery.ErrClassHTTP, delivery.ErrClassBlocked,
-	}
-)
+// attemptStatuses are the statuses a stored attempt may have (the error
+// classes are delivery.ValidErrClass's).
+var attemptStatuses = []string{delivery.StatusSuccess, delivery.StatusFailed}
 
 // deliveryState holds the rows of the events, deliveries and delivery_attempts
 // tables and the two delivery columns of webhooks, all under Store.mu.
