@@ -33,8 +33,8 @@ bench:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCheck -fuzztime=$(FUZZTIME) ./gateway/urlcheck
-	$(GO) test -run='^$$' -fuzz=FuzzDecodeJSON -fuzztime=$(FUZZTIME) ./gateway
-	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./routes/webhooks/signature
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeJSON -fuzztime=$(FUZZTIME) ./routes
+	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./gateway/signature
 	$(SERVICES) && $(GO) test -run='^$$' -fuzz=FuzzHandlers -fuzztime=$(FUZZTIME) -parallel=1 ./gateway/server
 
 ## migrate: apply the SQL migrations to DATABASE_URL

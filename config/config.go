@@ -15,6 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/leadlex/api-gateway/gateway/delivery"
+	"github.com/leadlex/api-gateway/gateway/plan"
 )
 
 // Environments.
@@ -23,11 +26,9 @@ const (
 	EnvProduction  = "production"
 )
 
-// Plan is a rate-limit plan: requests allowed per minute and per UTC day.
-type Plan struct {
-	PerMinute int
-	PerDay    int
-}
+// Plan is a rate-limit plan's limits: requests allowed per minute and per
+// UTC day. The plans and their defaults are gateway/plan's.
+type Plan = plan.Limits
 
 // Config is the whole configuration. Zero values never reach the server: Load
 // fills defaults and validates.
@@ -75,7 +76,7 @@ type Config struct {
 // Delivery configures event delivery.
 type Delivery struct {
 	// RetrySchedule is the wait before each retry (DELIVERY_RETRY_SCHEDULE).
-	RetrySchedule []time.Duration
+	RetrySchedule delivery.Schedule
 	Timeout       time.Duration // DELIVERY_TIMEOUT: a whole attempt
 	DisableAfter  time.Duration // DELIVERY_DISABLE_AFTER: auto-disable a webhook failing this long (0: never)
 	Lease         time.Duration // DELIVERY_LEASE: how long a worker owns a claimed attempt
@@ -114,14 +115,8 @@ func (c *Config) StoreKind() string {
 // Production reports whether the gateway runs with production safety rules.
 func (c *Config) Production() bool { return c.Env == EnvProduction }
 
-// DefaultPlans are the contract's plan limits.
-func DefaultPlans() map[string]Plan {
-	return map[string]Plan{
-		"starter": {PerMinute: 10, PerDay: 100},
-		"pro":     {PerMinute: 50, PerDay: 1000},
-		"org":     {PerMinute: 200, PerDay: 10000},
-	}
-}
+// DefaultPlans are the contract's plan limits (gateway/plan's table).
+func DefaultPlans() map[string]Plan { return plan.Defaults() }
 
 // Load reads the configuration from getenv (os.Getenv in production, a map in
 // tests) and validates it. All problems are reported together.
@@ -152,17 +147,17 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.Delivery = Delivery{
 		Timeout:       p.duration("DELIVERY_TIMEOUT", 10*time.Second, 100*time.Millisecond, time.Minute),
 		DisableAfter:  p.duration("DELIVERY_DISABLE_AFTER", 72*time.Hour, 0, 365*24*time.Hour),
-		Lease:         p.duration("DELIVERY_LEASE", time.Minute, time.Second, time.Hour),
+		Lease:         p.duration("DELIVERY_LEASE", delivery.DefaultLease, time.Second, time.Hour),
 		SweepInterval: p.duration("DELIVERY_SWEEP_INTERVAL", 30*time.Second, 10*time.Millisecond, time.Hour),
 		Concurrency:   p.intRange("DELIVERY_CONCURRENCY", 20, 1, 1000),
-		LogRetention:  p.duration("DELIVERY_LOG_RETENTION", 30*24*time.Hour, time.Minute, 365*24*time.Hour),
+		LogRetention:  p.duration("DELIVERY_LOG_RETENTION", delivery.DefaultRetention, time.Minute, 365*24*time.Hour),
 		Queue:         p.str("DELIVERY_QUEUE", "leadlex-deliveries"),
 		InProcess:     p.boolean("RUN_WORKER", c.Env == EnvDevelopment),
 		CAFile:        p.str("DELIVERY_CA_FILE", ""),
 		DNSServer:     p.str("DNS_SERVER", ""),
 		AllowOnly:     p.boolean("DELIVERY_ALLOW_ONLY", false),
 	}
-	c.Delivery.RetrySchedule = p.schedule("DELIVERY_RETRY_SCHEDULE", "5s,30s,5m,1h,6h")
+	c.Delivery.RetrySchedule = p.schedule("DELIVERY_RETRY_SCHEDULE", delivery.DefaultSchedule)
 	c.Delivery.AllowCIDRs = p.prefixes("DELIVERY_ALLOW_CIDRS")
 	c.SupabaseServiceRoleKey = getenv("SUPABASE_SERVICE_ROLE_KEY")
 	c.BasePath = "/" + strings.Trim(c.BasePath, "/")
@@ -303,18 +298,19 @@ func (p *parser) prefixes(name string) []netip.Prefix {
 	return out
 }
 
-// schedule reads comma-separated durations, e.g. "5s,30s,5m,1h,6h".
-func (p *parser) schedule(name, def string) []time.Duration {
-	var out []time.Duration
-	for _, s := range strings.Split(p.str(name, def), ",") {
-		d, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil || d <= 0 || d > 7*24*time.Hour {
-			p.errf("%s: want positive durations separated by commas, e.g. %s; got %q", name, def, s)
-			return nil
-		}
-		out = append(out, d)
+// schedule reads a retry schedule with delivery.ParseSchedule, the one
+// reader of schedules, e.g. "5s,30s,5m,1h,6h".
+func (p *parser) schedule(name string, def delivery.Schedule) delivery.Schedule {
+	v := p.str(name, "")
+	if v == "" {
+		return def
 	}
-	return out
+	s, err := delivery.ParseSchedule(v)
+	if err != nil {
+		p.errf("%s: want positive durations of at most %s separated by commas, e.g. %s; %v", name, delivery.MaxStep, def, err)
+		return nil
+	}
+	return s
 }
 
 func parsePlan(v string) (Plan, error) {

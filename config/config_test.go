@@ -21,7 +21,7 @@ func TestLoadDefaults(t *testing.T) {
 	if c.StoreKind() != "memory" {
 		t.Errorf("StoreKind = %q, want memory", c.StoreKind())
 	}
-	if c.Plans["starter"] != (Plan{10, 100}) || c.Plans["org"] != (Plan{200, 10000}) {
+	if c.Plans["starter"] != (Plan{PerMinute: 10, PerDay: 100}) || c.Plans["org"] != (Plan{PerMinute: 200, PerDay: 10000}) {
 		t.Errorf("plans = %+v", c.Plans)
 	}
 	if len(c.Delivery.RetrySchedule) != 5 || c.Delivery.RetrySchedule[4] != 6*time.Hour || c.Delivery.Timeout != 10*time.Second ||
@@ -56,7 +56,7 @@ func TestLoadParsesValues(t *testing.T) {
 	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.168.1.7/32" {
 		t.Errorf("trusted proxies = %v", c.TrustedProxies)
 	}
-	if c.Plans["starter"] != (Plan{3, 7}) || c.Plans["pro"] != (Plan{50, 1000}) {
+	if c.Plans["starter"] != (Plan{PerMinute: 3, PerDay: 7}) || c.Plans["pro"] != (Plan{PerMinute: 50, PerDay: 1000}) {
 		t.Errorf("plans = %+v", c.Plans)
 	}
 }

@@ -1,23 +1,23 @@
 // Package gateway is the shared vocabulary of the API gateway: the error type
-// with its stable codes, the route and module declarations, permissions and the
-// authenticated principal. It imports nothing of ours, so that the assembly, the
-// middleware and every route module can depend on it without import cycles.
+// with its stable codes, permissions and the rule that write implies read,
+// the authenticated principal, the clock, pagination values and the one rule
+// for what a valid id is. It imports only the standard library, so that every
+// domain, store, middleware and route package can depend on it without
+// inheriting HTTP, echo or validator (the HTTP side of the vocabulary is the
+// routes package).
 package gateway
 
 import (
 	"errors"
 	"fmt"
-	"net/http"
-
-	"github.com/labstack/echo/v4"
 )
 
 // Code is a stable, snake_case error code from the API contract. Clients branch
 // on it, so a code never changes meaning once published.
 type Code string
 
-// The error codes of the contract. Each one has exactly one HTTP status in
-// statusByCode.
+// The error codes of the contract. Each one has exactly one HTTP status, in
+// the HTTP layer's table (routes.Status).
 const (
 	CodeInvalidJSON             Code = "invalid_json"
 	CodeValidation              Code = "validation_error"
@@ -43,50 +43,35 @@ const (
 	CodeUnavailable             Code = "service_unavailable"
 )
 
-// statusByCode is the one table that maps codes to HTTP status.
-var statusByCode = map[Code]int{
-	CodeInvalidJSON:             http.StatusBadRequest,
-	CodeValidation:              http.StatusBadRequest,
-	CodeMissingRequiredField:    http.StatusBadRequest,
-	CodeInvalidURL:              http.StatusBadRequest,
-	CodeInvalidEvents:           http.StatusBadRequest,
-	CodeInvalidKey:              http.StatusUnauthorized,
-	CodeInsufficientPermissions: http.StatusForbidden,
-	CodeNotFound:                http.StatusNotFound,
-	CodeWebhookNotFound:         http.StatusNotFound,
-	CodeDeliveryNotFound:        http.StatusNotFound,
-	CodeMethodNotAllowed:        http.StatusMethodNotAllowed,
-	CodeDuplicateWebhook:        http.StatusConflict,
-	CodeWebhookLimitReached:     http.StatusConflict,
-	CodeIdempotencyKeyReused:    http.StatusConflict,
-	CodeIdempotencyKeyInUse:     http.StatusConflict,
-	CodeRotationInProgress:      http.StatusConflict,
-	CodePayloadTooLarge:         http.StatusRequestEntityTooLarge,
-	CodeUnsupportedMediaType:    http.StatusUnsupportedMediaType,
-	CodeHeadersTooLarge:         http.StatusRequestHeaderFieldsTooLarge,
-	CodeRateLimited:             http.StatusTooManyRequests,
-	CodeInternal:                http.StatusInternalServerError,
-	CodeUnavailable:             http.StatusServiceUnavailable,
+// allCodes lists every code, in the order of the constants.
+var allCodes = []Code{
+	CodeInvalidJSON,
+	CodeValidation,
+	CodeMissingRequiredField,
+	CodeInvalidURL,
+	CodeInvalidEvents,
+	CodeInvalidKey,
+	CodeInsufficientPermissions,
+	CodeNotFound,
+	CodeWebhookNotFound,
+	CodeDeliveryNotFound,
+	CodeMethodNotAllowed,
+	CodeDuplicateWebhook,
+	CodeWebhookLimitReached,
+	CodeIdempotencyKeyReused,
+	CodeIdempotencyKeyInUse,
+	CodeRotationInProgress,
+	CodePayloadTooLarge,
+	CodeUnsupportedMediaType,
+	CodeHeadersTooLarge,
+	CodeRateLimited,
+	CodeInternal,
+	CodeUnavailable,
 }
 
-// Status returns the HTTP status for a code; unknown codes are internal errors,
-// so that a typo can never turn into a success status.
-func (c Code) Status() int {
-	if s, ok := statusByCode[c]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
-
-// Codes lists every code the gateway can answer with, for documentation and for
-// tests that check the status table is complete.
-func Codes() []Code {
-	out := make([]Code, 0, len(statusByCode))
-	for c := range statusByCode {
-		out = append(out, c)
-	}
-	return out
-}
+// Codes lists every code the gateway can answer with, for documentation and
+// for tests that check that the HTTP layer's status table is complete.
+func Codes() []Code { return append([]Code(nil), allCodes...) }
 
 // Error is the one error type of the gateway. Message and Details are shown to
 // the client; Err is the internal cause, which is logged but never rendered.
@@ -139,25 +124,13 @@ func CodeOf(err error) Code {
 	return CodeInternal
 }
 
-// AsError converts any error to an *Error: echo's own routing errors become
-// their contract codes, anything else foreign is internal.
+// AsError converts any error to an *Error: an *Error (wrapped or not) is
+// returned as it is, anything else is internal. The HTTP layer
+// (routes.ErrorOf) first turns echo's own routing errors into their codes.
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
-	}
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		switch he.Code {
-		case http.StatusNotFound:
-			return E(CodeNotFound, "No such endpoint.")
-		case http.StatusMethodNotAllowed:
-			return E(CodeMethodNotAllowed, "This endpoint does not support that method.")
-		case http.StatusRequestEntityTooLarge:
-			return E(CodePayloadTooLarge, "Request body too large.")
-		case http.StatusUnsupportedMediaType:
-			return E(CodeUnsupportedMediaType, "Request body must be JSON: send Content-Type: application/json.")
-		}
 	}
 	return Internal(err)
 }

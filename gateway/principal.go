@@ -1,10 +1,6 @@
 package gateway
 
-import (
-	"time"
-
-	"github.com/labstack/echo/v4"
-)
+import "time"
 
 // Principal is the authenticated caller: an API key and what it may do.
 type Principal struct {
@@ -19,17 +15,6 @@ type Principal struct {
 // Can reports whether the principal holds (or implies) the permission.
 func (p *Principal) Can(perm Permission) bool {
 	return p != nil && Satisfies(p.Permissions, perm)
-}
-
-const principalKey = "gateway.principal"
-
-// SetPrincipal stores the authenticated principal on the request context.
-func SetPrincipal(c echo.Context, p *Principal) { c.Set(principalKey, p) }
-
-// PrincipalFrom returns the authenticated principal, or nil on public routes.
-func PrincipalFrom(c echo.Context) *Principal {
-	p, _ := c.Get(principalKey).(*Principal)
-	return p
 }
 
 // Clock tells the time. Services take one so that tests can move time without

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // AccessLog writes one JSON line per request to out: time, level, msg
@@ -58,12 +59,12 @@ func AccessLog(out io.Writer, level slog.Leveler) echo.MiddlewareFunc {
 			line = append(line, `,"bytes_out":`...)
 			line = strconv.AppendInt(line, res.Size, 10)
 			line = field(line, "client_ip", c.RealIP())
-			if p := gateway.PrincipalFrom(c); p != nil {
+			if p := routes.PrincipalFrom(c); p != nil {
 				line = field(line, "key_id", p.KeyID)
 				line = field(line, "workspace_id", p.WorkspaceID)
 			}
 			if err != nil {
-				if e := gateway.AsError(err); e.Code == gateway.CodeInternal || e.Code == gateway.CodeUnavailable {
+				if e := routes.ErrorOf(err); e.Code == gateway.CodeInternal || e.Code == gateway.CodeUnavailable {
 					line = field(line, "error", err.Error())
 				} else {
 					line = field(line, "error_code", string(e.Code))

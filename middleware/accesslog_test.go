@@ -16,6 +16,7 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/middleware"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // Helpers shared by the middleware tests.
@@ -42,13 +43,13 @@ func newEcho(t *testing.T) *echo.Echo {
 		if c.Response().Committed {
 			return
 		}
-		ge := gateway.AsError(err)
+		ge := routes.ErrorOf(err)
 		var body errorEnvelope
 		body.Error.Code = ge.Code
 		body.Error.Message = ge.Message
 		body.Error.Details = ge.Details
 		body.Error.RequestID = middleware.RequestIDOf(c)
-		_ = c.JSON(ge.Code.Status(), body)
+		_ = c.JSON(routes.Status(ge.Code), body)
 	}
 	return e
 }
@@ -103,7 +104,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 func withPrincipal(p *gateway.Principal) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			gateway.SetPrincipal(c, p)
+			routes.SetPrincipal(c, p)
 			return next(c)
 		}
 	}

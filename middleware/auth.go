@@ -13,6 +13,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/ratelimit"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // Authenticator verifies API keys. apikeys.Service implements it.
@@ -130,7 +131,7 @@ func (a *Auth) Middleware() echo.MiddlewareFunc {
 				}
 				return a.fail(c, ae)
 			}
-			gateway.SetPrincipal(c, p)
+			routes.SetPrincipal(c, p)
 			return next(c)
 		}
 	}

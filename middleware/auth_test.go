@@ -3,7 +3,6 @@ package middleware_test
 import (
 	"context"
 	"errors"
-	"github.com/leadlex/api-gateway/internal/testclock"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,10 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadlex/api-gateway/internal/testclock"
+	"github.com/leadlex/api-gateway/routes"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/gateway/ratelimit"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
 	"github.com/leadlex/api-gateway/middleware"
@@ -95,7 +98,7 @@ func newAuthFixture(t *testing.T, perMinute int, limiter middleware.Limiter) *au
 	var err error
 	f.validK, f.valid, err = f.keys.Create(ctx, apikeys.CreateParams{
 		WorkspaceID: authWorkspace, Name: "valid",
-		Permissions: []gateway.Permission{gateway.PermWebhooksWrite, gateway.PermEventsRead}, Plan: "pro", Tier: apikeys.TierHigh,
+		Permissions: []gateway.Permission{gateway.PermWebhooksWrite, gateway.PermEventsRead}, Plan: "pro", Tier: plan.TierHigh,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +120,7 @@ func newAuthFixture(t *testing.T, perMinute int, limiter middleware.Limiter) *au
 	past := t0.Add(-time.Hour)
 	if err := f.store.CreateKey(ctx, &apikeys.Key{
 		ID: "0e1d2c3b-4a59-4687-9a8b-7c6d5e4f3a21", WorkspaceID: authWorkspace, Hash: apikeys.Hash(f.expired),
-		Permissions: []gateway.Permission{gateway.PermWebhooksRead}, Plan: "starter", Tier: apikeys.TierStandard,
+		Permissions: []gateway.Permission{gateway.PermWebhooksRead}, Plan: "starter", Tier: plan.TierStandard,
 		ExpiresAt: &past, CreatedAt: t0.Add(-48 * time.Hour),
 	}); err != nil {
 		t.Fatal(err)
@@ -128,7 +131,7 @@ func newAuthFixture(t *testing.T, perMinute int, limiter middleware.Limiter) *au
 	f.e = newEcho(t)
 	f.e.GET("/v1/webhooks", func(c echo.Context) error {
 		f.calls++
-		p := gateway.PrincipalFrom(c)
+		p := routes.PrincipalFrom(c)
 		if p == nil {
 			return errors.New("no principal")
 		}
@@ -209,7 +212,7 @@ func TestAuthAccepts(t *testing.T) {
 			}
 			var p gateway.Principal
 			decodeJSON(t, rec.Body.Bytes(), &p)
-			if p.KeyID != f.validK.ID || p.WorkspaceID != authWorkspace || p.Plan != "pro" || p.Tier != apikeys.TierHigh ||
+			if p.KeyID != f.validK.ID || p.WorkspaceID != authWorkspace || p.Plan != "pro" || p.Tier != plan.TierHigh ||
 				!slices.Equal(p.Permissions, []gateway.Permission{gateway.PermEventsRead, gateway.PermWebhooksWrite}) {
 				t.Errorf("principal = %+v, key %+v", p, f.validK)
 			}

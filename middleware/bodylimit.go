@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // BodyLimit refuses a declared Content-Length over limit at once and caps
@@ -20,7 +20,7 @@ func BodyLimit(limit int64) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			if req.ContentLength > limit {
-				return gateway.TooLarge(limit)
+				return routes.TooLarge(limit)
 			}
 			if req.ContentLength != 0 {
 				b := &trackedBody{ReadCloser: http.MaxBytesReader(c.Response(), req.Body, limit)}

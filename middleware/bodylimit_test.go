@@ -13,6 +13,7 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/middleware"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 type limitBody struct {
@@ -38,7 +39,7 @@ func bodyLimitEcho(t *testing.T, limit int64, calls *int) *echo.Echo {
 	e.POST("/decode", func(c echo.Context) error {
 		*calls++
 		var b limitBody
-		if err := gateway.DecodeJSON(c, &b); err != nil {
+		if err := routes.DecodeJSON(c, &b); err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, map[string]int{"len": len(b.Note)})

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/idempotency"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // IdempotencyStore reserves and keeps idempotency records.
@@ -59,7 +60,7 @@ type idemRecord struct {
 }
 
 // BodyCheck applies a route's request checks to its body, already read
-// (gateway.Route.CheckBody).
+// (routes.Route.CheckBody).
 type BodyCheck func(req *http.Request, body []byte) error
 
 // Middleware returns the echo middleware without a body check (routes that
@@ -94,7 +95,7 @@ func (m *Idempotency) For(check BodyCheck) echo.MiddlewareFunc {
 			if err != nil {
 				var tooLarge *http.MaxBytesError
 				if errors.As(err, &tooLarge) {
-					return gateway.TooLarge(tooLarge.Limit)
+					return routes.TooLarge(tooLarge.Limit)
 				}
 				return gateway.E(gateway.CodeInvalidJSON, "The request body could not be read.")
 			}
@@ -105,7 +106,7 @@ func (m *Idempotency) For(check BodyCheck) echo.MiddlewareFunc {
 				}
 			}
 
-			p := gateway.PrincipalFrom(c)
+			p := routes.PrincipalFrom(c)
 			sum := sha256.Sum256([]byte(ikey))
 			storeKey := "{" + p.KeyID + "}:" + hex.EncodeToString(sum[:])
 			fp := fingerprint(req, body)

@@ -15,6 +15,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/idempotency"
 	"github.com/leadlex/api-gateway/gateway/secretbox"
 	"github.com/leadlex/api-gateway/middleware"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // checkedBody is a route body declaration for the checks below.
@@ -39,13 +40,13 @@ func newCheckedFixture(t *testing.T) *checkedFixture {
 		t.Fatal(err)
 	}
 	m := &middleware.Idempotency{Store: f.store, Sealer: box, TTL: idemTTL, LockTTL: idemLockTTL, Logger: discardLogger()}
-	route := gateway.Route{Doc: gateway.Doc{Body: checkedBody{}, Required: []string{"name"}}}
+	route := routes.Route{Doc: routes.Doc{Body: checkedBody{}, Required: []string{"name"}}}
 	f.e = newEcho(t)
 	f.e.Use(middleware.RequestID(), middleware.AccessLog(f.log, slog.LevelDebug), middleware.BodyLimit(4096))
 	f.e.POST("/v1/things", func(c echo.Context) error {
 		f.calls.Add(1)
 		var b checkedBody
-		if err := gateway.DecodeJSON(c, &b, "name"); err != nil {
+		if err := routes.DecodeJSON(c, &b, "name"); err != nil {
 			return err
 		}
 		if b.Name == "bad" {

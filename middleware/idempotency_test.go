@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/leadlex/api-gateway/internal/testredis"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,9 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/leadlex/api-gateway/internal/testredis"
+	"github.com/leadlex/api-gateway/routes"
 
 	"github.com/labstack/echo/v4"
 
@@ -159,7 +161,7 @@ func newIdemFixture(t *testing.T, b idemBackend, sealer middleware.Sealer) *idem
 	m := &middleware.Idempotency{Store: f.store, Sealer: sealer, TTL: idemTTL, LockTTL: idemLockTTL, Logger: discardLogger()}
 	setPrincipal := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			gateway.SetPrincipal(c, &gateway.Principal{KeyID: c.Request().Header.Get("X-Test-Key")})
+			routes.SetPrincipal(c, &gateway.Principal{KeyID: c.Request().Header.Get("X-Test-Key")})
 			return next(c)
 		}
 	}

@@ -3,6 +3,7 @@ package middleware
 import (
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // RequirePermission lets a request through when its principal holds any one
@@ -19,7 +20,7 @@ func RequirePermission(anyOf ...gateway.Permission) echo.MiddlewareFunc {
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			p := gateway.PrincipalFrom(c)
+			p := routes.PrincipalFrom(c)
 			for _, perm := range anyOf {
 				if p.Can(perm) {
 					return next(c)

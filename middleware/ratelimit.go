@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/ratelimit"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // RateLimit applies the authenticated key's limits: one limiter call per
@@ -27,7 +28,7 @@ type RateLimit struct {
 func (r *RateLimit) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			p := gateway.PrincipalFrom(c)
+			p := routes.PrincipalFrom(c)
 			limits, metered := r.LimitsFor(p)
 			if !metered {
 				return next(c)

@@ -2,7 +2,6 @@ package middleware_test
 
 import (
 	"bytes"
-	"github.com/leadlex/api-gateway/internal/testclock"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leadlex/api-gateway/internal/testclock"
+	"github.com/leadlex/api-gateway/routes"
 
 	"github.com/labstack/echo/v4"
 
@@ -38,7 +40,7 @@ func newRateFixture(t *testing.T, start time.Time, limiter middleware.Limiter, l
 	rl := &middleware.RateLimit{Limiter: f.limiter, LimitsFor: limitsFor, Clock: f.clock, Logger: logger}
 	setPrincipal := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			gateway.SetPrincipal(c, &gateway.Principal{KeyID: c.Request().Header.Get("X-Test-Key"), Plan: "starter", Tier: "standard"})
+			routes.SetPrincipal(c, &gateway.Principal{KeyID: c.Request().Header.Get("X-Test-Key"), Plan: "starter", Tier: "standard"})
 			return next(c)
 		}
 	}

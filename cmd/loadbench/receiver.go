@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/leadlex/api-gateway/gateway/signature"
 	"github.com/leadlex/api-gateway/internal/testreceiver"
-	"github.com/leadlex/api-gateway/routes/webhooks/signature"
 )
 
 const (

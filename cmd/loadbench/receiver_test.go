@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadlex/api-gateway/routes/webhooks/signature"
+	"github.com/leadlex/api-gateway/gateway/signature"
 )
 
 // The secrets of the two webhooks in these tests (whsec_ and 48 hex digits,

@@ -27,7 +27,9 @@ import (
 	"github.com/leadlex/api-gateway/config"
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/gateway/server"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // The servers, in the order they are measured.
@@ -65,14 +67,14 @@ func ping(c echo.Context) error { return c.JSON(http.StatusOK, pingBody) }
 // nothing, so that what is measured is the gateway in front of it.
 type benchModule struct{}
 
-var _ gateway.Module = benchModule{}
+var _ routes.Module = benchModule{}
 
-// Name implements gateway.Module.
+// Name implements routes.Module.
 func (benchModule) Name() string { return "loadbench" }
 
-// Routes implements gateway.Module.
-func (benchModule) Routes() []gateway.Route {
-	return []gateway.Route{{
+// Routes implements routes.Module.
+func (benchModule) Routes() []routes.Route {
+	return []routes.Route{{
 		Method:     http.MethodGet,
 		Path:       "/v1/bench/ping",
 		Permission: gateway.PermWebhooksRead,
@@ -390,7 +392,7 @@ func (b *bench) startGatewayLogging(ctx context.Context, dbURL string, extra map
 	if err != nil {
 		return nil, fmt.Errorf("gateway configuration: %w", err)
 	}
-	app, err := server.New(ctx, cfg, logger, server.Options{ExtraModules: []gateway.Module{benchModule{}}, LogOutput: io.Discard})
+	app, err := server.New(ctx, cfg, logger, server.Options{ExtraModules: []routes.Module{benchModule{}}, LogOutput: io.Discard})
 	if err != nil {
 		return nil, fmt.Errorf("assemble the gateway: %w", err)
 	}
@@ -435,7 +437,7 @@ func (b *bench) issueKeyIn(ctx context.Context, gw *gatewayServer, workspace str
 		Name:        "loadbench " + b.runID,
 		Permissions: perms,
 		Plan:        "org",
-		Tier:        apikeys.TierStandard,
+		Tier:        plan.TierStandard,
 	})
 	if err != nil {
 		return issuedKey{}, fmt.Errorf("issue an API key: %w", err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -30,13 +31,6 @@ const (
 	// displayLen is how much of a key listings show: the prefix and six
 	// characters, enough to tell keys apart, far too little to guess the rest.
 	displayLen = len(keyPrefix) + 6
-)
-
-// Tiers scale a plan's limits.
-const (
-	TierStandard  = "standard"
-	TierHigh      = "high"
-	TierUnmetered = "unmetered"
 )
 
 // Generate returns a new plaintext API key from crypto/rand, each character
@@ -233,11 +227,11 @@ func (s *Service) validate(p *CreateParams) error {
 	invalid := func(field, msg string) error {
 		return gateway.E(gateway.CodeValidation, msg).WithDetails(map[string]any{"field": field})
 	}
-	ws, err := uuid.Parse(p.WorkspaceID)
-	if err != nil {
+	ws, ok := gateway.CanonicalID(p.WorkspaceID)
+	if !ok {
 		return invalid("workspace_id", "workspace_id must be a UUID.")
 	}
-	p.WorkspaceID = ws.String()
+	p.WorkspaceID = ws
 	if utf8.RuneCountInString(p.Name) > 100 {
 		return invalid("name", "name must be at most 100 characters.")
 	}
@@ -262,17 +256,15 @@ func (s *Service) validate(p *CreateParams) error {
 	sort.Slice(perms, func(i, j int) bool { return perms[i] < perms[j] })
 	p.Permissions = perms
 	if p.Plan == "" {
-		p.Plan = "starter"
+		p.Plan = plan.Default
 	}
 	if !s.plans[p.Plan] {
 		return invalid("plan", fmt.Sprintf("Unknown plan %q.", p.Plan))
 	}
 	if p.Tier == "" {
-		p.Tier = TierStandard
+		p.Tier = plan.TierStandard
 	}
-	switch p.Tier {
-	case TierStandard, TierHigh, TierUnmetered:
-	default:
+	if !plan.KnownTier(p.Tier) {
 		return invalid("rate_limit_tier", fmt.Sprintf("Unknown tier %q; use standard, high or unmetered.", p.Tier))
 	}
 	if p.ExpiresAt != nil {
@@ -287,7 +279,7 @@ func (s *Service) validate(p *CreateParams) error {
 
 // List returns a workspace's keys (never the plaintext, which is not stored).
 func (s *Service) List(ctx context.Context, workspaceID string, includeRevoked bool) ([]Key, error) {
-	if _, err := uuid.Parse(workspaceID); err != nil {
+	if _, ok := gateway.CanonicalID(workspaceID); !ok {
 		return nil, gateway.E(gateway.CodeValidation, "workspace_id must be a UUID.").WithDetails(map[string]any{"field": "workspace_id"})
 	}
 	keys, err := s.store.ListKeys(ctx, workspaceID, includeRevoked)
@@ -336,8 +328,8 @@ func (s *Service) revoke(ctx context.Context, workspaceID, id, by string) error 
 	}
 	// The store accepts any spelling of a UUID; the cache holds the
 	// canonical one.
-	if u, err := uuid.Parse(id); err == nil {
-		id = u.String()
+	if canonical, ok := gateway.CanonicalID(id); ok {
+		id = canonical
 	}
 	gone := map[string]bool{id: true}
 	for _, r := range ids {
@@ -419,24 +411,16 @@ func Covers(caller *gateway.Principal, perms []gateway.Permission, tier, verb st
 			WithDetails(map[string]any{"required": missing})
 	}
 	own := caller.Tier
-	if _, ok := tierRank[own]; !ok {
-		own = TierStandard
+	ownRank, ok := plan.TierRank(own)
+	if !ok {
+		own, ownRank = plan.TierStandard, 0
 	}
-	if r, ok := tierRank[tier]; !ok || r > tierRank[own] {
+	if r, ok := plan.TierRank(tier); !ok || r > ownRank {
 		return gateway.E(gateway.CodeInsufficientPermissions,
 			fmt.Sprintf("A key can only %s a key whose rate_limit_tier is at most its own (%s).", verb, own)).
 			WithDetails(map[string]any{"field": "rate_limit_tier", "max_tier": own})
 	}
 	return nil
-}
-
-// tierRank orders the rate-limit tiers for Covers.
-var tierRank = map[string]int{TierStandard: 0, TierHigh: 1, TierUnmetered: 2}
-
-// KnownTier reports whether tier is one of the three tiers.
-func KnownTier(tier string) bool {
-	_, ok := tierRank[tier]
-	return ok
 }
 
 // quoteAll renders names as a comma-separated list of quoted strings.

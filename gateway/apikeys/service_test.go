@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/leadlex/api-gateway/internal/testclock"
 	"regexp"
 	"slices"
 	"strings"
@@ -13,10 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadlex/api-gateway/internal/testclock"
+
 	"github.com/google/uuid"
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
 )
 
@@ -231,7 +233,7 @@ func TestCreateValidation(t *testing.T) {
 		{name: "no permissions", p: apikeys.CreateParams{Permissions: []gateway.Permission{}}, field: "permissions"},
 		{name: "unknown permission", p: apikeys.CreateParams{Permissions: []gateway.Permission{gateway.PermWebhooksRead, "webhooks:delete"}},
 			field: "permissions", invalid: []string{"webhooks:delete"}},
-		{name: "public is not a permission", p: apikeys.CreateParams{Permissions: []gateway.Permission{gateway.Public}},
+		{name: "public is not a permission", p: apikeys.CreateParams{Permissions: []gateway.Permission{"public"}},
 			field: "permissions", invalid: []string{"public"}},
 		{name: "unknown plan", p: apikeys.CreateParams{Plan: "enterprise"}, field: "plan"},
 		{name: "plan is case-sensitive", p: apikeys.CreateParams{Plan: "Pro"}, field: "plan"},
@@ -300,7 +302,7 @@ func TestCreateDefaultsAndNormalisation(t *testing.T) {
 		{"workspace", k.WorkspaceID, ws},
 		{"name", k.Name, name},
 		{"plan", k.Plan, "starter"},
-		{"tier", k.Tier, apikeys.TierStandard},
+		{"tier", k.Tier, plan.TierStandard},
 		{"permissions", fmt.Sprint(k.Permissions), fmt.Sprint(wantPerms)},
 		{"prefix", k.Prefix, plain[:10]},
 		{"hash", k.Hash, apikeys.Hash(plain)},
@@ -322,7 +324,7 @@ func TestCreateDefaultsAndNormalisation(t *testing.T) {
 	}
 
 	t.Run("explicit plan and tier are kept", func(t *testing.T) {
-		for _, tier := range []string{apikeys.TierStandard, apikeys.TierHigh, apikeys.TierUnmetered} {
+		for _, tier := range []string{plan.TierStandard, plan.TierHigh, plan.TierUnmetered} {
 			k, _ := f.create(t, apikeys.CreateParams{Plan: "org", Tier: tier})
 			if k.Plan != "org" || k.Tier != tier {
 				t.Errorf("plan %q tier %q, want org %q", k.Plan, k.Tier, tier)
@@ -374,13 +376,13 @@ func TestCreateStoreFailure(t *testing.T) {
 
 func TestAuthenticate(t *testing.T) {
 	f := newFixture(t)
-	k, plain := f.create(t, apikeys.CreateParams{Plan: "pro", Tier: apikeys.TierHigh,
+	k, plain := f.create(t, apikeys.CreateParams{Plan: "pro", Tier: plan.TierHigh,
 		Permissions: []gateway.Permission{gateway.PermWebhooksWrite, gateway.PermEventsPublish}})
 	p, err := f.svc.Authenticate(context.Background(), plain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := gateway.Principal{KeyID: k.ID, WorkspaceID: ws, Plan: "pro", Tier: apikeys.TierHigh,
+	want := gateway.Principal{KeyID: k.ID, WorkspaceID: ws, Plan: "pro", Tier: plan.TierHigh,
 		Permissions: []gateway.Permission{gateway.PermEventsPublish, gateway.PermWebhooksWrite}}
 	if p.KeyID != want.KeyID || p.WorkspaceID != want.WorkspaceID || p.Plan != want.Plan || p.Tier != want.Tier ||
 		!slices.Equal(p.Permissions, want.Permissions) || p.ExpiresAt != nil {

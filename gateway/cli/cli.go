@@ -25,6 +25,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/migrate"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/gateway/server"
 )
 
@@ -141,8 +142,8 @@ func printDevelopmentKey(ctx context.Context, app *server.App, cfg *config.Confi
 		WorkspaceID: "00000000-0000-4000-8000-000000000001",
 		Name:        "development",
 		Permissions: gateway.AllPermissions(),
-		Plan:        "org",
-		Tier:        apikeys.TierStandard,
+		Plan:        plan.Org,
+		Tier:        plan.TierStandard,
 	})
 	if err != nil {
 		return fmt.Errorf("create development key: %w", err)
@@ -223,11 +224,7 @@ func keys(ctx context.Context, cfg *config.Config, args []string, stdout io.Writ
 		return err
 	}
 	defer stores.Close()
-	plans := make([]string, 0, len(cfg.Plans))
-	for p := range cfg.Plans {
-		plans = append(plans, p)
-	}
-	svc := apikeys.NewService(stores, gateway.SystemClock{}, plans, 0)
+	svc := apikeys.NewService(stores, gateway.SystemClock{}, plan.Names(), 0)
 	defer svc.Close()
 	sub, args := args[0], args[1:]
 	switch sub {
@@ -285,14 +282,14 @@ func keysCreate(ctx context.Context, svc *apikeys.Service, args []string, stdout
 	ws := fs.String("workspace", "", "workspace UUID")
 	perms := fs.String("permissions", "", "comma-separated permissions")
 	name := fs.String("name", "", "a name for the key")
-	plan := fs.String("plan", "starter", "starter, pro or org")
-	tier := fs.String("tier", apikeys.TierStandard, "standard, high or unmetered")
+	planName := fs.String("plan", plan.Default, strings.Join(plan.Names(), ", "))
+	tier := fs.String("tier", plan.TierStandard, strings.Join(plan.Tiers(), ", "))
 	expires := fs.String("expires-at", "", "RFC 3339 expiry")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
-	p := apikeys.CreateParams{WorkspaceID: *ws, Name: *name, Plan: *plan, Tier: *tier}
+	p := apikeys.CreateParams{WorkspaceID: *ws, Name: *name, Plan: *planName, Tier: *tier}
 	for _, s := range strings.Split(*perms, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			p.Permissions = append(p.Permissions, gateway.Permission(s))

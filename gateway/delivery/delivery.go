@@ -31,6 +31,24 @@ const (
 	ErrClassBlocked           = "blocked_address"
 )
 
+// errClasses lists every error class; the SQL check constraint
+// delivery_attempts_error_check (migration 20261127000003) lists the same,
+// which the stores' conformance suite checks on every store.
+var errClasses = []string{ErrClassTimeout, ErrClassConnectionRefused, ErrClassDNS, ErrClassTLS, ErrClassRedirect, ErrClassHTTP, ErrClassBlocked}
+
+// ErrClasses lists every attempt error class.
+func ErrClasses() []string { return append([]string(nil), errClasses...) }
+
+// ValidErrClass reports whether class is one of the error classes.
+func ValidErrClass(class string) bool {
+	for _, c := range errClasses {
+		if c == class {
+			return true
+		}
+	}
+	return false
+}
+
 // Event is a published event. Data is kept exactly as published (stored as
 // text, not jsonb), so that every attempt sends the same bytes.
 type Event struct {
@@ -170,4 +188,25 @@ type Store interface {
 // twice must be harmless (the claim decides who sends).
 type Queue interface {
 	Enqueue(ctx context.Context, deliveryID string, at time.Time) error
+}
+
+// Result is the outcome of one attempt, as the sender reports it to the
+// worker (*sender.Sender produces it).
+type Result struct {
+	// StatusCode is the receiver's status, nil when no answer came (or its
+	// status was outside 100-599).
+	StatusCode *int
+	// Body is the first MaxBody bytes of the answer (after any transparent
+	// decompression), made valid UTF-8 without NUL characters, so that it
+	// can be stored as text; it never grows past MaxBody bytes.
+	Body string
+	// Duration is how long the attempt took.
+	Duration time.Duration
+	// ErrClass is one of the ErrClass* values, or "" for a 2xx.
+	ErrClass string
+	// RetryAfter is the wait a 429 or 503 answer asked for in Retry-After
+	// (delay seconds or an HTTP date), zero otherwise.
+	RetryAfter time.Duration
+	// Gone reports a 410 answer: the receiver wants no more deliveries.
+	Gone bool
 }

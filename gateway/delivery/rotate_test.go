@@ -3,7 +3,7 @@ package delivery_test
 import (
 	"time"
 
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // rotate rotates the harness webhook's secret from its current one, as the

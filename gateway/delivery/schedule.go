@@ -19,9 +19,14 @@ var DefaultSchedule = Schedule{5 * time.Second, 30 * time.Second, 5 * time.Minut
 // deliveries that failed together do not all retry at the same instant.
 const jitterFraction = 0.1
 
-// ParseSchedule reads a comma-separated list of positive durations, such as
-// "5s,30s,5m,1h,6h". Spaces around items are ignored; an empty list is an
-// error (a delivery that is never retried is what test deliveries are for).
+// MaxStep is the longest wait one step of a schedule may have.
+const MaxStep = 7 * 24 * time.Hour
+
+// ParseSchedule is the one reader of retry schedules (DELIVERY_RETRY_SCHEDULE
+// goes through it): a comma-separated list of positive durations of at most
+// MaxStep, such as "5s,30s,5m,1h,6h". Spaces around items are ignored; an
+// empty list or item is an error (a delivery that is never retried is what
+// test deliveries are for).
 func ParseSchedule(s string) (Schedule, error) {
 	var out Schedule
 	for item := range strings.SplitSeq(s, ",") {
@@ -32,6 +37,9 @@ func ParseSchedule(s string) (Schedule, error) {
 		}
 		if d <= 0 {
 			return nil, fmt.Errorf("retry schedule: %q is not positive", item)
+		}
+		if d > MaxStep {
+			return nil, fmt.Errorf("retry schedule: %q is longer than %s", item, MaxStep)
 		}
 		out = append(out, d)
 	}

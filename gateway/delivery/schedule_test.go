@@ -21,6 +21,8 @@ func TestParseSchedule(t *testing.T) {
 		{in: "5s,0s", wantErr: true},
 		{in: "-1s", wantErr: true},
 		{in: "five", wantErr: true},
+		{in: "168h", want: delivery.Schedule{delivery.MaxStep}},
+		{in: "5s,168h1s", wantErr: true},
 	}
 	for _, tc := range tests {
 		got, err := delivery.ParseSchedule(tc.in)

@@ -13,16 +13,17 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/leadlex/api-gateway/gateway"
-	"github.com/leadlex/api-gateway/gateway/delivery/sender"
-	"github.com/leadlex/api-gateway/routes/webhooks/signature"
+	"github.com/leadlex/api-gateway/gateway/signature"
 )
 
-// Worker defaults, used when the corresponding field is zero.
+// Worker defaults, used when the corresponding field is zero, and the
+// defaults of DELIVERY_LEASE and DELIVERY_LOG_RETENTION (config reads them
+// from here, so that the two cannot differ).
 const (
 	// DefaultLease outlasts an attempt (the sender's 10 s bound) with room
 	// for the store calls around it, so that a slow attempt is never claimed
-	// twice, yet a crashed worker's delivery is picked up within minutes.
-	DefaultLease = 2 * time.Minute
+	// twice, yet a crashed worker's delivery is picked up within a minute.
+	DefaultLease = time.Minute
 	// DefaultRetention is how long attempts are kept (contract §4: 30 days).
 	DefaultRetention = 30 * 24 * time.Hour
 	// DefaultSweepBatch bounds how many due deliveries one sweep re-enqueues.
@@ -34,7 +35,7 @@ const (
 
 // Sender sends one attempt. *sender.Sender implements it.
 type Sender interface {
-	Send(ctx context.Context, url string, header http.Header, body []byte) sender.Result
+	Send(ctx context.Context, url string, header http.Header, body []byte) Result
 }
 
 // Opener decrypts webhook secrets, sealed with the webhook id as associated
@@ -202,7 +203,7 @@ func (w *Worker) secrets(c *Claim, now time.Time) ([]string, error) {
 // pending) while the schedule allows another, and without one (failed for
 // good) when it does not, when the receiver answered 410 Gone, or for a test
 // delivery (never retried).
-func (w *Worker) outcome(c *Claim, res sender.Result, start, end time.Time) Outcome {
+func (w *Worker) outcome(c *Claim, res Result, start, end time.Time) Outcome {
 	d := c.Delivery
 	a := Attempt{
 		ID:                 uuid.NewString(),

@@ -22,9 +22,9 @@ import (
 	"github.com/leadlex/api-gateway/gateway/delivery/queue"
 	"github.com/leadlex/api-gateway/gateway/delivery/sender"
 	"github.com/leadlex/api-gateway/gateway/secretbox"
+	"github.com/leadlex/api-gateway/gateway/signature"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
-	"github.com/leadlex/api-gateway/routes/webhooks"
-	"github.com/leadlex/api-gateway/routes/webhooks/signature"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 const (

@@ -38,7 +38,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/leadlex/api-gateway/routes/webhooks/signature"
+	"github.com/leadlex/api-gateway/gateway/signature"
 )
 
 // DefaultKeep is how many deliveries the sink keeps when Options.Keep is 0:

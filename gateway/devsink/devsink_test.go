@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/leadlex/api-gateway/gateway/devsink"
+	"github.com/leadlex/api-gateway/gateway/signature"
 	"github.com/leadlex/api-gateway/internal/testclock"
-	"github.com/leadlex/api-gateway/routes/webhooks/signature"
 )
 
 const (

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadlex/api-gateway/routes/webhooks/signature"
+	"github.com/leadlex/api-gateway/gateway/signature"
 )
 
 // deliveryEnv is a test environment with a receiver, a private queue, one

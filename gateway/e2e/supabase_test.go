@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadlex/api-gateway/gateway/signature"
 	"github.com/leadlex/api-gateway/internal/testpostgrest"
-	"github.com/leadlex/api-gateway/routes/webhooks/signature"
 )
 
 // TestSupabaseStoreEndToEnd runs the real binary (CLI, API and worker) with

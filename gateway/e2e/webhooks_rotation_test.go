@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadlex/api-gateway/routes/webhooks/signature"
+	"github.com/leadlex/api-gateway/gateway/signature"
 )
 
 // TestConcurrentRotationsHandOutNoDeadSecret: 20 parallel rotate-secret

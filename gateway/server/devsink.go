@@ -15,7 +15,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/devsink"
 	"github.com/leadlex/api-gateway/gateway/secretbox"
 	"github.com/leadlex/api-gateway/gateway/urlcheck"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // errNoOutsideDNS is what names resolve to under DELIVERY_ALLOW_ONLY

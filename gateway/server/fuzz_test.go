@@ -13,6 +13,7 @@ import (
 	"github.com/leadlex/api-gateway/config"
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/internal/testdb"
 )
 
@@ -42,7 +43,7 @@ func newFuzzTarget(tb testing.TB, name string, env map[string]string) *fuzzTarge
 	}
 	tb.Cleanup(app.Close)
 	_, key, err := app.Keys.Create(context.Background(), apikeys.CreateParams{
-		WorkspaceID: "7a0c1f7e-8c7b-4d43-9d55-3f4c3a0f9b11", Permissions: gateway.AllPermissions(), Plan: "org", Tier: apikeys.TierUnmetered,
+		WorkspaceID: "7a0c1f7e-8c7b-4d43-9d55-3f4c3a0f9b11", Permissions: gateway.AllPermissions(), Plan: "org", Tier: plan.TierUnmetered,
 	})
 	if err != nil {
 		tb.Fatal(err)

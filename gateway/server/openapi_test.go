@@ -14,6 +14,8 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/delivery"
+	"github.com/leadlex/api-gateway/gateway/plan"
+	"github.com/leadlex/api-gateway/routes"
 	"github.com/leadlex/api-gateway/routes/openapi"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -91,7 +93,7 @@ func TestEveryDocumentedExampleGetsItsDocumentedAnswer(t *testing.T) {
 	app, _ := newAppEnv(t, env, Options{})
 	ctx := context.Background()
 	ws := "7a0c1f7e-8c7b-4d43-9d55-3f4c3a0f9b11"
-	_, key, err := app.Keys.Create(ctx, apikeys.CreateParams{WorkspaceID: ws, Permissions: gateway.AllPermissions(), Plan: "org", Tier: apikeys.TierUnmetered})
+	_, key, err := app.Keys.Create(ctx, apikeys.CreateParams{WorkspaceID: ws, Permissions: gateway.AllPermissions(), Plan: "org", Tier: plan.TierUnmetered})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +230,7 @@ func TestDocumentedErrorCodesExist(t *testing.T) {
 				desc := resp.(map[string]any)["description"].(string)
 				if codes, ok := strings.CutPrefix(desc, "Error codes: "); ok {
 					for _, c := range strings.Split(strings.TrimSuffix(codes, "."), ", ") {
-						if !known[gateway.Code(c)] || itoa(gateway.Code(c).Status()) != status {
+						if !known[gateway.Code(c)] || itoa(routes.Status(gateway.Code(c))) != status {
 							t.Errorf("%s %s: %s lists %q", method, path, status, c)
 						}
 					}

@@ -25,13 +25,16 @@ import (
 	"github.com/leadlex/api-gateway/gateway/delivery"
 	"github.com/leadlex/api-gateway/gateway/devsink"
 	"github.com/leadlex/api-gateway/gateway/idempotency"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/gateway/ratelimit"
 	"github.com/leadlex/api-gateway/gateway/urlcheck"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 	"github.com/leadlex/api-gateway/middleware"
+	"github.com/leadlex/api-gateway/routes"
 	apikeysroute "github.com/leadlex/api-gateway/routes/apikeys"
 	"github.com/leadlex/api-gateway/routes/events"
 	"github.com/leadlex/api-gateway/routes/openapi"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	webhooksroute "github.com/leadlex/api-gateway/routes/webhooks"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -60,7 +63,7 @@ type Options struct {
 	// Resolver replaces DNS for URL checks (tests bring their own).
 	Resolver urlcheck.Resolver
 	// ExtraModules are mounted after the built-in ones (benchmarks, tests).
-	ExtraModules []gateway.Module
+	ExtraModules []routes.Module
 	// LogOutput receives the access log; nil means os.Stdout, where the
 	// other logs go too.
 	LogOutput io.Writer
@@ -115,11 +118,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 	app.Limiter = limiter
 
-	plans := make([]string, 0, len(cfg.Plans))
-	for name := range cfg.Plans {
-		plans = append(plans, name)
-	}
-	app.Keys = apikeys.NewService(stores, clock, plans, cfg.KeyCacheTTL)
+	app.Keys = apikeys.NewService(stores, clock, plan.Names(), cfg.KeyCacheTTL)
 
 	g := guard{logger: logger, hook: opts.OnGuardViolation}
 	if app.Sink, err = startDevSink(cfg, stores, box, clock); err != nil {
@@ -137,8 +136,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		resolver = r
 	}
 
-	modules := []gateway.Module{
-		&webhooks.Module{BasePath: cfg.BasePath, Deliveries: deliveries, Service: &webhooks.Service{
+	modules := []routes.Module{
+		&webhooksroute.Module{BasePath: cfg.BasePath, Deliveries: deliveries, Service: &webhooks.Service{
 			Store:  stores,
 			URLs:   newSinkURLs(app.Sink, &urlcheck.Checker{Resolver: resolver, Allowed: cfg.Delivery.AllowCIDRs}),
 			Sealer: box,
@@ -197,20 +196,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 }
 
 // LimitsFor returns a key's limits from its plan scaled by its tier, and
-// false for unmetered keys.
-func LimitsFor(plans map[string]config.Plan, plan, tier string) (ratelimit.Limits, bool) {
-	p, ok := plans[plan]
-	if !ok {
-		p = plans["starter"]
-	}
-	switch tier {
-	case apikeys.TierUnmetered:
-		return ratelimit.Limits{}, false
-	case apikeys.TierHigh:
-		return ratelimit.Limits{PerMinute: p.PerMinute * 5, PerDay: p.PerDay * 5}, true
-	default:
-		return ratelimit.Limits{PerMinute: p.PerMinute, PerDay: p.PerDay}, true
-	}
+// false for unmetered keys: gateway/plan's rule, as the limiter's type.
+func LimitsFor(plans map[string]config.Plan, planName, tier string) (ratelimit.Limits, bool) {
+	l, metered := plan.For(plans, planName, tier)
+	return ratelimit.Limits{PerMinute: l.PerMinute, PerDay: l.PerDay}, metered
 }
 
 // Header size limits: HeaderLimit answers in the envelope past
@@ -228,14 +217,14 @@ type routeChain struct {
 
 // mount registers a module's routes. Middleware is attached per route, not
 // per group, so an unknown path is a 404 rather than a 401.
-func mount(e *echo.Echo, base string, m gateway.Module, chain routeChain) error {
+func mount(e *echo.Echo, base string, m routes.Module, chain routeChain) error {
 	for _, r := range m.Routes() {
 		if r.Handler == nil || r.Path == "" || r.Method == "" {
 			return fmt.Errorf("module %s: route %s %s is incomplete", m.Name(), r.Method, r.Path)
 		}
 		var mws []echo.MiddlewareFunc
 		switch {
-		case r.Permission == gateway.Public:
+		case r.Permission == routes.Public:
 			mws = append(mws, middleware.QueryRules())
 		case r.Permission == "" && len(r.AnyOf) == 0:
 			return fmt.Errorf("module %s: route %s %s declares no permission", m.Name(), r.Method, r.Path)
@@ -293,12 +282,12 @@ type Health struct {
 
 func (m *systemModule) Name() string { return "system" }
 
-func (m *systemModule) Routes() []gateway.Route {
-	return []gateway.Route{
-		{Method: http.MethodGet, Path: "/healthz", Permission: gateway.Public, Handler: m.app.healthz, Summary: "Liveness",
-			Doc: gateway.Doc{Tag: "meta", Raw: true, Data: Health{}, Description: "200 while the process serves requests."}},
-		{Method: http.MethodGet, Path: "/readyz", Permission: gateway.Public, Handler: m.app.readyz, Summary: "Readiness",
-			Doc: gateway.Doc{Tag: "meta", Raw: true, Data: Health{},
+func (m *systemModule) Routes() []routes.Route {
+	return []routes.Route{
+		{Method: http.MethodGet, Path: "/healthz", Permission: routes.Public, Handler: m.app.healthz, Summary: "Liveness",
+			Doc: routes.Doc{Tag: "meta", Raw: true, Data: Health{}, Description: "200 while the process serves requests."}},
+		{Method: http.MethodGet, Path: "/readyz", Permission: routes.Public, Handler: m.app.readyz, Summary: "Readiness",
+			Doc: routes.Doc{Tag: "meta", Raw: true, Data: Health{},
 				Description: "200 when the database answers (503, same body, when it does not); Redis being down is reported but does not make the instance unready (limits fall back to in-process ones). 503 while shutting down."}},
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
 	"github.com/leadlex/api-gateway/gateway/ratelimit"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // fakeDNS is a resolver for names the test decides; the machine has none.
@@ -34,10 +35,10 @@ func (f fakeDNS) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, err
 	return out, nil
 }
 
-type pingModule struct{ routes []gateway.Route }
+type pingModule struct{ routes []routes.Route }
 
-func (m pingModule) Name() string            { return "ping" }
-func (m pingModule) Routes() []gateway.Route { return m.routes }
+func (m pingModule) Name() string           { return "ping" }
+func (m pingModule) Routes() []routes.Route { return m.routes }
 
 func ok(c echo.Context) error { return c.JSON(http.StatusOK, map[string]any{"data": map[string]any{}}) }
 
@@ -134,11 +135,11 @@ func TestWebhookURLsAreCheckedWithTheResolver(t *testing.T) {
 }
 
 func TestMountAppliesTheDeclaredPermission(t *testing.T) {
-	app, key := newApp(t, Options{ExtraModules: []gateway.Module{pingModule{routes: []gateway.Route{
+	app, key := newApp(t, Options{ExtraModules: []routes.Module{pingModule{routes: []routes.Route{
 		{Method: "GET", Path: "/v1/ping/read", Permission: gateway.PermWebhooksRead, Handler: ok},
 		{Method: "GET", Path: "/v1/ping/publish", Permission: gateway.PermEventsPublish, Handler: ok},
 		{Method: "GET", Path: "/v1/ping/any", AnyOf: []gateway.Permission{gateway.PermEventsRead, gateway.PermWebhooksRead}, Handler: ok},
-		{Method: "GET", Path: "/v1/ping/public", Permission: gateway.Public, Handler: ok},
+		{Method: "GET", Path: "/v1/ping/public", Permission: routes.Public, Handler: ok},
 	}}}})
 	tests := []struct {
 		path, key string
@@ -164,14 +165,14 @@ func TestMountAppliesTheDeclaredPermission(t *testing.T) {
 }
 
 func TestMountRefusesUndeclaredRoutes(t *testing.T) {
-	tests := []gateway.Route{
+	tests := []routes.Route{
 		{Method: "GET", Path: "/v1/x", Handler: ok},                                    // no permission
 		{Method: "GET", Path: "/v1/x", Permission: gateway.PermWebhooksRead},           // no handler
 		{Method: "", Path: "/v1/x", Permission: gateway.PermWebhooksRead, Handler: ok}, // no method
 		{Method: "GET", Path: "", Permission: gateway.PermWebhooksRead, Handler: ok},   // no path
 	}
 	for i, r := range tests {
-		err := mount(echo.New(), "/base", pingModule{routes: []gateway.Route{r}}, routeChain{})
+		err := mount(echo.New(), "/base", pingModule{routes: []routes.Route{r}}, routeChain{})
 		if err == nil {
 			t.Errorf("route %d mounted: %+v", i, r)
 		}
@@ -179,7 +180,7 @@ func TestMountRefusesUndeclaredRoutes(t *testing.T) {
 }
 
 func TestPanicsBecomeInternalErrors(t *testing.T) {
-	app, key := newApp(t, Options{ExtraModules: []gateway.Module{pingModule{routes: []gateway.Route{
+	app, key := newApp(t, Options{ExtraModules: []routes.Module{pingModule{routes: []routes.Route{
 		{Method: "GET", Path: "/v1/boom", Permission: gateway.PermWebhooksRead, Handler: func(echo.Context) error { panic("secret detail") }},
 		{Method: "GET", Path: "/v1/fail", Permission: gateway.PermWebhooksRead, Handler: func(echo.Context) error { return errors.New("db password=hunter2") }},
 	}}}})

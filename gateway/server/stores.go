@@ -14,7 +14,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/store/memory"
 	"github.com/leadlex/api-gateway/gateway/store/postgres"
 	"github.com/leadlex/api-gateway/gateway/store/supabase"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // Store is everything the gateway persists, whichever backend holds it.

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadlex/api-gateway/gateway/signature"
 	"github.com/leadlex/api-gateway/internal/testreceiver"
-	"github.com/leadlex/api-gateway/routes/webhooks/signature"
 )
 
 // start runs a receiver until the test ends.

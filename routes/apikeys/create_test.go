@@ -14,6 +14,7 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 )
 
 // createdOf returns data of a create response, where the key's fields sit
@@ -364,12 +365,12 @@ func limited(h *harness) *gateway.Principal { return h.limited }
 
 // readOnly is a workspace A key with admin:api_keys and webhooks:read only.
 func readOnly(h *harness) *gateway.Principal {
-	return h.seedKey(h.wsA, "read only", []gateway.Permission{gateway.PermAdminAPIKeys, gateway.PermWebhooksRead}, "pro", apikeys.TierUnmetered)
+	return h.seedKey(h.wsA, "read only", []gateway.Permission{gateway.PermAdminAPIKeys, gateway.PermWebhooksRead}, "pro", plan.TierUnmetered)
 }
 
 // high is a workspace A key with every permission on the high tier.
 func high(h *harness) *gateway.Principal {
-	return h.seedKey(h.wsA, "high", gateway.AllPermissions(), "pro", apikeys.TierHigh)
+	return h.seedKey(h.wsA, "high", gateway.AllPermissions(), "pro", plan.TierHigh)
 }
 
 func TestCreateWithoutPrincipalIsInternal(t *testing.T) {

@@ -3,7 +3,6 @@ package apikeys_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/leadlex/api-gateway/internal/testclock"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,13 +11,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadlex/api-gateway/internal/testclock"
+
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
-	routes "github.com/leadlex/api-gateway/routes/apikeys"
+	"github.com/leadlex/api-gateway/routes"
+	apikeysroute "github.com/leadlex/api-gateway/routes/apikeys"
 )
 
 // basePath is the gateway's base path as deployed, so that Location headers
@@ -55,7 +58,7 @@ type harness struct {
 	clock   *testclock.Clock
 	store   *countingStore
 	keys    *apikeys.Service
-	module  *routes.Module
+	module  *apikeysroute.Module
 	wsA     string
 	wsB     string
 	adminA  *gateway.Principal // every permission, unmetered, plan pro
@@ -76,11 +79,11 @@ func newHarness(t *testing.T) *harness {
 	}
 	h.keys = apikeys.NewService(h.store, h.clock, []string{"starter", "pro", "org"}, time.Minute)
 	t.Cleanup(h.keys.Close)
-	h.module = &routes.Module{Keys: h.keys, BasePath: basePath, Clock: h.clock}
-	h.adminA = h.seedKey(h.wsA, "admin A", gateway.AllPermissions(), "pro", apikeys.TierUnmetered)
-	h.adminB = h.seedKey(h.wsB, "admin B", gateway.AllPermissions(), "org", apikeys.TierUnmetered)
+	h.module = &apikeysroute.Module{Keys: h.keys, BasePath: basePath, Clock: h.clock}
+	h.adminA = h.seedKey(h.wsA, "admin A", gateway.AllPermissions(), "pro", plan.TierUnmetered)
+	h.adminB = h.seedKey(h.wsB, "admin B", gateway.AllPermissions(), "org", plan.TierUnmetered)
 	h.limited = h.seedKey(h.wsA, "limited A",
-		[]gateway.Permission{gateway.PermAdminAPIKeys, gateway.PermWebhooksWrite}, "starter", apikeys.TierStandard)
+		[]gateway.Permission{gateway.PermAdminAPIKeys, gateway.PermWebhooksWrite}, "starter", plan.TierStandard)
 	h.clock.Advance(time.Second)
 	return h
 }
@@ -151,7 +154,7 @@ func (h *harness) do(r request) response {
 	setCaller := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if r.caller != nil {
-				gateway.SetPrincipal(c, r.caller)
+				routes.SetPrincipal(c, r.caller)
 			}
 			return next(c)
 		}
@@ -183,12 +186,12 @@ func (h *harness) do(r request) response {
 
 // renderError is the test's HTTPErrorHandler: the contract's error envelope.
 func renderError(err error, c echo.Context) {
-	ge := gateway.AsError(err)
+	ge := routes.ErrorOf(err)
 	fields := map[string]any{"code": ge.Code, "message": ge.Message, "request_id": "req_test"}
 	if ge.Details != nil {
 		fields["details"] = ge.Details
 	}
-	_ = c.JSON(ge.Code.Status(), map[string]any{"error": fields})
+	_ = c.JSON(routes.Status(ge.Code), map[string]any{"error": fields})
 }
 
 // errorOf returns the error object of an error response, failing the test if

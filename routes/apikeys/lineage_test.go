@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 )
 
 // Issue 8: minted keys never outlive their parent, revocation cascades and
@@ -21,7 +22,7 @@ func (h *harness) seedExpiring(ws string, expires time.Time) *gateway.Principal 
 	h.t.Helper()
 	_, plain, err := h.keys.Create(context.Background(), apikeys.CreateParams{
 		WorkspaceID: ws, Name: "expiring", Permissions: []gateway.Permission{gateway.PermAdminAPIKeys, gateway.PermEventsRead},
-		Plan: "pro", Tier: apikeys.TierStandard, ExpiresAt: &expires,
+		Plan: "pro", Tier: plan.TierStandard, ExpiresAt: &expires,
 	})
 	if err != nil {
 		h.t.Fatal(err)
@@ -71,7 +72,7 @@ func TestCreateCapsExpiryAtTheParent(t *testing.T) {
 
 func TestMintAndRevokeCheckTheCallerInTheStore(t *testing.T) {
 	h := newHarness(t)
-	caller := h.seedKey(h.wsA, "soon revoked", gateway.AllPermissions(), "pro", apikeys.TierUnmetered)
+	caller := h.seedKey(h.wsA, "soon revoked", gateway.AllPermissions(), "pro", plan.TierUnmetered)
 	victim := h.createKeys(h.adminA, 1)[0]
 	// Revoked in the store behind the service's back: another instance did
 	// it, and this instance's cache still vouches for the key.
@@ -132,7 +133,7 @@ func sameRevocations(a, b []apikeys.Key) bool {
 
 func TestRevokeCascades(t *testing.T) {
 	h := newHarness(t)
-	mid := h.seedKey(h.wsA, "mid", gateway.AllPermissions(), "pro", apikeys.TierUnmetered)
+	mid := h.seedKey(h.wsA, "mid", gateway.AllPermissions(), "pro", plan.TierUnmetered)
 	// mid's children and grandchildren are minted over the API.
 	r := h.do(request{caller: mid, method: http.MethodPost, path: "/v1/api-keys", body: `{"name": "child", "permissions": ["admin:api_keys", "events:read"]}`})
 	child := createdOf(t, r)
@@ -159,9 +160,9 @@ func TestRevokeCascades(t *testing.T) {
 func TestRevokeFollowsTheCreationRule(t *testing.T) {
 	h := newHarness(t)
 	// limited: admin:api_keys + webhooks:write, standard.
-	readKey := h.seedKey(h.wsA, "reader", []gateway.Permission{gateway.PermWebhooksRead}, "pro", apikeys.TierStandard)
-	eventsKey := h.seedKey(h.wsA, "events", []gateway.Permission{gateway.PermEventsRead}, "pro", apikeys.TierStandard)
-	highKey := h.seedKey(h.wsA, "high", []gateway.Permission{gateway.PermWebhooksRead}, "pro", apikeys.TierHigh)
+	readKey := h.seedKey(h.wsA, "reader", []gateway.Permission{gateway.PermWebhooksRead}, "pro", plan.TierStandard)
+	eventsKey := h.seedKey(h.wsA, "events", []gateway.Permission{gateway.PermEventsRead}, "pro", plan.TierStandard)
+	highKey := h.seedKey(h.wsA, "high", []gateway.Permission{gateway.PermWebhooksRead}, "pro", plan.TierHigh)
 	tests := []struct {
 		name     string
 		target   string
@@ -189,7 +190,7 @@ func TestRevokeFollowsTheCreationRule(t *testing.T) {
 			if tc.required != nil && !slices.Equal(strs(t, details["required"]), tc.required) {
 				t.Errorf("details.required = %v, want %v", details["required"], tc.required)
 			}
-			if tc.tier && details["max_tier"] != apikeys.TierStandard {
+			if tc.tier && details["max_tier"] != plan.TierStandard {
 				t.Errorf("details = %v, want max_tier standard", details)
 			}
 			if !sameRevocations(before, h.snapshot()) {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/leadlex/api-gateway/gateway"
-	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 )
 
 // created is a key made through the API, with its plaintext.
@@ -159,7 +159,7 @@ func TestList(t *testing.T) {
 
 	t.Run("empty workspace", func(t *testing.T) {
 		empty := &gateway.Principal{KeyID: "x", WorkspaceID: "00000000-0000-4000-8000-000000000001",
-			Permissions: []gateway.Permission{gateway.PermAdminAPIKeys}, Plan: "pro", Tier: apikeys.TierStandard}
+			Permissions: []gateway.Permission{gateway.PermAdminAPIKeys}, Plan: "pro", Tier: plan.TierStandard}
 		r := h.do(request{caller: empty, method: http.MethodGet, path: "/v1/api-keys"})
 		listOf(t, r, 1, 25, 0)
 		if !strings.Contains(r.raw, `"data":{"api_keys":[]}`) {

@@ -19,6 +19,8 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // Module is the API keys route module. Keys does the work; BasePath is the
@@ -31,35 +33,35 @@ type Module struct {
 	Clock    gateway.Clock
 }
 
-var _ gateway.Module = (*Module)(nil)
+var _ routes.Module = (*Module)(nil)
 
-// Name implements gateway.Module.
+// Name implements routes.Module.
 func (m *Module) Name() string { return "api_keys" }
 
-// Routes implements gateway.Module. Every route requires admin:api_keys; the
+// Routes implements routes.Module. Every route requires admin:api_keys; the
 // gateway applies authentication, limits and that check before a handler
 // runs.
-func (m *Module) Routes() []gateway.Route {
-	return []gateway.Route{
+func (m *Module) Routes() []routes.Route {
+	return []routes.Route{
 		{Method: http.MethodPost, Path: "/v1/api-keys", Permission: gateway.PermAdminAPIKeys, Handler: m.create, Summary: "Create an API key",
-			Doc: gateway.Doc{Body: createRequest{}, Required: []string{"name", "permissions"}, Data: createdView{}, Status: http.StatusCreated,
+			Doc: routes.Doc{Body: createRequest{}, Required: []string{"name", "permissions"}, Data: createdView{}, Status: http.StatusCreated,
 				Description: "Issues a key in the caller's workspace with the caller's plan. A key grants only permissions it holds itself and no higher tier than its own, and the new key never outlives the caller: its expires_at is capped at the caller's. The new key records the caller in created_by and is revoked with it. The plaintext key appears only in this response.",
 				Example:     `{"name": "CRM sync", "permissions": ["webhooks:read", "events:read"], "description": "Read-only key for the sync job", "rate_limit_tier": "standard", "expires_at": "2099-01-01T00:00:00Z"}`}},
 		{Method: http.MethodGet, Path: "/v1/api-keys", Permission: gateway.PermAdminAPIKeys, Handler: m.list, Summary: "List API keys",
-			Doc: gateway.Doc{Data: listData{}, Paginated: true, DefaultPerPage: defaultPerPage, Description: "The workspace's keys, newest first; metadata only. per_page defaults to 25 (at most 100).",
-				Query: []gateway.Param{
+			Doc: routes.Doc{Data: listData{}, Paginated: true, DefaultPerPage: defaultPerPage, Description: "The workspace's keys, newest first; metadata only. per_page defaults to 25 (at most 100).",
+				Query: []routes.Param{
 					{Name: "include_revoked", Type: "boolean", Description: "Include revoked keys (default false)."},
 					{Name: "search", Type: "string", Description: "Only keys whose name or prefix contains this text, ignoring case; matched literally (no wildcards)."},
 				}}},
 		{Method: http.MethodGet, Path: "/v1/api-keys/:id", Permission: gateway.PermAdminAPIKeys, Handler: m.get, Summary: "Show an API key",
-			Doc: gateway.Doc{Data: keyData{}, Errors: []gateway.Code{gateway.CodeNotFound}}},
+			Doc: routes.Doc{Data: keyData{}, Errors: []gateway.Code{gateway.CodeNotFound}}},
 		{Method: http.MethodDelete, Path: "/v1/api-keys/:id", Permission: gateway.PermAdminAPIKeys, Handler: m.revoke, Summary: "Revoke an API key",
-			Doc: gateway.Doc{Data: revokedData{}, Errors: []gateway.Code{gateway.CodeNotFound}, Description: "Revokes the key and every key minted from it, transitively; running gateways stop accepting them within seconds. A key may revoke itself, or a key whose permissions and tier its own cover (else 403 insufficient_permissions). Revoking twice is fine."}},
+			Doc: routes.Doc{Data: revokedData{}, Errors: []gateway.Code{gateway.CodeNotFound}, Description: "Revokes the key and every key minted from it, transitively; running gateways stop accepting them within seconds. A key may revoke itself, or a key whose permissions and tier its own cover (else 403 insufficient_permissions). Revoking twice is fine."}},
 	}
 }
 
 // defaultPerPage is the contract's page size for API keys (§4.1); the
-// maximum, 100, is gateway.ParsePage's.
+// maximum, 100, is routes.ParsePage's.
 const defaultPerPage = 25
 
 // Response data shapes, shared by the handlers and the OpenAPI document.
@@ -142,10 +144,10 @@ func viewOf(k *apikeys.Key) View {
 		Permissions:   permissionNames(k),
 		RateLimitTier: k.Tier,
 		CreatedBy:     createdBy,
-		CreatedAt:     timestamp(k.CreatedAt),
-		LastUsedAt:    timestampPtr(k.LastUsedAt),
-		ExpiresAt:     timestampPtr(k.ExpiresAt),
-		RevokedAt:     timestampPtr(k.RevokedAt),
+		CreatedAt:     routes.Timestamp(k.CreatedAt),
+		LastUsedAt:    routes.TimestampPtr(k.LastUsedAt),
+		ExpiresAt:     routes.TimestampPtr(k.ExpiresAt),
+		RevokedAt:     routes.TimestampPtr(k.RevokedAt),
 	}
 }
 
@@ -159,21 +161,9 @@ func createdViewOf(k *apikeys.Key, plaintext string) createdView {
 		Description:   k.Description,
 		Permissions:   permissionNames(k),
 		RateLimitTier: k.Tier,
-		ExpiresAt:     timestampPtr(k.ExpiresAt),
-		CreatedAt:     timestamp(k.CreatedAt),
+		ExpiresAt:     routes.TimestampPtr(k.ExpiresAt),
+		CreatedAt:     routes.Timestamp(k.CreatedAt),
 	}
-}
-
-// timestamp renders a time as the contract wants: RFC 3339, UTC, seconds.
-func timestamp(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
-
-// timestampPtr is timestamp for optional times; nil stays nil (JSON null).
-func timestampPtr(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := timestamp(*t)
-	return &s
 }
 
 // invalid is a validation_error naming the offending field or parameter.
@@ -191,7 +181,7 @@ func errNotFound() *gateway.Error {
 // route of this module, so a missing principal is a wiring bug, reported as an
 // internal error rather than served.
 func principal(c echo.Context) (*gateway.Principal, error) {
-	p := gateway.PrincipalFrom(c)
+	p := routes.PrincipalFrom(c)
 	if p == nil {
 		return nil, gateway.Internal(errors.New("apikeys routes: no authenticated principal"))
 	}
@@ -218,7 +208,7 @@ func (m *Module) create(c echo.Context) error {
 		return err
 	}
 	var req createRequest
-	if err := gateway.DecodeJSON(c, &req, "name", "permissions"); err != nil {
+	if err := routes.DecodeJSON(c, &req, "name", "permissions"); err != nil {
 		return err
 	}
 	params, err := m.paramsOf(&req)
@@ -237,7 +227,7 @@ func (m *Module) create(c echo.Context) error {
 		return callerRefused(c, err)
 	}
 	c.Response().Header().Set(echo.HeaderLocation, m.BasePath+"/v1/api-keys/"+k.ID)
-	return c.JSON(http.StatusCreated, map[string]any{"data": createdViewOf(k, plaintext)})
+	return routes.DataJSON(c, http.StatusCreated, createdViewOf(k, plaintext))
 }
 
 // callerRefused turns the service's *apikeys.AuthError, which says that the
@@ -286,9 +276,9 @@ func (m *Module) paramsOf(req *createRequest) (apikeys.CreateParams, error) {
 			WithDetails(map[string]any{"field": "permissions", "invalid": unknown})
 	}
 
-	p.Tier = apikeys.TierStandard
+	p.Tier = plan.TierStandard
 	if req.RateLimitTier != nil {
-		if !apikeys.KnownTier(*req.RateLimitTier) {
+		if !plan.KnownTier(*req.RateLimitTier) {
 			return p, invalid("rate_limit_tier", fmt.Sprintf("Unknown rate_limit_tier %q; use standard, high or unmetered.", *req.RateLimitTier))
 		}
 		p.Tier = *req.RateLimitTier
@@ -325,7 +315,7 @@ func (m *Module) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pg, err := gateway.ParsePage(c, defaultPerPage)
+	pg, err := routes.ParsePage(c, defaultPerPage)
 	if err != nil {
 		return err
 	}
@@ -346,10 +336,7 @@ func (m *Module) list(c echo.Context) error {
 	for i := range keys {
 		data = append(data, viewOf(&keys[i]))
 	}
-	return c.JSON(http.StatusOK, map[string]any{
-		"data": listData{APIKeys: data},
-		"meta": gateway.Meta{Page: pg.Page, PerPage: pg.PerPage, Total: total},
-	})
+	return routes.ListJSON(c, "api_keys", data, pg, total)
 }
 
 // maxSearchChars bounds the search parameter: longer than any name (100) or
@@ -388,10 +375,10 @@ func boolParam(c echo.Context, name string) (bool, error) {
 }
 
 // keyID returns the canonical form of the :id path parameter, or not_found
-// when it is not an id by gateway.PathID, the one rule every route's ids
+// when it is not an id by gateway.ParseID, the one rule every route's ids
 // follow, so that malformed ids never reach the store.
 func keyID(c echo.Context) (string, error) {
-	id, ok := gateway.PathID(c.Param("id"))
+	id, ok := gateway.ParseID(c.Param("id"))
 	if !ok {
 		return "", errNotFound()
 	}
@@ -413,7 +400,7 @@ func (m *Module) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": keyData{APIKey: viewOf(k)}})
+	return routes.DataJSON(c, http.StatusOK, keyData{APIKey: viewOf(k)})
 }
 
 // revoke handles DELETE /v1/api-keys/:id. Revoking is scoped to the caller's
@@ -443,7 +430,7 @@ func (m *Module) revoke(c echo.Context) error {
 		}
 		return callerRefused(c, err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": revokedData{Revoked: true, ID: id}})
+	return routes.DataJSON(c, http.StatusOK, revokedData{Revoked: true, ID: id})
 }
 
 // quoteAll renders names as a comma-separated list of quoted strings.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
+	"github.com/leadlex/api-gateway/gateway/plan"
 )
 
 func TestRevoke(t *testing.T) {
@@ -56,7 +57,7 @@ func TestRevoke(t *testing.T) {
 	})
 
 	t.Run("a key may revoke itself", func(t *testing.T) {
-		self := h.seedKey(h.wsA, "self", []gateway.Permission{gateway.PermAdminAPIKeys}, "pro", apikeys.TierStandard)
+		self := h.seedKey(h.wsA, "self", []gateway.Permission{gateway.PermAdminAPIKeys}, "pro", plan.TierStandard)
 		r := h.do(request{caller: self, method: http.MethodDelete, path: "/v1/api-keys/" + self.KeyID})
 		if r.status != http.StatusOK {
 			t.Fatalf("status = %d; body %s", r.status, r.raw)

@@ -12,12 +12,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/catalog"
 	"github.com/leadlex/api-gateway/gateway/delivery"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // CatalogPath is the path of the catalog endpoint, relative to the base path.
@@ -35,28 +35,28 @@ type Module struct {
 	Publisher Publisher
 }
 
-var _ gateway.Module = (*Module)(nil)
+var _ routes.Module = (*Module)(nil)
 
-// Name implements gateway.Module.
+// Name implements routes.Module.
 func (*Module) Name() string { return "events" }
 
-// Routes implements gateway.Module. The catalog is readable with events:read
+// Routes implements routes.Module. The catalog is readable with events:read
 // or with any webhooks permission (webhooks:write implies webhooks:read), so
 // that a key that manages webhooks can discover what to subscribe to.
-func (m *Module) Routes() []gateway.Route {
-	return []gateway.Route{{
+func (m *Module) Routes() []routes.Route {
+	return []routes.Route{{
 		Method:  http.MethodGet,
 		Path:    CatalogPath,
 		AnyOf:   []gateway.Permission{gateway.PermEventsRead, gateway.PermWebhooksRead},
 		Handler: listCatalog,
 		Summary: "List the webhook event types",
-		Doc: gateway.Doc{Data: Listing{}, Tag: "events",
+		Doc: routes.Doc{Data: Listing{}, Tag: "events",
 			Description: "The 28 event types with a JSON Schema of each one's data and an example delivery payload.",
-			Query:       []gateway.Param{{Name: "category", Type: "string", Enum: catalog.Categories(), Description: "Only this category's events."}}},
+			Query:       []routes.Param{{Name: "category", Type: "string", Enum: catalog.Categories(), Description: "Only this category's events."}}},
 	}, {
 		Method: http.MethodPost, Path: "/v1/events", Permission: gateway.PermEventsPublish, Handler: m.publish,
 		Summary: "Publish an event",
-		Doc: gateway.Doc{Body: publishRequest{}, Required: []string{"type", "data"}, Data: publishedData{}, Status: http.StatusAccepted, Tag: "events",
+		Doc: routes.Doc{Body: publishRequest{}, Required: []string{"type", "data"}, Data: publishedData{}, Status: http.StatusAccepted, Tag: "events",
 			Description: "For LeadLex's own services and Supabase database webhooks: stores the event for the key's workspace and one delivery per active webhook subscribed to its type, before answering 202. An id makes publishing idempotent: the same id again writes and sends nothing.",
 			Errors:      []gateway.Code{gateway.CodeInvalidEvents, gateway.CodeMissingRequiredField},
 			Example:     `{"type": "contact.created", "data": {"id": "0b3c2f6e-4c1d-4e55-9a51-3c2f1d6e7a10", "email": "ada@example.com"}}`},
@@ -150,7 +150,7 @@ func listCatalog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": listing})
+	return routes.DataJSON(c, http.StatusOK, listing)
 }
 
 // publishRequest is the body of POST /v1/events.
@@ -176,7 +176,7 @@ type publishedData struct {
 
 func (m *Module) publish(c echo.Context) error {
 	var req publishRequest
-	if err := gateway.DecodeJSON(c, &req, "type", "data"); err != nil {
+	if err := routes.DecodeJSON(c, &req, "type", "data"); err != nil {
 		return err
 	}
 	if len(req.Data) == 0 || req.Data[0] != '{' {
@@ -186,12 +186,12 @@ func (m *Module) publish(c echo.Context) error {
 	if req.ID != nil {
 		id = strings.ToLower(*req.ID)
 	}
-	p, err := m.Publisher.Publish(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id, req.Type, req.Data)
+	p, err := m.Publisher.Publish(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, id, req.Type, req.Data)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, map[string]any{"data": publishedData{Event: PublishedEvent{
-		ID: p.Event.ID, Type: p.Event.Type, CreatedAt: p.Event.CreatedAt.UTC().Format(time.RFC3339),
+	return routes.DataJSON(c, http.StatusAccepted, publishedData{Event: PublishedEvent{
+		ID: p.Event.ID, Type: p.Event.Type, CreatedAt: routes.Timestamp(p.Event.CreatedAt),
 		Deliveries: p.Deliveries, Duplicate: !p.Created,
-	}}})
+	}})
 }

@@ -12,10 +12,11 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/catalog"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 func TestRoutes(t *testing.T) {
-	var m gateway.Module = (&Module{})
+	var m routes.Module = (&Module{})
 	if m.Name() != "events" {
 		t.Errorf("Name() = %q", m.Name())
 	}
@@ -82,7 +83,7 @@ func serve(t *testing.T, target string) (*httptest.ResponseRecorder, error) {
 	r := (&Module{}).Routes()[0]
 	var handlerErr error
 	e.Add(r.Method, r.Path, func(c echo.Context) error {
-		gateway.SetPrincipal(c, &gateway.Principal{
+		routes.SetPrincipal(c, &gateway.Principal{
 			KeyID:       "0b7f6a8e-3c1d-4e2f-9a5b-6c7d8e9f0a1b",
 			WorkspaceID: "0fd904a1-32c0-4ca7-b45d-2d45de1b968a",
 			Permissions: []gateway.Permission{gateway.PermWebhooksWrite},
@@ -202,8 +203,8 @@ func TestCatalogBadCategory(t *testing.T) {
 			if !errors.As(err, &gerr) {
 				t.Fatalf("handler returned %v (%T), want *gateway.Error; body %s", err, err, rec.Body)
 			}
-			if gerr.Code != gateway.CodeValidation || gerr.Code.Status() != http.StatusBadRequest {
-				t.Errorf("code = %s (%d), want validation_error (400)", gerr.Code, gerr.Code.Status())
+			if gerr.Code != gateway.CodeValidation || routes.Status(gerr.Code) != http.StatusBadRequest {
+				t.Errorf("code = %s (%d), want validation_error (400)", gerr.Code, routes.Status(gerr.Code))
 			}
 			if gerr.Details["field"] != "category" {
 				t.Errorf("details.field = %v, want category", gerr.Details["field"])

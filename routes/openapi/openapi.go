@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // Module serves the document. Call Build with every mounted module
@@ -24,20 +25,20 @@ type Module struct {
 	doc      []byte
 }
 
-var _ gateway.Module = (*Module)(nil)
+var _ routes.Module = (*Module)(nil)
 
 // Path is where the document is served, relative to the base path.
 const Path = "/v1/openapi.json"
 
-// Name implements gateway.Module.
+// Name implements routes.Module.
 func (m *Module) Name() string { return "openapi" }
 
-// Routes implements gateway.Module.
-func (m *Module) Routes() []gateway.Route {
-	return []gateway.Route{{
-		Method: http.MethodGet, Path: Path, Permission: gateway.Public, Handler: m.serve,
+// Routes implements routes.Module.
+func (m *Module) Routes() []routes.Route {
+	return []routes.Route{{
+		Method: http.MethodGet, Path: Path, Permission: routes.Public, Handler: m.serve,
 		Summary: "This OpenAPI document",
-		Doc:     gateway.Doc{Tag: "meta", Data: map[string]any{}, Raw: true, Description: "The OpenAPI 3.1 document of the API."},
+		Doc:     routes.Doc{Tag: "meta", Data: map[string]any{}, Raw: true, Description: "The OpenAPI 3.1 document of the API."},
 	}}
 }
 
@@ -46,7 +47,7 @@ func (m *Module) serve(c echo.Context) error {
 }
 
 // Build generates the document from the modules' routes.
-func (m *Module) Build(modules []gateway.Module) error {
+func (m *Module) Build(modules []routes.Module) error {
 	doc := Generate(m.Title, m.Version, m.BasePath, modules)
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -69,7 +70,7 @@ func OperationPath(p string) string {
 }
 
 // Generate returns the document as a JSON-ready map.
-func Generate(title, version, basePath string, modules []gateway.Module) map[string]any {
+func Generate(title, version, basePath string, modules []routes.Module) map[string]any {
 	paths := map[string]any{}
 	for _, mod := range modules {
 		for _, r := range mod.Routes() {
@@ -117,9 +118,9 @@ func errorSchema() map[string]any {
 
 // ErrorsFor lists the error codes a route can answer with: its own and
 // those the gateway's middleware adds from its declaration.
-func ErrorsFor(r gateway.Route) []gateway.Code {
+func ErrorsFor(r routes.Route) []gateway.Code {
 	codes := append([]gateway.Code{}, r.Doc.Errors...)
-	if r.Permission != gateway.Public {
+	if r.Permission != routes.Public {
 		codes = append(codes, gateway.CodeInvalidKey, gateway.CodeInsufficientPermissions, gateway.CodeRateLimited, gateway.CodeUnavailable)
 	}
 	if r.Doc.Body != nil {
@@ -128,7 +129,7 @@ func ErrorsFor(r gateway.Route) []gateway.Code {
 	// Every route refuses a malformed or repeated query parameter, and
 	// headers past the gateway's limit.
 	codes = append(codes, gateway.CodeValidation, gateway.CodeHeadersTooLarge)
-	if r.Method == http.MethodPost && r.Permission != gateway.Public {
+	if r.Method == http.MethodPost && r.Permission != routes.Public {
 		codes = append(codes, gateway.CodeIdempotencyKeyReused, gateway.CodeIdempotencyKeyInUse)
 	}
 	codes = append(codes, gateway.CodeInternal)
@@ -143,7 +144,7 @@ func ErrorsFor(r gateway.Route) []gateway.Code {
 	return out
 }
 
-func operation(module string, r gateway.Route) map[string]any {
+func operation(module string, r routes.Route) map[string]any {
 	tag := r.Doc.Tag
 	if tag == "" {
 		tag = module
@@ -157,7 +158,7 @@ func operation(module string, r gateway.Route) map[string]any {
 	if r.Doc.Description != "" {
 		op["description"] = r.Doc.Description
 	}
-	if r.Permission == gateway.Public {
+	if r.Permission == routes.Public {
 		op["security"] = []any{}
 	} else {
 		perms := make([]string, 0, len(r.Required()))
@@ -179,7 +180,7 @@ func operation(module string, r gateway.Route) map[string]any {
 		if perPage == 0 {
 			perPage = 50
 		}
-		query = append([]gateway.Param{
+		query = append([]routes.Param{
 			{Name: "page", Type: "integer", Description: "Page number, from 1."},
 			{Name: "per_page", Type: "integer", Description: fmt.Sprintf("Items per page, 1 to 100 (default %d).", perPage)},
 		}, query...)
@@ -191,7 +192,7 @@ func operation(module string, r gateway.Route) map[string]any {
 		}
 		params = append(params, map[string]any{"name": q.Name, "in": "query", "required": false, "description": q.Description, "schema": s})
 	}
-	if r.Method == http.MethodPost && r.Permission != gateway.Public {
+	if r.Method == http.MethodPost && r.Permission != routes.Public {
 		params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "required": false,
 			"description": "Makes the request safe to retry for 24 h: the first answer is replayed.", "schema": map[string]any{"type": "string", "maxLength": 255}})
 	}
@@ -235,7 +236,7 @@ func operation(module string, r gateway.Route) map[string]any {
 	responses[itoa(status)] = ok
 	byStatus := map[int][]string{}
 	for _, c := range ErrorsFor(r) {
-		byStatus[c.Status()] = append(byStatus[c.Status()], string(c))
+		byStatus[routes.Status(c)] = append(byStatus[routes.Status(c)], string(c))
 	}
 	statuses := make([]int, 0, len(byStatus))
 	for s := range byStatus {

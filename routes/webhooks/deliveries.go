@@ -9,6 +9,8 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/catalog"
 	"github.com/leadlex/api-gateway/gateway/delivery"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // Deliveries is the delivery side the webhook routes need;
@@ -40,10 +42,10 @@ type LogEntry struct {
 // without a delivery time).
 func LogEntryOf(a *delivery.Attempt) LogEntry {
 	e := LogEntry{DeliveryID: a.DeliveryID, Event: a.EventType, Status: a.Status, ResponseStatusCode: a.ResponseStatusCode,
-		Attempt: a.Attempt, Error: a.Error, NextAttemptAt: optionalTimestamp(a.NextAttemptAt)}
+		Attempt: a.Attempt, Error: a.Error, NextAttemptAt: routes.TimestampPtr(a.NextAttemptAt)}
 	if !a.DeliveredAt.IsZero() {
 		body, duration := a.ResponseBody, a.DurationMS
-		e.ResponseBody, e.DurationMS, e.DeliveredAt = &body, &duration, optionalTimestamp(&a.DeliveredAt)
+		e.ResponseBody, e.DurationMS, e.DeliveredAt = &body, &duration, routes.TimestampPtr(&a.DeliveredAt)
 	}
 	return e
 }
@@ -57,7 +59,7 @@ type RetriedDelivery struct {
 }
 
 type (
-	// logsData is GET .../logs's "data" (rendered by gateway.ListJSON).
+	// logsData is GET .../logs's "data" (rendered by routes.ListJSON).
 	logsData struct {
 		Logs []LogEntry `json:"logs"`
 	}
@@ -69,31 +71,31 @@ type (
 	}
 )
 
-func (m *Module) deliveryRoutes() []gateway.Route {
-	return []gateway.Route{
+func (m *Module) deliveryRoutes() []routes.Route {
+	return []routes.Route{
 		{Method: http.MethodGet, Path: "/v1/webhooks/:id/logs", Permission: gateway.PermWebhooksRead, Handler: m.logs, Summary: "List a webhook's delivery attempts",
-			Doc: gateway.Doc{Data: logsData{}, Paginated: true, Errors: []gateway.Code{gateway.CodeWebhookNotFound},
+			Doc: routes.Doc{Data: logsData{}, Paginated: true, Errors: []gateway.Code{gateway.CodeWebhookNotFound},
 				Description: "One entry per attempt, newest first, kept 30 days; its status is that attempt's outcome, success or failed. A delivery waiting for its next attempt adds one entry on top with status pending, the coming attempt number, next_attempt_at and null response fields. ?status= filters on these values.",
-				Query:       []gateway.Param{{Name: "status", Type: "string", Enum: []string{delivery.StatusSuccess, delivery.StatusFailed, delivery.StatusPending}, Description: "Only entries with this status: success or failed attempts, or pending (waiting deliveries)."}}}},
+				Query:       []routes.Param{{Name: "status", Type: "string", Enum: []string{delivery.StatusSuccess, delivery.StatusFailed, delivery.StatusPending}, Description: "Only entries with this status: success or failed attempts, or pending (waiting deliveries)."}}}},
 		{Method: http.MethodPost, Path: "/v1/webhooks/:id/test", Permission: gateway.PermWebhooksWrite, Handler: m.test, Summary: "Send a test delivery now",
-			Doc: gateway.Doc{Data: logEntryData{}, Errors: []gateway.Code{gateway.CodeWebhookNotFound},
+			Doc: routes.Doc{Data: logEntryData{}, Errors: []gateway.Code{gateway.CodeWebhookNotFound},
 				Description: "Sends a signed delivery of the webhook's first subscribed event type, with the catalog's example data, and answers with its log entry. Test deliveries are not retried; the webhook may be paused."}},
 		{Method: http.MethodPost, Path: "/v1/webhooks/:id/logs/:delivery_id/retry", Permission: gateway.PermWebhooksWrite, Handler: m.retry, Summary: "Re-deliver a delivery",
-			Doc: gateway.Doc{Data: retriedData{}, Status: http.StatusAccepted, Errors: []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeDeliveryNotFound},
+			Doc: routes.Doc{Data: retriedData{}, Status: http.StatusAccepted, Errors: []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeDeliveryNotFound},
 				Description: "Schedules another attempt of the delivery now, with the same delivery ID and body, whatever its status."}},
 	}
 }
 
 func (m *Module) logs(c echo.Context) error {
-	id, ok := gateway.PathID(c.Param("id"))
+	id, ok := gateway.ParseID(c.Param("id"))
 	if !ok {
-		return notFound()
+		return webhooks.NotFound()
 	}
-	page, err := gateway.ParsePage(c, 50)
+	page, err := routes.ParsePage(c, 50)
 	if err != nil {
 		return err
 	}
-	list, total, err := m.Deliveries.Logs(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id, c.QueryParam("status"), page)
+	list, total, err := m.Deliveries.Logs(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, id, c.QueryParam("status"), page)
 	if err != nil {
 		return err
 	}
@@ -101,11 +103,11 @@ func (m *Module) logs(c echo.Context) error {
 	for i := range list {
 		entries[i] = LogEntryOf(&list[i])
 	}
-	return gateway.ListJSON(c, "logs", entries, page, total)
+	return routes.ListJSON(c, "logs", entries, page, total)
 }
 
 func (m *Module) test(c echo.Context) error {
-	ws := gateway.PrincipalFrom(c).WorkspaceID
+	ws := routes.PrincipalFrom(c).WorkspaceID
 	w, err := m.Service.Get(c.Request().Context(), ws, c.Param("id"))
 	if err != nil {
 		return err
@@ -124,21 +126,21 @@ func (m *Module) test(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, data(logEntryData{LogEntry: LogEntryOf(a)}))
+	return routes.DataJSON(c, http.StatusOK, logEntryData{LogEntry: LogEntryOf(a)})
 }
 
 func (m *Module) retry(c echo.Context) error {
-	id, ok := gateway.PathID(c.Param("id"))
+	id, ok := gateway.ParseID(c.Param("id"))
 	if !ok {
-		return notFound()
+		return webhooks.NotFound()
 	}
-	did, ok := gateway.PathID(c.Param("delivery_id"))
+	did, ok := gateway.ParseID(c.Param("delivery_id"))
 	if !ok {
 		return gateway.E(gateway.CodeDeliveryNotFound, "No delivery with that id for this webhook.")
 	}
-	d, err := m.Deliveries.Retry(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id, did)
+	d, err := m.Deliveries.Retry(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, id, did)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, data(retriedData{Delivery: RetriedDelivery{ID: d.ID, Status: d.Status, Attempts: d.Attempts, NextAttemptAt: optionalTimestamp(d.NextAttemptAt)}}))
+	return routes.DataJSON(c, http.StatusAccepted, retriedData{Delivery: RetriedDelivery{ID: d.ID, Status: d.Status, Attempts: d.Attempts, NextAttemptAt: routes.TimestampPtr(d.NextAttemptAt)}})
 }

@@ -1,3 +1,7 @@
+// Package webhooks is the webhooks route module: it declares the /v1/webhooks
+// routes with their permissions, decodes and renders the contract's shapes,
+// and leaves every rule to the gateway/webhooks domain service and, for
+// logs, tests and retries, to the delivery service.
 package webhooks
 
 import (
@@ -6,43 +10,45 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // Module is the webhooks route module.
 type Module struct {
-	Service    *Service
+	Service    *webhooks.Service
 	Deliveries Deliveries
 	BasePath   string // for Location headers
 }
 
-var _ gateway.Module = (*Module)(nil)
+var _ routes.Module = (*Module)(nil)
 
-// Name implements gateway.Module.
+// Name implements routes.Module.
 func (m *Module) Name() string { return "webhooks" }
 
-// Routes implements gateway.Module: each route declares its permission and
+// Routes implements routes.Module: each route declares its permission and
 // the gateway applies auth, limits and the check from it.
-func (m *Module) Routes() []gateway.Route {
+func (m *Module) Routes() []routes.Route {
 	errs := []gateway.Code{gateway.CodeWebhookNotFound}
-	return append([]gateway.Route{
+	return append([]routes.Route{
 		{Method: http.MethodPost, Path: "/v1/webhooks", Permission: gateway.PermWebhooksWrite, Handler: m.create, Summary: "Create a webhook",
-			Doc: gateway.Doc{Body: createRequest{}, Required: []string{"url", "events"}, Data: createdData{}, Status: http.StatusCreated,
+			Doc: routes.Doc{Body: createRequest{}, Required: []string{"url", "events"}, Data: createdData{}, Status: http.StatusCreated,
 				Description: "Registers an HTTPS receiver. The response is the only place the signing secret appears.",
 				Errors:      []gateway.Code{gateway.CodeInvalidURL, gateway.CodeInvalidEvents, gateway.CodeMissingRequiredField, gateway.CodeDuplicateWebhook, gateway.CodeWebhookLimitReached},
 				Example:     `{"url": "https://93.184.215.14/leadlex/webhook", "events": ["contact.created", "deal.updated"], "description": "Production CRM sync", "active": true}`}},
 		{Method: http.MethodGet, Path: "/v1/webhooks", Permission: gateway.PermWebhooksRead, Handler: m.list, Summary: "List webhooks",
-			Doc: gateway.Doc{Data: listData{}, Paginated: true, Description: "The workspace's webhooks, newest first. Never includes secrets."}},
+			Doc: routes.Doc{Data: listData{}, Paginated: true, Description: "The workspace's webhooks, newest first. Never includes secrets."}},
 		{Method: http.MethodGet, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksRead, Handler: m.get, Summary: "Get a webhook",
-			Doc: gateway.Doc{Data: webhookData{}, Errors: errs}},
+			Doc: routes.Doc{Data: webhookData{}, Errors: errs}},
 		{Method: http.MethodPatch, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksWrite, Handler: m.update, Summary: "Update a webhook",
-			Doc: gateway.Doc{Body: updateRequest{}, Data: webhookData{},
+			Doc: routes.Doc{Body: updateRequest{}, Data: webhookData{},
 				Description: "Changes any of url, events (replaces the list), description, active, with the same rules as create. The secret does not change.",
 				Errors:      []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeInvalidURL, gateway.CodeInvalidEvents, gateway.CodeDuplicateWebhook},
 				Example:     `{"events": ["contact.created", "contact.updated"], "active": false}`}},
 		{Method: http.MethodDelete, Path: "/v1/webhooks/:id", Permission: gateway.PermWebhooksWrite, Handler: m.delete, Summary: "Delete a webhook",
-			Doc: gateway.Doc{Data: deletedData{}, Errors: errs}},
+			Doc: routes.Doc{Data: deletedData{}, Errors: errs}},
 		{Method: http.MethodPost, Path: "/v1/webhooks/:id/rotate-secret", Permission: gateway.PermWebhooksWrite, Handler: m.rotate, Summary: "Rotate a webhook's signing secret",
-			Doc: gateway.Doc{Body: rotateRequest{}, BodyOptional: true, Data: rotatedData{}, Errors: []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeRotationInProgress},
+			Doc: routes.Doc{Body: rotateRequest{}, BodyOptional: true, Data: rotatedData{}, Errors: []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeRotationInProgress},
 				Description: "Issues a new secret, returned only here. The previous one stays valid for expire_previous_in_seconds (default 86400, 0 = now; an empty body keeps the default), and deliveries carry both signatures meanwhile. Overlapping rotations are refused, not serialised: of concurrent calls one succeeds and the others get 409 rotation_in_progress, so every secret a 200 returns verifies deliveries.",
 				Example:     `{"expire_previous_in_seconds": 3600}`}},
 	}, m.deliveryRoutes()...)
@@ -56,7 +62,7 @@ type (
 	webhookData struct {
 		Webhook View `json:"webhook"`
 	}
-	// listData is GET /v1/webhooks's "data" (rendered by gateway.ListJSON).
+	// listData is GET /v1/webhooks's "data" (rendered by routes.ListJSON).
 	listData struct {
 		Webhooks []View `json:"webhooks"`
 	}
@@ -123,56 +129,43 @@ type View struct {
 	DisabledReason *string `json:"disabled_reason"`
 }
 
-// Timestamp renders a time as the contract wants: RFC 3339, UTC, seconds.
-func Timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-func optionalTimestamp(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := Timestamp(*t)
-	return &s
-}
-
 // ViewOf renders a stored webhook.
-func ViewOf(w *Webhook) View {
+func ViewOf(w *webhooks.Webhook) View {
 	return View{ID: w.ID, URL: w.URL, Events: w.Events, Description: w.Description, Active: w.Active,
-		CreatedAt: Timestamp(w.CreatedAt), UpdatedAt: Timestamp(w.UpdatedAt),
-		LastDeliveryStatus: w.LastDeliveryStatus, LastDeliveryAt: optionalTimestamp(w.LastDeliveryAt), DisabledReason: w.DisabledReason}
+		CreatedAt: routes.Timestamp(w.CreatedAt), UpdatedAt: routes.Timestamp(w.UpdatedAt),
+		LastDeliveryStatus: w.LastDeliveryStatus, LastDeliveryAt: routes.TimestampPtr(w.LastDeliveryAt), DisabledReason: w.DisabledReason}
 }
-
-func data(v any) map[string]any { return map[string]any{"data": v} }
 
 func (m *Module) create(c echo.Context) error {
 	var req createRequest
-	if err := gateway.DecodeJSON(c, &req, "url", "events"); err != nil {
+	if err := routes.DecodeJSON(c, &req, "url", "events"); err != nil {
 		return err
 	}
-	in := CreateInput{URL: req.URL, Events: req.Events, Active: true}
+	in := webhooks.CreateInput{URL: req.URL, Events: req.Events, Active: true}
 	if req.Description != nil {
 		in.Description = *req.Description
 	}
 	if req.Active != nil {
 		in.Active = *req.Active
 	}
-	created, err := m.Service.Create(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, in)
+	created, err := m.Service.Create(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, in)
 	if err != nil {
 		return err
 	}
 	w := created.Webhook
 	c.Response().Header().Set(echo.HeaderLocation, m.BasePath+"/v1/webhooks/"+w.ID)
-	return c.JSON(http.StatusCreated, data(createdData{Webhook: CreatedView{
+	return routes.DataJSON(c, http.StatusCreated, createdData{Webhook: CreatedView{
 		ID: w.ID, URL: w.URL, Events: w.Events, Description: w.Description, Active: w.Active,
-		Secret: created.Secret, CreatedAt: Timestamp(w.CreatedAt),
-	}}))
+		Secret: created.Secret, CreatedAt: routes.Timestamp(w.CreatedAt),
+	}})
 }
 
 func (m *Module) list(c echo.Context) error {
-	page, err := gateway.ParsePage(c, 50)
+	page, err := routes.ParsePage(c, 50)
 	if err != nil {
 		return err
 	}
-	list, total, err := m.Service.List(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, page)
+	list, total, err := m.Service.List(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, page)
 	if err != nil {
 		return err
 	}
@@ -180,59 +173,59 @@ func (m *Module) list(c echo.Context) error {
 	for i := range list {
 		views[i] = ViewOf(&list[i])
 	}
-	return gateway.ListJSON(c, "webhooks", views, page, total)
+	return routes.ListJSON(c, "webhooks", views, page, total)
 }
 
 func (m *Module) get(c echo.Context) error {
-	w, err := m.Service.Get(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, c.Param("id"))
+	w, err := m.Service.Get(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, data(webhookData{Webhook: ViewOf(w)}))
+	return routes.DataJSON(c, http.StatusOK, webhookData{Webhook: ViewOf(w)})
 }
 
 func (m *Module) update(c echo.Context) error {
 	var req updateRequest
-	if err := gateway.DecodeJSON(c, &req); err != nil {
+	if err := routes.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	if req.URL == nil && req.Events == nil && req.Description == nil && req.Active == nil {
 		return gateway.E(gateway.CodeValidation, "Send at least one of url, events, description, active.").
 			WithDetails(map[string]any{"fields": []string{"url", "events", "description", "active"}})
 	}
-	w, err := m.Service.Update(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, c.Param("id"),
-		UpdateInput(req))
+	w, err := m.Service.Update(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, c.Param("id"),
+		webhooks.UpdateInput(req))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, data(webhookData{Webhook: ViewOf(w)}))
+	return routes.DataJSON(c, http.StatusOK, webhookData{Webhook: ViewOf(w)})
 }
 
 func (m *Module) delete(c echo.Context) error {
-	id, ok := gateway.PathID(c.Param("id"))
+	id, ok := gateway.ParseID(c.Param("id"))
 	if !ok {
-		return notFound()
+		return webhooks.NotFound()
 	}
-	if err := m.Service.Delete(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, id); err != nil {
+	if err := m.Service.Delete(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, id); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, data(deletedData{Deleted: true, ID: id}))
+	return routes.DataJSON(c, http.StatusOK, deletedData{Deleted: true, ID: id})
 }
 
 func (m *Module) rotate(c echo.Context) error {
 	var req rotateRequest
 	// The body is optional: no body, or an empty one however it is
 	// framed, keeps the default.
-	if err := gateway.DecodeOptionalJSON(c, &req); err != nil {
+	if err := routes.DecodeOptionalJSON(c, &req); err != nil {
 		return err
 	}
 	overlap := 24 * time.Hour
 	if req.ExpirePreviousInSeconds != nil {
 		overlap = time.Duration(*req.ExpirePreviousInSeconds) * time.Second
 	}
-	r, err := m.Service.RotateSecret(c.Request().Context(), gateway.PrincipalFrom(c).WorkspaceID, c.Param("id"), overlap)
+	r, err := m.Service.RotateSecret(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, c.Param("id"), overlap)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, data(rotatedData{Webhook: rotatedView{ViewOf(r.Webhook), r.Secret, optionalTimestamp(r.Webhook.PreviousSecretExpiresAt)}}))
+	return routes.DataJSON(c, http.StatusOK, rotatedData{Webhook: rotatedView{ViewOf(r.Webhook), r.Secret, routes.TimestampPtr(r.Webhook.PreviousSecretExpiresAt)}})
 }

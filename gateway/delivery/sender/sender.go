@@ -8,9 +8,8 @@
 // verified with TLS 1.2 at least, the whole attempt has one deadline, and at
 // most MaxBody bytes of the answer are read.
 //
-// The package does not import package delivery (which imports it); the error
-// classes it reports are the same strings as delivery.ErrClass*, which its
-// tests check.
+// It reports its outcome as a delivery.Result, with delivery's error classes:
+// the delivery domain declares what it needs, and this package implements it.
 package sender
 
 import (
@@ -31,6 +30,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/leadlex/api-gateway/gateway/delivery"
 	"github.com/leadlex/api-gateway/gateway/urlcheck"
 )
 
@@ -47,18 +47,6 @@ const maxHeaderBytes = 64 << 10
 // GuardMessage is logged (as an error) when Options.Exclusive refuses an
 // outside destination. The end-to-end tests fail on any log line with it.
 const GuardMessage = "delivery guard: refused a destination outside the allowed test addresses"
-
-// Error classes, equal to delivery.ErrClass* (this package cannot import
-// delivery, which imports it).
-const (
-	classTimeout  = "timeout"
-	classRefused  = "connection_refused"
-	classDNS      = "dns_failure"
-	classTLS      = "tls_error"
-	classRedirect = "redirect"
-	classHTTP     = "http_error"
-	classBlocked  = "blocked_address"
-)
 
 // errBlocked is returned by the dialer's Control for an address the policy
 // refuses; Send reports it as blocked_address.
@@ -92,26 +80,6 @@ type Options struct {
 	// let through: a test that tried to reach the outside world. Tests use
 	// it to fail loudly; it must be safe for concurrent use.
 	OnGuardViolation func(address string)
-}
-
-// Result is the outcome of one attempt.
-type Result struct {
-	// StatusCode is the receiver's status, nil when no answer came (or its
-	// status was outside 100-599).
-	StatusCode *int
-	// Body is the first MaxBody bytes of the answer (after any transparent
-	// decompression), made valid UTF-8 without NUL characters, so that it
-	// can be stored as text; it never grows past MaxBody bytes.
-	Body string
-	// Duration is how long the attempt took.
-	Duration time.Duration
-	// ErrClass is one of the delivery.ErrClass* values, or "" for a 2xx.
-	ErrClass string
-	// RetryAfter is the wait a 429 or 503 answer asked for in Retry-After
-	// (delay seconds or an HTTP date), zero otherwise.
-	RetryAfter time.Duration
-	// Gone reports a 410 answer: the receiver wants no more deliveries.
-	Gone bool
 }
 
 // Sender sends delivery attempts. It is safe for concurrent use and keeps
@@ -207,20 +175,20 @@ func (s *Sender) allowed(ap netip.AddrPort) bool {
 }
 
 // Send POSTs body to rawURL with header and reports the outcome. It never
-// returns an error: every failure is a Result with an ErrClass. A URL that is
+// returns an error: every failure is a delivery.Result with an ErrClass. A URL that is
 // not an absolute https URL is refused as blocked_address, since the contract
 // only ever registers https receivers.
-func (s *Sender) Send(ctx context.Context, rawURL string, header http.Header, body []byte) Result {
+func (s *Sender) Send(ctx context.Context, rawURL string, header http.Header, body []byte) delivery.Result {
 	start := time.Now()
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
-		return Result{ErrClass: classBlocked}
+		return delivery.Result{ErrClass: delivery.ErrClassBlocked}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return Result{ErrClass: classBlocked, Duration: time.Since(start)}
+		return delivery.Result{ErrClass: delivery.ErrClassBlocked, Duration: time.Since(start)}
 	}
 	req.Header = header.Clone()
 	if req.Header == nil {
@@ -228,25 +196,25 @@ func (s *Sender) Send(ctx context.Context, rawURL string, header http.Header, bo
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return Result{ErrClass: classify(err), Duration: time.Since(start)}
+		return delivery.Result{ErrClass: classify(err), Duration: time.Since(start)}
 	}
 	defer resp.Body.Close()
 	// A failed or slow read of the answer's body does not change the
 	// outcome: the status line decides it, and whatever was read is kept.
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
 	code := resp.StatusCode
-	r := Result{StatusCode: &code, Body: cleanBody(raw), Duration: time.Since(start)}
+	r := delivery.Result{StatusCode: &code, Body: cleanBody(raw), Duration: time.Since(start)}
 	switch {
 	case code < 100 || code > 599:
 		// Go accepts any three digits; HTTP defines (and the log stores)
 		// 100 to 599, so anything else is a malformed answer.
 		r.StatusCode = nil
-		r.ErrClass = classHTTP
+		r.ErrClass = delivery.ErrClassHTTP
 	case code >= 200 && code <= 299:
 	case code >= 300 && code <= 399:
-		r.ErrClass = classRedirect
+		r.ErrClass = delivery.ErrClassRedirect
 	default:
-		r.ErrClass = classHTTP
+		r.ErrClass = delivery.ErrClassHTTP
 	}
 	r.Gone = code == http.StatusGone
 	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
@@ -274,24 +242,24 @@ func classify(err error) string {
 	)
 	switch {
 	case errors.Is(err, errBlocked):
-		return classBlocked
+		return delivery.ErrClassBlocked
 	case errors.As(err, &dnsErr):
-		return classDNS
+		return delivery.ErrClassDNS
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return classRefused
+		return delivery.ErrClassConnectionRefused
 	case errors.As(err, &certErr), errors.As(err, &alert), errors.As(err, &recErr),
 		errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
-		return classTLS
+		return delivery.ErrClassTLS
 	case isTimeout(err):
-		return classTimeout
+		return delivery.ErrClassTimeout
 	case strings.Contains(err.Error(), "tls: "), strings.Contains(err.Error(), "x509: "):
 		// Some handshake failures (e.g. no common version or cipher suite)
 		// are plain errors whose text is the only mark of their origin.
-		return classTLS
+		return delivery.ErrClassTLS
 	case errors.As(err, &opErr) && opErr.Op == "dial":
-		return classRefused
+		return delivery.ErrClassConnectionRefused
 	default:
-		return classHTTP
+		return delivery.ErrClassHTTP
 	}
 }
 

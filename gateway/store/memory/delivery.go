@@ -26,13 +26,9 @@ const (
 	maxStatusCode        = 599
 )
 
-var (
-	attemptStatuses = []string{delivery.StatusSuccess, delivery.StatusFailed}
-	errorClasses    = []string{
-		delivery.ErrClassTimeout, delivery.ErrClassConnectionRefused, delivery.ErrClassDNS,
-		delivery.ErrClassTLS, delivery.ErrClassRedirect, delivery.ErrClassHTTP, delivery.ErrClassBlocked,
-	}
-)
+// attemptStatuses are the statuses a stored attempt may have (the error
+// classes are delivery.ValidErrClass's).
+var attemptStatuses = []string{delivery.StatusSuccess, delivery.StatusFailed}
 
 // deliveryState holds the rows of the events, deliveries and delivery_attempts
 // tables and the two delivery columns of webhooks, all under Store.mu.
@@ -181,7 +177,8 @@ func (s *Store) insertDelivery(ev *delivery.Event, webhookID string, test bool) 
 	return d
 }
 
-// ClaimDelivery does what gateway_claim_delivery does: a pending delivery due
+// ClaimDelivery persists what gateway_claim_delivery does, with the
+// decision to cancel taken by delivery.CancelOnClaim: a pending delivery due
 // at now and not leased (a lease ending before now has expired) is leased
 // until now+lease (whole milliseconds), its Attempts is incremented and the
 // claim returned; if its webhook is inactive and it is not a test, it is
@@ -202,10 +199,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 	if leaseMS <= 0 {
 		return nil, fmt.Errorf("memory: %s: the lease must be at least one millisecond, got %s", op, lease)
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
-	now = dbTime(now)
+	now = dbNow(now)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -222,7 +216,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 		return nil, notClaimed
 	}
 	d.d.UpdatedAt = now
-	if !w.Active && !d.d.Test {
+	if delivery.CancelOnClaim(w.Active, d.d.Test) {
 		d.d.Status = delivery.StatusCancelled
 		d.d.NextAttemptAt = nil
 		d.leaseUntil = nil
@@ -244,7 +238,11 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 	}, nil
 }
 
-// RecordAttempt does what gateway_record_attempt does. The attempt is checked
+// RecordAttempt persists what gateway_record_attempt does, with every
+// decision taken by the delivery package's functions (Stale, Newest,
+// FailingSince, ShouldDisable, DisabledReason), which the SQL function is the
+// atomic twin of; storetest.RunDelivery holds both to the same cases. The
+// attempt is checked
 // as the delivery_attempts constraints check it and stored with the
 // delivery's event type (a new id when Attempt.ID is empty; a zero
 // DeliveredAt means the current time). Then, if the claim that made the
@@ -289,10 +287,7 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 		}
 	}
 	deliveredAt := a.DeliveredAt
-	if deliveredAt.IsZero() {
-		deliveredAt = time.Now()
-	}
-	deliveredAt = dbTime(deliveredAt)
+	deliveredAt = dbNow(deliveredAt)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -322,7 +317,7 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	}
 	s.delivery.attempts[attemptID] = row
 
-	if d.d.Status != delivery.StatusPending || d.d.Attempts != a.Attempt || d.leaseUntil == nil {
+	if delivery.Stale(d.d.Status, d.d.Attempts, d.leaseUntil != nil, a.Attempt) {
 		return fmt.Errorf("memory: %s: %w", op, delivery.ErrNotClaimed)
 	}
 	d.d.Status = deliveryStatus
@@ -331,7 +326,7 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	d.d.UpdatedAt = deliveredAt
 
 	w := s.webhooks[webhookID]
-	if w.LastDeliveryAt == nil || !w.LastDeliveryAt.After(deliveredAt) {
+	if delivery.Newest(w.LastDeliveryAt, deliveredAt) {
 		status, at := deliveryStatus, deliveredAt
 		w.LastDeliveryStatus = &status
 		w.LastDeliveryAt = &at
@@ -341,19 +336,13 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 		h = &webhookHealth{}
 		s.delivery.health[webhookID] = h
 	}
-	if attemptStatus == delivery.StatusSuccess {
-		h.failingSince = nil
+	h.failingSince = delivery.FailingSince(h.failingSince, attemptStatus, deliveredAt)
+	if h.failingSince == nil {
 		return nil
 	}
-	if h.failingSince == nil {
-		since := deliveredAt
-		h.failingSince = &since
-	}
-	disableMS := o.DisableAfter.Milliseconds()
-	if disableMS > 0 && w.Active &&
-		!h.failingSince.After(deliveredAt.Add(-time.Duration(disableMS)*time.Millisecond)) {
+	if delivery.ShouldDisable(w.Active, *h.failingSince, deliveredAt, o.DisableAfter) {
 		w.Active = false
-		h.disabledReason = "deliveries have failed since " + h.failingSince.UTC().Format("2006-01-02T15:04:05Z")
+		h.disabledReason = delivery.DisabledReason(*h.failingSince)
 		reason := h.disabledReason
 		w.DisabledReason = &reason
 		if deliveredAt.After(w.UpdatedAt) {
@@ -376,7 +365,7 @@ func checkAttempt(a *delivery.Attempt) error {
 		return fmt.Errorf("response body longer than %d bytes", maxResponseBodyBytes)
 	case a.DurationMS < 0:
 		return fmt.Errorf("negative duration %d", a.DurationMS)
-	case a.Error != nil && !slices.Contains(errorClasses, *a.Error):
+	case a.Error != nil && !delivery.ValidErrClass(*a.Error):
 		return fmt.Errorf("unknown error class %q", *a.Error)
 	case (a.Status == delivery.StatusSuccess) != (a.Error == nil):
 		return errors.New("an error class is required exactly for attempts that did not succeed")
@@ -404,10 +393,7 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 	if limit <= 0 {
 		return ids, nil
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
-	now = dbTime(now)
+	now = dbNow(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var due []*storedDelivery
@@ -485,10 +471,7 @@ func (s *Store) RetryDelivery(ctx context.Context, workspaceID, webhookID, deliv
 	if errors.Join(err1, err2, err3) != nil {
 		return nil, notFound
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
-	now = dbTime(now)
+	now = dbNow(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.delivery.deliveries[id]

@@ -9,14 +9,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/leadlex/api-gateway/gateway/delivery"
-	"github.com/leadlex/api-gateway/gateway/delivery/deliverytest"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/store/storetest"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 func TestDeliveryConformance(t *testing.T) {
 	t.Parallel()
-	deliverytest.Run(t, func(*testing.T) deliverytest.Store { return memory.New() })
+	storetest.RunDelivery(t, func(*testing.T) storetest.DeliveryStore { return memory.New() })
 }
 
 // The auto-disable rule's bookkeeping is not visible through the interfaces;

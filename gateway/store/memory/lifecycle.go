@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // lookup returns the stored webhook with id in workspaceID, or nil when there
@@ -101,10 +101,9 @@ func (s *Store) DeleteWebhook(ctx context.Context, workspaceID, id string) error
 	return nil
 }
 
-// RotateSecret does what gateway_rotate_webhook_secret_if_current does,
-// under the store's lock: if the current secret is still expectedCiphertext
-// and no earlier overlap is running unless this one ends now (else
-// webhooks.ErrRotationConflict), it becomes the previous one, expiring
+// RotateSecret persists what gateway_rotate_webhook_secret_if_current does,
+// under the store's lock, with the decision taken by webhooks.RotationRefused
+// (else webhooks.ErrRotationConflict): the current secret becomes the previous one, expiring
 // at previousExpiresAt, newCiphertext becomes the current one and UpdatedAt
 // is set to now (the current time when now is zero). It returns a copy of
 // the result, or webhooks.ErrNotFound.
@@ -121,9 +120,7 @@ func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, expectedCiphe
 	if stored == nil {
 		return nil, fmt.Errorf("memory: rotate secret: %w", webhooks.ErrNotFound)
 	}
-	overlapRunning := stored.PreviousSecretExpiresAt != nil && stored.PreviousSecretExpiresAt.After(dbTime(now)) &&
-		dbTime(previousExpiresAt).After(dbTime(now))
-	if stored.SecretCiphertext != expectedCiphertext || overlapRunning {
+	if webhooks.RotationRefused(stored.SecretCiphertext, expectedCiphertext, stored.PreviousSecretExpiresAt, dbTime(previousExpiresAt), dbTime(now)) {
 		return nil, fmt.Errorf("memory: rotate secret: %w", webhooks.ErrRotationConflict)
 	}
 	stored.PreviousSecretCiphertext = stored.SecretCiphertext

@@ -1,7 +1,11 @@
 // Package memory is the in-process store behind `make run` and the fast unit
-// tests. It mirrors the SQL schema's rules (unique keys, check constraints, the
-// per-workspace webhook limit) rather than being a lenient fake, so that code
-// which passes against it does not start failing on Postgres.
+// tests. It keeps the SQL schema's constraints (unique keys, check
+// constraints, the per-workspace webhook limit) rather than being a lenient
+// fake, so that code which passes against it does not start failing on
+// Postgres. Decisions the SQL functions make (auto-disable, stale attempts,
+// cancelling on claim, the rotation rule) it does not re-derive: it calls the
+// domain packages' functions that state them, and the shared conformance
+// suites hold it and the SQL to the same cases.
 package memory
 
 import (
@@ -15,11 +19,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/plan"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // Compile-time guards: a drift between this store and either interface breaks
@@ -40,8 +43,6 @@ const (
 
 var (
 	keyHashFormat = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	validPlans    = []string{"starter", "pro", "org"}
-	validTiers    = []string{"standard", "high", "unmetered"}
 )
 
 // Store keeps webhooks, API keys, events, deliveries and attempts in maps
@@ -215,9 +216,9 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	switch {
 	case !keyHashFormat.MatchString(k.Hash):
 		return errors.New("memory: create key: hash is not lower-case hex SHA-256")
-	case !slices.Contains(validPlans, k.Plan):
+	case !plan.KnownPlan(k.Plan):
 		return fmt.Errorf("memory: create key: unknown plan %q", k.Plan)
-	case !slices.Contains(validTiers, k.Tier):
+	case !plan.KnownTier(k.Tier):
 		return fmt.Errorf("memory: create key: unknown tier %q", k.Tier)
 	case utf8.RuneCountInString(k.Description) > maxKeyDescriptionChars:
 		return fmt.Errorf("memory: create key: description longer than %d characters", maxKeyDescriptionChars)
@@ -235,10 +236,7 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 		return fmt.Errorf("memory: create key: id %s already exists", id)
 	}
 	stored := copyKey(k)
-	if stored.CreatedAt.IsZero() {
-		stored.CreatedAt = time.Now()
-	}
-	stored.CreatedAt = dbTime(stored.CreatedAt)
+	stored.CreatedAt = dbNow(stored.CreatedAt)
 	if parent != "" {
 		// As gateway_create_api_key: the parent must be able to act, read under the
 		// same lock as the insert, so a concurrent revoke cannot miss it.
@@ -400,13 +398,23 @@ func (s *Store) TouchKey(ctx context.Context, id string, at time.Time) error {
 }
 
 // canonicalUUID returns s in the lower-case hyphenated form Postgres prints,
-// so that ids compare and sort the way they do in the uuid column.
+// so that ids compare and sort the way they do in the uuid column, or an
+// error when s is not an id by gateway.CanonicalID, the one rule for store ids.
 func canonicalUUID(s string) (string, error) {
-	u, err := uuid.Parse(s)
-	if err != nil {
+	id, ok := gateway.CanonicalID(s)
+	if !ok {
 		return "", fmt.Errorf("not a UUID: %q", s)
 	}
-	return u.String(), nil
+	return id, nil
+}
+
+// dbNow is dbTime of t, or of the current time when t is zero (the stores'
+// rule for a time the caller left out).
+func dbNow(t time.Time) time.Time {
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return dbTime(t)
 }
 
 // dbTime returns t as a timestamptz column gives it back: in UTC, to the

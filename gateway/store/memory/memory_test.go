@@ -11,20 +11,19 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
-	"github.com/leadlex/api-gateway/gateway/apikeys/apikeystest"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
-	"github.com/leadlex/api-gateway/routes/webhooks"
-	"github.com/leadlex/api-gateway/routes/webhooks/webhookstest"
+	"github.com/leadlex/api-gateway/gateway/store/storetest"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 func TestWebhooksConformance(t *testing.T) {
 	t.Parallel()
-	webhookstest.Run(t, func(*testing.T) webhooks.Store { return memory.New() })
+	storetest.RunWebhooks(t, func(*testing.T) webhooks.Store { return memory.New() })
 }
 
 func TestAPIKeysConformance(t *testing.T) {
 	t.Parallel()
-	apikeystest.Run(t, func(*testing.T) apikeys.Store { return memory.New() })
+	storetest.RunAPIKeys(t, func(*testing.T) apikeys.Store { return memory.New() })
 }
 
 // validWebhook returns a webhook the schema accepts.

@@ -195,14 +195,7 @@ func (s *Store) CreateTestDelivery(ctx context.Context, ev delivery.Event, webho
 	var raw []byte
 	err := s.pool.QueryRow(ctx, `select gateway_create_test_delivery($1, $2, $3, $4, $5, $6)`,
 		eventID, workspaceID, ev.Type, string(ev.Data), createdAt, webhookID).Scan(&raw)
-	if err != nil {
-		return nil, mapError(op, delivery.ErrNotFound, err)
-	}
-	d, err := decodeDelivery(raw)
-	if err != nil {
-		return nil, mapError(op, delivery.ErrNotFound, err)
-	}
-	return d, nil
+	return oneDelivery(op, raw, err)
 }
 
 // RetryDelivery calls gateway_retry_delivery, which makes the delivery
@@ -223,14 +216,7 @@ func (s *Store) RetryDelivery(ctx context.Context, workspaceID, webhookID, deliv
 	var raw []byte
 	err := s.pool.QueryRow(ctx, `select gateway_retry_delivery($1, $2, $3, $4)`,
 		workspaceID, webhookID, deliveryID, now).Scan(&raw)
-	if err != nil {
-		return nil, mapError(op, delivery.ErrNotFound, err)
-	}
-	d, err := decodeDelivery(raw)
-	if err != nil {
-		return nil, mapError(op, delivery.ErrNotFound, err)
-	}
-	return d, nil
+	return oneDelivery(op, raw, err)
 }
 
 // ListAttempts calls gateway_list_delivery_log, the SQL function the
@@ -273,4 +259,17 @@ func (s *Store) DeleteAttemptsBefore(ctx context.Context, cutoff time.Time) (int
 		return 0, mapError(op, delivery.ErrNotFound, err)
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+// oneDelivery turns the answer of a function that returns one delivery (or
+// null for none) into the delivery, or delivery.ErrNotFound.
+func oneDelivery(op string, raw []byte, err error) (*delivery.Delivery, error) {
+	if err != nil {
+		return nil, mapError(op, delivery.ErrNotFound, err)
+	}
+	d, err := decodeDelivery(raw)
+	if err != nil {
+		return nil, mapError(op, delivery.ErrNotFound, err)
+	}
+	return d, nil
 }

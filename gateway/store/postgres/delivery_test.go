@@ -11,15 +11,15 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/leadlex/api-gateway/gateway/delivery"
-	"github.com/leadlex/api-gateway/gateway/delivery/deliverytest"
+	"github.com/leadlex/api-gateway/gateway/store/storetest"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 	"github.com/leadlex/api-gateway/internal/testdb"
-	"github.com/leadlex/api-gateway/routes/webhooks"
 )
 
 func TestDeliveryConformance(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	deliverytest.Run(t, func(*testing.T) deliverytest.Store { return s })
+	storetest.RunDelivery(t, func(*testing.T) storetest.DeliveryStore { return s })
 }
 
 // deliveryFixture creates an active webhook subscribed to lead.created and

@@ -11,14 +11,13 @@ import (
 	"math"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // Compile-time guards: a drift between this store and either interface breaks
@@ -377,17 +376,15 @@ func mapError(op string, notFound, err error) error {
 }
 
 // canonicalID returns s in the form Postgres prints uuids in, and whether s
-// is a UUID at all. Checking in Go, instead of mapping SQLSTATE 22P02
-// afterwards, keeps an invalid id from being confused with any other invalid
-// input to the same statement; canonicalising also accepts the spellings
-// uuid.Parse does (urn:uuid:...) that Postgres would refuse, as the memory
-// store does.
+// is an id by gateway.CanonicalID, the one rule for store ids. Checking in Go, instead
+// of mapping SQLSTATE 22P02 afterwards, keeps an invalid id from being
+// confused with any other invalid input to the same statement; an invalid s
+// is returned as it is, for the statements that let Postgres refuse it.
 func canonicalID(s string) (string, bool) {
-	u, err := uuid.Parse(s)
-	if err != nil {
-		return s, false
+	if id, ok := gateway.CanonicalID(s); ok {
+		return id, true
 	}
-	return u.String(), true
+	return s, false
 }
 
 // utcPtr converts a nullable timestamp to UTC; pgx returns local time.

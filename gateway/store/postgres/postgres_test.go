@@ -17,10 +17,9 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
-	"github.com/leadlex/api-gateway/gateway/apikeys/apikeystest"
+	"github.com/leadlex/api-gateway/gateway/store/storetest"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 	"github.com/leadlex/api-gateway/internal/testdb"
-	"github.com/leadlex/api-gateway/routes/webhooks"
-	"github.com/leadlex/api-gateway/routes/webhooks/webhookstest"
 )
 
 // newStore returns a store on a fresh database, dropped when t ends.
@@ -39,13 +38,13 @@ func newStore(t *testing.T) *Store {
 func TestWebhooksConformance(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	webhookstest.Run(t, func(*testing.T) webhooks.Store { return s })
+	storetest.RunWebhooks(t, func(*testing.T) webhooks.Store { return s })
 }
 
 func TestAPIKeysConformance(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	apikeystest.Run(t, func(*testing.T) apikeys.Store { return s })
+	storetest.RunAPIKeys(t, func(*testing.T) apikeys.Store { return s })
 }
 
 // ctx bounds a test's database calls.

@@ -96,13 +96,9 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	if k == nil {
 		return s.failf(op, "nil key")
 	}
-	id, ok := canonicalUUID(k.ID)
-	if !ok {
-		return s.failf(op, "the id %q is not a UUID", k.ID)
-	}
-	ws, ok := canonicalUUID(k.WorkspaceID)
-	if !ok {
-		return s.failf(op, "the workspace id %q is not a UUID", k.WorkspaceID)
+	id, ws, err := s.rowIDs(op, k.ID, k.WorkspaceID)
+	if err != nil {
+		return err
 	}
 	perms := k.Permissions
 	if perms == nil {
@@ -172,19 +168,7 @@ func (s *Store) oneKey(op string, body []byte, err error) (*apikeys.Key, error) 
 	if err != nil {
 		return nil, s.mapError(op, err, errMap{notFound: apikeys.ErrNotFound})
 	}
-	rows, err := decodeRows[keyRow](body)
-	if err != nil {
-		return nil, s.failf(op, "%v", err)
-	}
-	switch len(rows) {
-	case 0:
-		return nil, wrapSentinel(op, apikeys.ErrNotFound)
-	case 1:
-		k := rows[0].key()
-		return &k, nil
-	default:
-		return nil, s.failf(op, "%d rows for one key", len(rows))
-	}
+	return oneRow(s, op, body, "key", apikeys.ErrNotFound, func(r keyRow) apikeys.Key { return r.key() })
 }
 
 // ListKeys returns the workspace's keys, newest first (ties broken by id,

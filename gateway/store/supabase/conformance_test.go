@@ -6,12 +6,10 @@ import (
 	"time"
 
 	"github.com/leadlex/api-gateway/gateway/apikeys"
-	"github.com/leadlex/api-gateway/gateway/apikeys/apikeystest"
-	"github.com/leadlex/api-gateway/gateway/delivery/deliverytest"
+	"github.com/leadlex/api-gateway/gateway/store/storetest"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 	"github.com/leadlex/api-gateway/internal/testdb"
 	"github.com/leadlex/api-gateway/internal/testpostgrest"
-	"github.com/leadlex/api-gateway/routes/webhooks"
-	"github.com/leadlex/api-gateway/routes/webhooks/webhookstest"
 )
 
 // The shared conformance suites run here against the store over the
@@ -40,7 +38,7 @@ func newWireStore(t *testing.T) *Store {
 func TestWireAPIKeysConformance(t *testing.T) {
 	t.Parallel()
 	s := newWireStore(t)
-	apikeystest.Run(t, func(*testing.T) apikeys.Store { return s })
+	storetest.RunAPIKeys(t, func(*testing.T) apikeys.Store { return s })
 }
 
 // TestWireAPIKeysConformanceUnderRowCap runs the API-key suite with a
@@ -55,19 +53,19 @@ func TestWireAPIKeysConformanceUnderRowCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apikeystest.Run(t, func(*testing.T) apikeys.Store { return s })
+	storetest.RunAPIKeys(t, func(*testing.T) apikeys.Store { return s })
 }
 
 func TestWireWebhooksConformance(t *testing.T) {
 	t.Parallel()
 	s := newWireStore(t)
-	webhookstest.Run(t, func(*testing.T) webhooks.Store { return s })
+	storetest.RunWebhooks(t, func(*testing.T) webhooks.Store { return s })
 }
 
 func TestWireDeliveryConformance(t *testing.T) {
 	t.Parallel()
 	s := newWireStore(t)
-	deliverytest.Run(t, func(*testing.T) deliverytest.Store { return s })
+	storetest.RunDelivery(t, func(*testing.T) storetest.DeliveryStore { return s })
 }
 
 // TestWireRefusesWrongKey checks the store's wiring of the service key: the

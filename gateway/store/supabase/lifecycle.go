@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // webhookPatch is the PATCH body of UpdateWebhook. A nil field is left out of
@@ -47,19 +47,7 @@ func webhookIDs(workspaceID, id string) (ws, wid string, ok bool) {
 // oneWebhook decodes a response that holds the one row a write by id
 // touched: an empty array is webhooks.ErrNotFound.
 func (s *Store) oneWebhook(op string, body []byte) (*webhooks.Webhook, error) {
-	rows, err := decodeRows[webhookRow](body)
-	if err != nil {
-		return nil, s.failf(op, "%v", err)
-	}
-	switch len(rows) {
-	case 0:
-		return nil, wrapSentinel(op, webhooks.ErrNotFound)
-	case 1:
-		w := rows[0].webhook()
-		return &w, nil
-	default:
-		return nil, s.failf(op, "%d rows for one id", len(rows))
-	}
+	return oneRow(s, op, body, "id", webhooks.ErrNotFound, func(r webhookRow) webhooks.Webhook { return r.webhook() })
 }
 
 // UpdateWebhook sends the non-nil fields of p and updated_at (p.UpdatedAt, or

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 const rotatePath = "/rest/v1/rpc/gateway_rotate_webhook_secret_if_current"

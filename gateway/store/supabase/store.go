@@ -17,17 +17,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/leadlex/api-gateway/gateway/store/sqldoc"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/gateway/store/sqldoc"
+
 	supa "github.com/supabase-community/supabase-go"
 
 	"github.com/leadlex/api-gateway/gateway/apikeys"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // Compile-time guards: the store implements both module interfaces.
@@ -238,18 +239,42 @@ func wrapSentinel(op string, sentinel error) error {
 	return &storeError{msg: fmt.Sprintf("supabase: %s: %v", op, sentinel), errs: []error{sentinel}}
 }
 
-// canonicalUUID returns the canonical lower-case form of s if s is a UUID in
-// the hyphenated 36-character form, and false otherwise. Only canonical ids go
-// into PostgREST filters, which also rules out filter syntax in an id.
-func canonicalUUID(s string) (string, bool) {
-	if len(s) != 36 {
-		return "", false
+// canonicalUUID returns the canonical lower-case form of s if s is an id by
+// gateway.CanonicalID (the one rule for store ids), and false otherwise. Only
+// canonical ids go into PostgREST filters, which also rules out filter
+// syntax in an id.
+func canonicalUUID(s string) (string, bool) { return gateway.CanonicalID(s) }
+
+// rowIDs returns the canonical id and workspace id of a row to insert, or
+// the error that refuses it, without a request, when either is not a UUID.
+func (s *Store) rowIDs(op, id, workspaceID string) (string, string, error) {
+	cid, ok := canonicalUUID(id)
+	if !ok {
+		return "", "", s.failf(op, "the id %q is not a UUID", id)
 	}
-	id, err := uuid.Parse(s)
+	ws, ok := canonicalUUID(workspaceID)
+	if !ok {
+		return "", "", s.failf(op, "the workspace id %q is not a UUID", workspaceID)
+	}
+	return cid, ws, nil
+}
+
+// oneRow decodes an answer that holds the one row a request by a unique
+// column (one what) matched: none is notFound, more than one an error.
+func oneRow[R, T any](s *Store, op string, body []byte, what string, notFound error, conv func(R) T) (*T, error) {
+	rows, err := decodeRows[R](body)
 	if err != nil {
-		return "", false
+		return nil, s.failf(op, "%v", err)
 	}
-	return id.String(), true
+	switch len(rows) {
+	case 0:
+		return nil, wrapSentinel(op, notFound)
+	case 1:
+		v := conv(rows[0])
+		return &v, nil
+	default:
+		return nil, s.failf(op, "%d rows for one %s", len(rows), what)
+	}
 }
 
 // decodeRows unmarshals a PostgREST JSON array.

@@ -17,7 +17,7 @@ import (
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/apikeys"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // The fake server below plays PostgREST as its documentation describes the
@@ -958,46 +958,68 @@ func operations() map[string]func(ctx context.Context, s *Store) error {
 	}
 }
 
+// opSet is one family of the store's operations with the error check its
+// answers follow, and the one operation that reads no body (so a 200 that is
+// not JSON is no error for it).
+type opSet struct {
+	name        string
+	ops         map[string]func(ctx context.Context, s *Store) error
+	check       func(t *testing.T, op string, err, want error)
+	readsNoBody string
+}
+
+// opSets are every operation of the store: webhooks and keys, and delivery.
+func opSets() []opSet {
+	return []opSet{
+		{"webhooks", operations(), checkErr, "ping"},
+		{"delivery", deliveryOperations(), checkDeliveryErr, "delete attempts"},
+	}
+}
+
 func TestHangingServerTimesOut(t *testing.T) {
 	const timeout = 150 * time.Millisecond
-	for op, call := range operations() {
-		t.Run(op, func(t *testing.T) {
-			t.Parallel()
-			s, f := newTestStore(t, timeout, answer{hang: true})
-			start := time.Now()
-			err := call(context.Background(), s)
-			elapsed := time.Since(start)
-			checkErr(t, op, err, errWrapped)
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("error %v is not a deadline", err)
-			}
-			if elapsed > timeout+5*time.Second {
-				t.Errorf("returned after %v, timeout %v", elapsed, timeout)
-			}
-			if n := len(f.requests()); n != 1 {
-				t.Errorf("%d requests, want 1", n)
-			}
-		})
+	for _, set := range opSets() {
+		for op, call := range set.ops {
+			t.Run(set.name+"/"+op, func(t *testing.T) {
+				t.Parallel()
+				s, f := newTestStore(t, timeout, answer{hang: true})
+				start := time.Now()
+				err := call(context.Background(), s)
+				elapsed := time.Since(start)
+				set.check(t, op, err, errWrapped)
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("error %v is not a deadline", err)
+				}
+				if elapsed > timeout+5*time.Second {
+					t.Errorf("returned after %v, timeout %v", elapsed, timeout)
+				}
+				if n := len(f.requests()); n != 1 {
+					t.Errorf("%d requests, want 1", n)
+				}
+			})
+		}
 	}
 }
 
 func TestCanceledContext(t *testing.T) {
-	for op, call := range operations() {
-		t.Run(op, func(t *testing.T) {
-			s, _ := newTestStore(t, roomy, okJSON("[]"))
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			err := call(ctx, s)
-			checkErr(t, op, err, errWrapped)
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("error %v is not a cancellation", err)
-			}
-		})
+	for _, set := range opSets() {
+		for op, call := range set.ops {
+			t.Run(set.name+"/"+op, func(t *testing.T) {
+				s, _ := newTestStore(t, roomy, okJSON("[]"))
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel()
+				err := call(ctx, s)
+				set.check(t, op, err, errWrapped)
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("error %v is not a cancellation", err)
+				}
+			})
+		}
 	}
 }
 
 // TestErrorsNeverCarryTheKey makes the server echo the key in every kind of
-// error answer; the store must scrub it.
+// error answer; the store must scrub it, for every operation.
 func TestErrorsNeverCarryTheKey(t *testing.T) {
 	answers := map[string]answer{
 		"json error echoing the header": fail(http.StatusUnauthorized, `{"code":"PGRST301","details":null,"hint":null,"message":"JWT rejected: Bearer `+testKey+`"}`),
@@ -1006,31 +1028,29 @@ func TestErrorsNeverCarryTheKey(t *testing.T) {
 		"html echoing the key":          fail(http.StatusBadGateway, "<html>apikey: "+testKey+"</html>"),
 		"success that is not json":      okJSON("apikey=" + testKey),
 	}
-	for name, a := range answers {
-		for op, call := range operations() {
-			t.Run(name+"/"+op, func(t *testing.T) {
-				s, f := newTestStore(t, roomy, a, a)
-				err := call(context.Background(), s)
-				if op == "ping" && name == "success that is not json" {
-					// Ping does not read the body.
-					checkErr(t, op, err, nil)
-					return
-				}
-				if err == nil {
-					t.Fatal("no error")
-				}
-				if strings.Contains(err.Error(), testKey) {
-					t.Errorf("error leaks the key: %v", err)
-				}
-				for e := err; e != nil; e = errors.Unwrap(e) {
-					if strings.Contains(e.Error(), testKey) {
-						t.Errorf("wrapped error leaks the key: %v", e)
+	for _, set := range opSets() {
+		for name, a := range answers {
+			for op, call := range set.ops {
+				t.Run(set.name+"/"+name+"/"+op, func(t *testing.T) {
+					s, f := newTestStore(t, roomy, a, a)
+					err := call(context.Background(), s)
+					if op == set.readsNoBody && name == "success that is not json" {
+						set.check(t, op, err, nil)
+						return
 					}
-				}
-				if got := f.requests()[0].Header.Get("apikey"); got != testKey {
-					t.Errorf("the request did not carry the key")
-				}
-			})
+					if err == nil {
+						t.Fatal("no error")
+					}
+					for e := err; e != nil; e = errors.Unwrap(e) {
+						if strings.Contains(e.Error(), testKey) {
+							t.Errorf("error (or a cause it wraps) leaks the key: %v", e)
+						}
+					}
+					if got := f.requests()[0].Header.Get("apikey"); got != testKey {
+						t.Errorf("the request did not carry the key")
+					}
+				})
+			}
 		}
 	}
 }

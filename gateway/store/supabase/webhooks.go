@@ -6,7 +6,7 @@ import (
 
 	postgrest "github.com/supabase-community/postgrest-go"
 
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // newestFirst orders by a column descending with NULLS FIRST. postgrest-go's
@@ -89,13 +89,9 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, limit in
 	if w == nil {
 		return s.failf(op, "nil webhook")
 	}
-	id, ok := canonicalUUID(w.ID)
-	if !ok {
-		return s.failf(op, "the id %q is not a UUID", w.ID)
-	}
-	ws, ok := canonicalUUID(w.WorkspaceID)
-	if !ok {
-		return s.failf(op, "the workspace id %q is not a UUID", w.WorkspaceID)
+	id, ws, err := s.rowIDs(op, w.ID, w.WorkspaceID)
+	if err != nil {
+		return err
 	}
 	created := w.CreatedAt
 	if created.IsZero() {
@@ -176,19 +172,7 @@ func (s *Store) GetWebhook(ctx context.Context, workspaceID, id string) (*webhoo
 	if err != nil {
 		return nil, s.mapError(op, err, errMap{notFound: webhooks.ErrNotFound})
 	}
-	rows, err := decodeRows[webhookRow](body)
-	if err != nil {
-		return nil, s.failf(op, "%v", err)
-	}
-	switch len(rows) {
-	case 0:
-		return nil, wrapSentinel(op, webhooks.ErrNotFound)
-	case 1:
-		w := rows[0].webhook()
-		return &w, nil
-	default:
-		return nil, s.failf(op, "%d rows for one id", len(rows))
-	}
+	return s.oneWebhook(op, body)
 }
 
 // ListWebhooks returns up to limit webhooks of the workspace from offset on,

@@ -9,9 +9,9 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 )
 
-// notFound is the answer for an unknown, malformed or foreign id: another
+// NotFound is the answer for an unknown, malformed or foreign id: another
 // workspace's webhook is indistinguishable from one that does not exist.
-func notFound() *gateway.Error {
+func NotFound() *gateway.Error {
 	return gateway.E(gateway.CodeWebhookNotFound, "No webhook with that id.")
 }
 
@@ -19,7 +19,7 @@ func notFound() *gateway.Error {
 func (s *Service) storeError(op string, err error) error {
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return notFound()
+		return NotFound()
 	case errors.Is(err, ErrDuplicateURL):
 		return gateway.E(gateway.CodeDuplicateWebhook, "This workspace already has a webhook with this URL.")
 	case errors.Is(err, ErrRotationConflict):
@@ -33,9 +33,9 @@ func (s *Service) storeError(op string, err error) error {
 
 // Get returns one webhook of the workspace.
 func (s *Service) Get(ctx context.Context, workspaceID, id string) (*Webhook, error) {
-	id, ok := gateway.PathID(id)
+	id, ok := gateway.ParseID(id)
 	if !ok {
-		return nil, notFound()
+		return nil, NotFound()
 	}
 	w, err := s.Store.GetWebhook(ctx, workspaceID, id)
 	if err != nil {
@@ -64,9 +64,9 @@ type UpdateInput struct {
 // Update validates and applies a partial update with the same rules as
 // Create. The secret never changes here.
 func (s *Service) Update(ctx context.Context, workspaceID, id string, in UpdateInput) (*Webhook, error) {
-	id, ok := gateway.PathID(id)
+	id, ok := gateway.ParseID(id)
 	if !ok {
-		return nil, notFound()
+		return nil, NotFound()
 	}
 	p := Patch{Description: in.Description, Active: in.Active, UpdatedAt: s.Clock.Now().UTC().Truncate(time.Second)}
 	if in.Events != nil {
@@ -92,9 +92,9 @@ func (s *Service) Update(ctx context.Context, workspaceID, id string, in UpdateI
 // Delete removes a webhook. (Pending deliveries are cancelled by the
 // delivery module, which checks the webhook before every attempt.)
 func (s *Service) Delete(ctx context.Context, workspaceID, id string) error {
-	id, ok := gateway.PathID(id)
+	id, ok := gateway.ParseID(id)
 	if !ok {
-		return notFound()
+		return NotFound()
 	}
 	if err := s.Store.DeleteWebhook(ctx, workspaceID, id); err != nil {
 		return s.storeError("delete webhook", err)
@@ -123,9 +123,9 @@ const MaxRotationOverlap = 7 * 24 * time.Hour
 // overlap asked for. Serialising would let the last of N rotations push
 // every earlier secret out of the two slots at once.
 func (s *Service) RotateSecret(ctx context.Context, workspaceID, id string, overlap time.Duration) (*Rotated, error) {
-	id, ok := gateway.PathID(id)
+	id, ok := gateway.ParseID(id)
 	if !ok {
-		return nil, notFound()
+		return nil, NotFound()
 	}
 	current, err := s.Store.GetWebhook(ctx, workspaceID, id)
 	if err != nil {

@@ -1,4 +1,4 @@
-package gateway
+package routes
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
+	"github.com/leadlex/api-gateway/gateway"
 )
 
 // validate is shared: validator caches struct metadata and is safe for
@@ -75,7 +76,7 @@ func DecodeOptionalJSON(c echo.Context, dst any) error {
 func checkJSONContentType(req *http.Request) error {
 	mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
 	if err != nil || mt != echo.MIMEApplicationJSON {
-		return E(CodeUnsupportedMediaType, "Request body must be JSON: send Content-Type: application/json.")
+		return gateway.E(gateway.CodeUnsupportedMediaType, "Request body must be JSON: send Content-Type: application/json.")
 	}
 	return nil
 }
@@ -88,14 +89,14 @@ func readBody(req *http.Request) ([]byte, error) {
 		if errors.As(err, &tooLarge) {
 			return nil, TooLarge(tooLarge.Limit)
 		}
-		return nil, E(CodeInvalidJSON, "The request body could not be read.")
+		return nil, gateway.E(gateway.CodeInvalidJSON, "The request body could not be read.")
 	}
 	return raw, nil
 }
 
 // TooLarge is the error for a body over limit bytes.
-func TooLarge(limit int64) *Error {
-	return E(CodePayloadTooLarge, fmt.Sprintf("Request body exceeds %d bytes.", limit)).
+func TooLarge(limit int64) *gateway.Error {
+	return gateway.E(gateway.CodePayloadTooLarge, fmt.Sprintf("Request body exceeds %d bytes.", limit)).
 		WithDetails(map[string]any{"limit_bytes": limit})
 }
 
@@ -103,14 +104,14 @@ func TooLarge(limit int64) *Error {
 // the fuzz test drives.
 func DecodeJSONBytes(raw []byte, dst any, required ...string) error {
 	if !json.Valid(raw) {
-		return E(CodeInvalidJSON, "Request body is not valid JSON.")
+		return gateway.E(gateway.CodeInvalidJSON, "Request body is not valid JSON.")
 	}
 	if err := checkStorable(raw); err != nil {
 		return err
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-		return E(CodeValidation, "Request body must be a JSON object.")
+		return gateway.E(gateway.CodeValidation, "Request body must be a JSON object.")
 	}
 	rv := reflect.ValueOf(dst).Elem()
 	rt := rv.Type()
@@ -127,7 +128,7 @@ func DecodeJSONBytes(raw []byte, dst any, required ...string) error {
 	sort.Strings(names)
 	for _, k := range names {
 		if _, ok := fields[k]; !ok {
-			return E(CodeValidation, fmt.Sprintf("Unknown field %q.", k)).WithDetails(map[string]any{"field": k})
+			return gateway.E(gateway.CodeValidation, fmt.Sprintf("Unknown field %q.", k)).WithDetails(map[string]any{"field": k})
 		}
 	}
 	var missing []string
@@ -137,13 +138,13 @@ func DecodeJSONBytes(raw []byte, dst any, required ...string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return E(CodeMissingRequiredField, "Missing required field(s): "+strings.Join(missing, ", ")+".").
+		return gateway.E(gateway.CodeMissingRequiredField, "Missing required field(s): "+strings.Join(missing, ", ")+".").
 			WithDetails(map[string]any{"fields": missing})
 	}
 	for _, k := range names {
 		f := rv.Field(fields[k])
 		if err := json.Unmarshal(obj[k], f.Addr().Interface()); err != nil {
-			return E(CodeValidation, fmt.Sprintf("Field %q must be %s.", k, describeType(f.Type()))).
+			return gateway.E(gateway.CodeValidation, fmt.Sprintf("Field %q must be %s.", k, describeType(f.Type()))).
 				WithDetails(map[string]any{"field": k})
 		}
 	}
@@ -159,7 +160,7 @@ func Validate(v any) error {
 	}
 	var verrs validator.ValidationErrors
 	if !errors.As(err, &verrs) || len(verrs) == 0 {
-		return Internal(err)
+		return gateway.Internal(err)
 	}
 	fe := verrs[0]
 	field := fe.Field()
@@ -172,7 +173,7 @@ func Validate(v any) error {
 	case "required":
 		msg = fmt.Sprintf("Field %q is required.", field)
 	}
-	return E(CodeValidation, msg).WithDetails(map[string]any{"field": field})
+	return gateway.E(gateway.CodeValidation, msg).WithDetails(map[string]any{"field": field})
 }
 
 // unitOf is what a min/max bound counts for a field of kind k: characters

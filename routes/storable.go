@@ -1,4 +1,4 @@
-package gateway
+package routes
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/leadlex/api-gateway/gateway"
 )
 
 // checkStorable enforces the one rule every stored string follows, whatever
@@ -18,9 +20,9 @@ import (
 // client can fix it, instead of the database turning it into a 5xx. Lone
 // surrogates (\ud800) need no rule: Go decodes them to U+FFFD, which every
 // store keeps. The body is already known to be valid JSON.
-func checkStorable(raw []byte) *Error {
+func checkStorable(raw []byte) *gateway.Error {
 	if !utf8.Valid(raw) {
-		return E(CodeInvalidJSON, "Request body is not valid UTF-8.")
+		return gateway.E(gateway.CodeInvalidJSON, "Request body is not valid UTF-8.")
 	}
 	// Only an escape can put U+0000 into a JSON string (a raw control
 	// character is invalid JSON), so bodies without one skip the walk.
@@ -31,7 +33,7 @@ func checkStorable(raw []byte) *Error {
 	if !ok {
 		return nil
 	}
-	return E(CodeValidation, fmt.Sprintf("Field %q contains a NUL character (U+0000), which cannot be stored.", path)).
+	return gateway.E(gateway.CodeValidation, fmt.Sprintf("Field %q contains a NUL character (U+0000), which cannot be stored.", path)).
 		WithDetails(map[string]any{"field": path})
 }
 

@@ -93,3 +93,16 @@ type Patch struct {
 	Active      *bool
 	UpdatedAt   time.Time
 }
+
+// RotationRefused is the one statement of the rotation rule that the store
+// applies atomically with the swap (gateway_rotate_webhook_secret_if_current
+// is its SQL twin; the memory store calls this; the conformance suite runs
+// the same cases on every store): a rotation is refused when the current
+// secret is no longer the one the service read (currentCiphertext differs
+// from expectedCiphertext: another rotation won), or when an earlier
+// overlap is still running at now (previousExpiresAt, nil when there is
+// none, lies after now) and this rotation's overlap would not end now too.
+func RotationRefused(currentCiphertext, expectedCiphertext string, previousExpiresAt *time.Time, newPreviousExpiresAt, now time.Time) bool {
+	overlapRunning := previousExpiresAt != nil && previousExpiresAt.After(now) && newPreviousExpiresAt.After(now)
+	return currentCiphertext != expectedCiphertext || overlapRunning
+}

@@ -1,7 +1,8 @@
-// Package storecheck holds the assertions the store conformance suites
-// share: field-by-field comparison and the rule that stores return times as
-// the same instant, in UTC (the API renders them as they come).
-package storecheck
+package storetest
+
+// The assertions every suite shares: field-by-field comparison and the rule
+// that stores return times as the same instant, in UTC (the API renders them
+// as they come).
 
 import (
 	"testing"

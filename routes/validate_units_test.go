@@ -1,9 +1,10 @@
-package gateway_test
+package routes_test
 
 import (
 	"testing"
 
 	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // TestValidateMessagesCountTheRightUnit: a bound on a number says "at most
@@ -29,7 +30,7 @@ func TestValidateMessagesCountTheRightUnit(t *testing.T) {
 		{"list max", v{Count: 1, Tags: []string{"a", "b"}}, `Field "tags" must be at most 1 items.`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ge := wantError(t, gateway.Validate(&tc.val), gateway.CodeValidation)
+			ge := wantError(t, routes.Validate(&tc.val), gateway.CodeValidation)
 			if ge.Message != tc.want {
 				t.Errorf("message %q, want %q", ge.Message, tc.want)
 			}

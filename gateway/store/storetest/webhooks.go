@@ -1,15 +1,8 @@
-// Package webhookstest is the conformance suite every webhooks.Store must
-// pass. The memory, postgres and supabase stores run the same tests, so that
-// the behaviour the service relies on (errors, ordering, the limit under
-// concurrency) cannot differ between the store used in development and the
-// one used in production.
-package webhookstest
+package storetest
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"github.com/leadlex/api-gateway/internal/storecheck"
 	"slices"
 	"sync"
 	"testing"
@@ -17,21 +10,21 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
-// Run runs the suite. newStore is called once per subtest and must return a
+// RunWebhooks runs the webhooks.Store suite. newStore is called once per subtest and must return a
 // store that holds no webhooks of the workspaces the subtest creates; since
 // every subtest uses fresh random workspace ids, returning one shared store is
 // also fine. Subtests run one after the other.
-func Run(t *testing.T, newStore func(t *testing.T) webhooks.Store) {
+func RunWebhooks(t *testing.T, newStore func(t *testing.T) webhooks.Store) {
 	t.Helper()
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s webhooks.Store)
 	}{
 		{"CreateGetRoundTrip", testCreateGetRoundTrip},
-		{"ReturnsCopies", testReturnsCopies},
+		{"ReturnsCopies", testWebhooksReturnCopies},
 		{"GetFromOtherWorkspace", testGetFromOtherWorkspace},
 		{"GetUnknownOrMalformedID", testGetUnknownOrMalformedID},
 		{"DuplicateURLKey", testDuplicateURLKey},
@@ -63,11 +56,6 @@ func Run(t *testing.T, newStore func(t *testing.T) webhooks.Store) {
 	}
 }
 
-// base is a creation time outside UTC and with microseconds, so that the
-// suite notices both a store that keeps the caller's zone and one that drops
-// sub-second precision. Microseconds are what timestamptz holds.
-var base = time.Date(2026, 11, 27, 9, 30, 15, 123456000, time.FixedZone("UTC+2", 2*60*60))
-
 // newWebhook returns a valid webhook in workspace with a fresh id.
 func newWebhook(workspace, urlKey string, createdAt time.Time) *webhooks.Webhook {
 	return &webhooks.Webhook{
@@ -84,17 +72,8 @@ func newWebhook(workspace, urlKey string, createdAt time.Time) *webhooks.Webhook
 	}
 }
 
-// ctx bounds every store call, so that a store that hangs fails the test
-// instead of the whole test binary.
-func ctx(t *testing.T) context.Context {
-	t.Helper()
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
-
-// mustCreate creates w with the given limit and fails the test on error.
-func mustCreate(t *testing.T, s webhooks.Store, w *webhooks.Webhook, limit int) {
+// mustCreateHook creates w with the given limit and fails the test on error.
+func mustCreateHook(t *testing.T, s webhooks.Store, w *webhooks.Webhook, limit int) {
 	t.Helper()
 	if err := s.CreateWebhook(ctx(t), w, limit); err != nil {
 		t.Fatalf("CreateWebhook(%s): %v", w.URLKey, err)
@@ -111,8 +90,8 @@ func mustGet(t *testing.T, s webhooks.Store, workspace, id string) *webhooks.Web
 	return got
 }
 
-// mustList lists a page and fails the test on error.
-func mustList(t *testing.T, s webhooks.Store, workspace string, offset, limit int) ([]webhooks.Webhook, int) {
+// mustListHooks lists a page and fails the test on error.
+func mustListHooks(t *testing.T, s webhooks.Store, workspace string, offset, limit int) ([]webhooks.Webhook, int) {
 	t.Helper()
 	page, total, err := s.ListWebhooks(ctx(t), workspace, offset, limit)
 	if err != nil {
@@ -128,26 +107,26 @@ func assertSameWebhook(t *testing.T, got, want *webhooks.Webhook) {
 	if got == nil {
 		t.Fatal("got nil webhook")
 	}
-	storecheck.Fields(t, []storecheck.Field{
-		storecheck.F("ID", got.ID, want.ID),
-		storecheck.F("WorkspaceID", got.WorkspaceID, want.WorkspaceID),
-		storecheck.F("URL", got.URL, want.URL),
-		storecheck.F("URLKey", got.URLKey, want.URLKey),
-		storecheck.F("Description", got.Description, want.Description),
-		storecheck.F("Active", got.Active, want.Active),
-		storecheck.F("SecretCiphertext", got.SecretCiphertext, want.SecretCiphertext),
-		storecheck.F("PreviousSecretCiphertext", got.PreviousSecretCiphertext, want.PreviousSecretCiphertext),
+	Fields(t, []Field{
+		F("ID", got.ID, want.ID),
+		F("WorkspaceID", got.WorkspaceID, want.WorkspaceID),
+		F("URL", got.URL, want.URL),
+		F("URLKey", got.URLKey, want.URLKey),
+		F("Description", got.Description, want.Description),
+		F("Active", got.Active, want.Active),
+		F("SecretCiphertext", got.SecretCiphertext, want.SecretCiphertext),
+		F("PreviousSecretCiphertext", got.PreviousSecretCiphertext, want.PreviousSecretCiphertext),
 	})
 	if !slices.Equal(got.Events, want.Events) {
 		t.Errorf("Events = %q, want %q (order must be kept)", got.Events, want.Events)
 	}
-	storecheck.UTCTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
-	storecheck.UTCTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
+	UTCTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
+	UTCTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
 	switch {
 	case (got.PreviousSecretExpiresAt == nil) != (want.PreviousSecretExpiresAt == nil):
 		t.Errorf("PreviousSecretExpiresAt = %v, want %v", got.PreviousSecretExpiresAt, want.PreviousSecretExpiresAt)
 	case got.PreviousSecretExpiresAt != nil:
-		storecheck.UTCTime(t, "PreviousSecretExpiresAt", *got.PreviousSecretExpiresAt, *want.PreviousSecretExpiresAt)
+		UTCTime(t, "PreviousSecretExpiresAt", *got.PreviousSecretExpiresAt, *want.PreviousSecretExpiresAt)
 	}
 	switch {
 	case (got.LastDeliveryStatus == nil) != (want.LastDeliveryStatus == nil):
@@ -159,7 +138,7 @@ func assertSameWebhook(t *testing.T, got, want *webhooks.Webhook) {
 	case (got.LastDeliveryAt == nil) != (want.LastDeliveryAt == nil):
 		t.Errorf("LastDeliveryAt = %v, want %v", got.LastDeliveryAt, want.LastDeliveryAt)
 	case got.LastDeliveryAt != nil:
-		storecheck.UTCTime(t, "LastDeliveryAt", *got.LastDeliveryAt, *want.LastDeliveryAt)
+		UTCTime(t, "LastDeliveryAt", *got.LastDeliveryAt, *want.LastDeliveryAt)
 	}
 }
 
@@ -181,25 +160,25 @@ func testCreateGetRoundTrip(t *testing.T, s webhooks.Store) {
 	w.Description = "CRM sync — production"
 	w.Active = false
 	w.SecretCiphertext = "v1:nonce:sealed"
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 
 	got := mustGet(t, s, workspace, w.ID)
 	assertSameWebhook(t, got, w)
 
-	page, total := mustList(t, s, workspace, 0, 10)
+	page, total := mustListHooks(t, s, workspace, 0, 10)
 	if total != 1 || len(page) != 1 {
 		t.Fatalf("ListWebhooks = %d items, total %d; want 1, 1", len(page), total)
 	}
 	assertSameWebhook(t, &page[0], w)
 }
 
-func testReturnsCopies(t *testing.T, s webhooks.Store) {
+func testWebhooksReturnCopies(t *testing.T, s webhooks.Store) {
 	workspace := uuid.NewString()
 	w := newWebhook(workspace, "copies.example", base)
 	w.Events = []string{"a", "b"}
 	want := *w
 	want.Events = slices.Clone(w.Events)
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 
 	// Neither the value passed in nor the values handed out may alias what
 	// the store keeps.
@@ -207,7 +186,7 @@ func testReturnsCopies(t *testing.T, s webhooks.Store) {
 	w.URL = "https://mutated.example"
 	got := mustGet(t, s, workspace, w.ID)
 	got.Events[1] = "mutated-get"
-	page, _ := mustList(t, s, workspace, 0, 10)
+	page, _ := mustListHooks(t, s, workspace, 0, 10)
 	page[0].Events[0] = "mutated-list"
 
 	assertSameWebhook(t, mustGet(t, s, workspace, w.ID), &want)
@@ -216,7 +195,7 @@ func testReturnsCopies(t *testing.T, s webhooks.Store) {
 func testGetFromOtherWorkspace(t *testing.T, s webhooks.Store) {
 	owner, other := uuid.NewString(), uuid.NewString()
 	w := newWebhook(owner, "owner.example", base)
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 
 	_, err := s.GetWebhook(ctx(t), other, w.ID)
 	if !errors.Is(err, webhooks.ErrNotFound) {
@@ -227,7 +206,7 @@ func testGetFromOtherWorkspace(t *testing.T, s webhooks.Store) {
 func testGetUnknownOrMalformedID(t *testing.T, s webhooks.Store) {
 	workspace := uuid.NewString()
 	w := newWebhook(workspace, "known.example", base)
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 
 	tests := []struct {
 		name, workspace, id string
@@ -252,7 +231,7 @@ func testGetUnknownOrMalformedID(t *testing.T, s webhooks.Store) {
 func testDuplicateURLKey(t *testing.T, s webhooks.Store) {
 	workspace, other := uuid.NewString(), uuid.NewString()
 	first := newWebhook(workspace, "dup.example", base)
-	mustCreate(t, s, first, 10)
+	mustCreateHook(t, s, first, 10)
 
 	tests := []struct {
 		name      string
@@ -279,7 +258,7 @@ func testDuplicateURLKey(t *testing.T, s webhooks.Store) {
 			}
 		})
 	}
-	if _, total := mustList(t, s, workspace, 0, 10); total != 1 {
+	if _, total := mustListHooks(t, s, workspace, 0, 10); total != 1 {
 		t.Fatalf("workspace holds %d webhooks, want 1", total)
 	}
 }
@@ -288,7 +267,7 @@ func testLimit(t *testing.T, s webhooks.Store) {
 	const limit = 2
 	workspace, other := uuid.NewString(), uuid.NewString()
 	for i := range limit {
-		mustCreate(t, s, newWebhook(workspace, fmt.Sprintf("limit-%d.example", i), base), limit)
+		mustCreateHook(t, s, newWebhook(workspace, fmt.Sprintf("limit-%d.example", i), base), limit)
 	}
 
 	over := newWebhook(workspace, "limit-over.example", base)
@@ -298,13 +277,13 @@ func testLimit(t *testing.T, s webhooks.Store) {
 	if _, err := s.GetWebhook(ctx(t), workspace, over.ID); !errors.Is(err, webhooks.ErrNotFound) {
 		t.Fatalf("refused webhook was stored: GetWebhook err = %v", err)
 	}
-	if _, total := mustList(t, s, workspace, 0, 10); total != limit {
+	if _, total := mustListHooks(t, s, workspace, 0, 10); total != limit {
 		t.Fatalf("workspace holds %d webhooks, want %d", total, limit)
 	}
 
 	// The limit is per workspace, and the caller may raise it.
-	mustCreate(t, s, newWebhook(other, "limit-other.example", base), limit)
-	mustCreate(t, s, over, limit+1)
+	mustCreateHook(t, s, newWebhook(other, "limit-other.example", base), limit)
+	mustCreateHook(t, s, over, limit+1)
 }
 
 func testConcurrentDuplicateCreates(t *testing.T, s webhooks.Store) {
@@ -327,7 +306,7 @@ func testConcurrentDuplicateCreates(t *testing.T, s webhooks.Store) {
 	if wins != 1 || dups != n-1 {
 		t.Fatalf("%d successes and %d ErrDuplicateURL, want 1 and %d", wins, dups, n-1)
 	}
-	if _, total := mustList(t, s, workspace, 0, n); total != 1 {
+	if _, total := mustListHooks(t, s, workspace, 0, n); total != 1 {
 		t.Fatalf("workspace holds %d webhooks, want 1", total)
 	}
 }
@@ -352,7 +331,7 @@ func testConcurrentCreatesAtLimit(t *testing.T, s webhooks.Store) {
 	if wins != limit || limited != n-limit {
 		t.Fatalf("%d successes and %d ErrLimitReached, want %d and %d", wins, limited, limit, n-limit)
 	}
-	if _, total := mustList(t, s, workspace, 0, n); total != limit {
+	if _, total := mustListHooks(t, s, workspace, 0, n); total != limit {
 		t.Fatalf("workspace holds %d webhooks, want %d", total, limit)
 	}
 }
@@ -407,15 +386,15 @@ func testListOrder(t *testing.T, s webhooks.Store) {
 	for _, i := range []int{2, 4, 0, 3, 1} {
 		w := newWebhook(workspace, "order-"+rows[i].id+".example", rows[i].createdAt)
 		w.ID = rows[i].id
-		mustCreate(t, s, w, 10)
+		mustCreateHook(t, s, w, 10)
 	}
-	mustCreate(t, s, newWebhook(other, "order-other.example", base.Add(time.Hour)), 10)
+	mustCreateHook(t, s, newWebhook(other, "order-other.example", base.Add(time.Hour)), 10)
 
 	want := make([]string, len(rows))
 	for i, r := range rows {
 		want[i] = r.id
 	}
-	page, total := mustList(t, s, workspace, 0, 10)
+	page, total := mustListHooks(t, s, workspace, 0, 10)
 	if got := ids(page); !slices.Equal(got, want) {
 		t.Fatalf("order = %v,\nwant      %v", got, want)
 	}
@@ -431,7 +410,7 @@ func testListPaging(t *testing.T, s webhooks.Store) {
 	for i := range n {
 		// Created oldest first, so the newest-first order is the reverse.
 		w := newWebhook(workspace, fmt.Sprintf("page-%d.example", i), base.Add(time.Duration(i)*time.Minute))
-		mustCreate(t, s, w, n)
+		mustCreateHook(t, s, w, n)
 		want[n-1-i] = w.ID
 	}
 
@@ -449,7 +428,7 @@ func testListPaging(t *testing.T, s webhooks.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			page, total := mustList(t, s, workspace, tc.offset, tc.limit)
+			page, total := mustListHooks(t, s, workspace, tc.offset, tc.limit)
 			if got := ids(page); !slices.Equal(got, tc.want) {
 				t.Errorf("ids = %v, want %v", got, tc.want)
 			}
@@ -460,7 +439,7 @@ func testListPaging(t *testing.T, s webhooks.Store) {
 	}
 
 	t.Run("empty workspace", func(t *testing.T) {
-		page, total := mustList(t, s, uuid.NewString(), 0, 10)
+		page, total := mustListHooks(t, s, uuid.NewString(), 0, 10)
 		if len(page) != 0 || total != 0 {
 			t.Fatalf("got %d items, total %d; want none", len(page), total)
 		}

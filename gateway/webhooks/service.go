@@ -1,7 +1,8 @@
-// Package webhooks is the webhooks route module: registration of HTTPS
-// receivers for LeadLex events. It declares its routes, validates input,
-// issues signing secrets and persists through its own Store interface, which
-// the memory, postgres and supabase stores implement.
+// Package webhooks is the webhooks domain: registration of HTTPS receivers
+// for LeadLex events. It holds the Webhook type, the Store interface that the
+// memory, postgres and supabase stores implement, and the Service with the
+// rules (event lists, receiver URLs, signing secrets, rotation), independent
+// of HTTP: the route module routes/webhooks translates requests to it.
 package webhooks
 
 import (

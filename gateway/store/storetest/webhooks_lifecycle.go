@@ -1,4 +1,4 @@
-package webhookstest
+package storetest
 
 import (
 	"errors"
@@ -11,15 +11,12 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // later is a time after base, again outside UTC and with microseconds, for
 // UpdatedAt values and rotation times.
 var later = time.Date(2026, 11, 28, 7, 45, 30, 654321000, time.FixedZone("UTC-3", -3*60*60))
-
-// ptr returns a pointer to a copy of v.
-func ptr[T any](v T) *T { return &v }
 
 // mustUpdate applies p and fails the test on error.
 func mustUpdate(t *testing.T, s webhooks.Store, workspace, id string, p webhooks.Patch) *webhooks.Webhook {
@@ -85,14 +82,14 @@ func testCreateLeavesNoPreviousSecret(t *testing.T, s webhooks.Store) {
 	w.PreviousSecretCiphertext = "stale"
 	w.PreviousSecretExpiresAt = ptr(base.Add(time.Hour))
 	want := stored(w)
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 
 	got := mustGet(t, s, workspace, want.ID)
 	if got.PreviousSecretCiphertext != "" || got.PreviousSecretExpiresAt != nil {
 		t.Errorf("GetWebhook: previous secret %q expiring %v, want none", got.PreviousSecretCiphertext, got.PreviousSecretExpiresAt)
 	}
 	assertSameWebhook(t, got, want)
-	page, _ := mustList(t, s, workspace, 0, 10)
+	page, _ := mustListHooks(t, s, workspace, 0, 10)
 	if len(page) != 1 {
 		t.Fatalf("ListWebhooks = %d items, want 1", len(page))
 	}
@@ -156,7 +153,7 @@ func testUpdateEachField(t *testing.T, s webhooks.Store) {
 			w := newWebhook(workspace, fmt.Sprintf("update-%d.example", i), base)
 			w.Events = []string{"lead.created", "lead.updated"}
 			want := stored(w)
-			mustCreate(t, s, w, 100)
+			mustCreateHook(t, s, w, 100)
 
 			p := tc.patch
 			p.UpdatedAt = later
@@ -173,7 +170,7 @@ func testUpdateKeepsSecrets(t *testing.T, s webhooks.Store) {
 	workspace := uuid.NewString()
 	w := newWebhook(workspace, "keeps-secrets.example", base)
 	w.SecretCiphertext = "first"
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 	want := mustRotate(t, s, workspace, w.ID, "second", later.Add(24*time.Hour), later)
 
 	at := later.Add(time.Minute)
@@ -193,7 +190,7 @@ func testUpdateKeepsSecrets(t *testing.T, s webhooks.Store) {
 func testUpdateReturnsCopies(t *testing.T, s webhooks.Store) {
 	workspace := uuid.NewString()
 	w := newWebhook(workspace, "update-copies.example", base)
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 
 	p := webhooks.Patch{Events: []string{"a", "b"}, UpdatedAt: later}
 	want := stored(w)
@@ -213,7 +210,7 @@ func testUpdateDuplicateURLKey(t *testing.T, s webhooks.Store) {
 	mover := newWebhook(workspace, "mover.example", base)
 	foreign := newWebhook(other, "foreign.example", base)
 	for _, w := range []*webhooks.Webhook{taken, mover, foreign} {
-		mustCreate(t, s, w, 10)
+		mustCreateHook(t, s, w, 10)
 	}
 	wantMover := stored(mover)
 
@@ -253,7 +250,7 @@ func testUpdateDuplicateURLKey(t *testing.T, s webhooks.Store) {
 func testUpdateUnknownOrForeignID(t *testing.T, s webhooks.Store) {
 	workspace, other := uuid.NewString(), uuid.NewString()
 	w := newWebhook(workspace, "update-owner.example", base)
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 	want := stored(w)
 
 	tests := append(foreignIDs(workspace, w.ID),
@@ -277,7 +274,7 @@ func testUpdateRefusesInvalidValues(t *testing.T, s webhooks.Store) {
 	// update too, and a refused update changes nothing.
 	workspace := uuid.NewString()
 	w := newWebhook(workspace, "invalid-update.example", base)
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 	want := stored(w)
 
 	tests := []struct {
@@ -307,7 +304,7 @@ func testConcurrentUpdatesToOneURL(t *testing.T, s webhooks.Store) {
 	hooks := make([]*webhooks.Webhook, n)
 	for i := range hooks {
 		hooks[i] = newWebhook(workspace, fmt.Sprintf("converge-%d.example", i), base)
-		mustCreate(t, s, hooks[i], n)
+		mustCreateHook(t, s, hooks[i], n)
 	}
 	const target = "https://converge.example/hook"
 
@@ -355,8 +352,8 @@ func testDelete(t *testing.T, s webhooks.Store) {
 	workspace := uuid.NewString()
 	doomed := newWebhook(workspace, "doomed.example", base)
 	kept := newWebhook(workspace, "kept.example", base)
-	mustCreate(t, s, doomed, limit)
-	mustCreate(t, s, kept, limit)
+	mustCreateHook(t, s, doomed, limit)
+	mustCreateHook(t, s, kept, limit)
 
 	if err := s.DeleteWebhook(ctx(t), workspace, doomed.ID); err != nil {
 		t.Fatalf("DeleteWebhook: %v", err)
@@ -366,18 +363,18 @@ func testDelete(t *testing.T, s webhooks.Store) {
 		t.Fatalf("second DeleteWebhook = %v, want ErrNotFound", err)
 	}
 	assertSameWebhook(t, mustGet(t, s, workspace, kept.ID), stored(kept))
-	if page, total := mustList(t, s, workspace, 0, 10); total != 1 || len(page) != 1 || page[0].ID != kept.ID {
+	if page, total := mustListHooks(t, s, workspace, 0, 10); total != 1 || len(page) != 1 || page[0].ID != kept.ID {
 		t.Fatalf("ListWebhooks = %v, total %d; want only %s", ids(page), total, kept.ID)
 	}
 
 	// The row is really gone: its URL and its place under the limit are free.
-	mustCreate(t, s, newWebhook(workspace, "doomed.example", base), limit)
+	mustCreateHook(t, s, newWebhook(workspace, "doomed.example", base), limit)
 }
 
 func testDeleteUnknownOrForeignID(t *testing.T, s webhooks.Store) {
 	workspace, other := uuid.NewString(), uuid.NewString()
 	w := newWebhook(workspace, "delete-owner.example", base)
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 
 	tests := append(foreignIDs(workspace, w.ID),
 		struct{ name, workspace, id string }{"another workspace", other, w.ID})
@@ -395,7 +392,7 @@ func testRotateSecret(t *testing.T, s webhooks.Store) {
 	workspace := uuid.NewString()
 	w := newWebhook(workspace, "rotate.example", base)
 	w.SecretCiphertext = "secret-0"
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 	want := stored(w)
 
 	rotations := []struct {
@@ -421,7 +418,7 @@ func testRotateSecret(t *testing.T, s webhooks.Store) {
 			want.UpdatedAt = r.now
 			assertSameWebhook(t, got, want)
 			assertSameWebhook(t, mustGet(t, s, workspace, w.ID), want)
-			page, _ := mustList(t, s, workspace, 0, 10)
+			page, _ := mustListHooks(t, s, workspace, 0, 10)
 			if len(page) != 1 {
 				t.Fatalf("ListWebhooks = %d items, want 1", len(page))
 			}
@@ -438,7 +435,7 @@ func testRotateSecret(t *testing.T, s webhooks.Store) {
 func testRotateUnknownOrForeignID(t *testing.T, s webhooks.Store) {
 	workspace, other := uuid.NewString(), uuid.NewString()
 	w := newWebhook(workspace, "rotate-owner.example", base)
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 
 	tests := append(foreignIDs(workspace, w.ID),
 		struct{ name, workspace, id string }{"another workspace", other, w.ID})
@@ -462,7 +459,7 @@ func testConcurrentRotations(t *testing.T, s webhooks.Store) {
 	workspace := uuid.NewString()
 	w := newWebhook(workspace, "rotate-race.example", base)
 	w.SecretCiphertext = "secret-0"
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 
 	c := ctx(t)
 	results := make([]*webhooks.Webhook, n)
@@ -509,7 +506,7 @@ func testRotateDuringOverlap(t *testing.T, s webhooks.Store) {
 	workspace := uuid.NewString()
 	w := newWebhook(workspace, "rotate-overlap.example", base)
 	w.SecretCiphertext = "secret-0"
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 	first := mustRotate(t, s, workspace, w.ID, "secret-1", later.Add(time.Hour), later)
 	for _, at := range []time.Time{later, later.Add(59 * time.Minute)} {
 		got, err := s.RotateSecret(ctx(t), workspace, w.ID, "secret-1", "secret-x", at.Add(time.Hour), at)
@@ -533,7 +530,7 @@ func testRotateFromStaleSecret(t *testing.T, s webhooks.Store) {
 	workspace := uuid.NewString()
 	w := newWebhook(workspace, "rotate-stale.example", base)
 	w.SecretCiphertext = "secret-0"
-	mustCreate(t, s, w, 10)
+	mustCreateHook(t, s, w, 10)
 	first := mustRotate(t, s, workspace, w.ID, "secret-1", later, later)
 	for _, stale := range []string{"secret-0", "", "secret-2"} {
 		got, err := s.RotateSecret(ctx(t), workspace, w.ID, stale, "secret-x", later.Add(2*time.Hour), later.Add(time.Minute))

@@ -12,7 +12,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/secretbox"
 	"github.com/leadlex/api-gateway/gateway/store/memory"
 	"github.com/leadlex/api-gateway/gateway/urlcheck"
-	"github.com/leadlex/api-gateway/routes/webhooks"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 type fixedClock struct{ t time.Time }

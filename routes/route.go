@@ -1,56 +1,21 @@
-package gateway
+// Package routes is the HTTP layer's vocabulary, shared by the route modules
+// below it, the middleware and the assembly: the route and module
+// declarations (Route, Doc, Module, Public), the principal on the echo
+// context, the JSON body rules, paging from the query string, the contract's
+// envelopes (data, list, error) and the one table from error codes to HTTP
+// status. Domain and store packages never import it.
+package routes
 
 import (
-	"strings"
-
 	"github.com/labstack/echo/v4"
+
+	"github.com/leadlex/api-gateway/gateway"
 )
-
-// Permission is a `resource:action` grant held by an API key.
-type Permission string
-
-// The permissions the contract defines.
-const (
-	PermWebhooksRead  Permission = "webhooks:read"
-	PermWebhooksWrite Permission = "webhooks:write"
-	PermEventsRead    Permission = "events:read"
-	PermEventsPublish Permission = "events:publish"
-	PermAdminAPIKeys  Permission = "admin:api_keys"
-)
-
-// AllPermissions lists every known permission, in a stable order.
-func AllPermissions() []Permission {
-	return []Permission{PermWebhooksRead, PermWebhooksWrite, PermEventsRead, PermEventsPublish, PermAdminAPIKeys}
-}
-
-// ValidPermission reports whether p is a permission the gateway knows.
-func ValidPermission(p Permission) bool {
-	for _, k := range AllPermissions() {
-		if k == p {
-			return true
-		}
-	}
-	return false
-}
-
-// Satisfies reports whether a set of held permissions grants required. By the
-// contract, `X:write` implies `X:read`.
-func Satisfies(held []Permission, required Permission) bool {
-	for _, h := range held {
-		if h == required {
-			return true
-		}
-		if res, ok := strings.CutSuffix(string(required), ":read"); ok && string(h) == res+":write" {
-			return true
-		}
-	}
-	return false
-}
 
 // Public marks a route that needs no API key (health, documents). A route must
 // say so explicitly; the zero Permission is rejected when mounting, so that a
 // route cannot forget its permission.
-const Public Permission = "public"
+const Public gateway.Permission = "public"
 
 // Route is one endpoint a module declares. The gateway mounts it under the base
 // path and applies auth, rate limits and the permission check from this
@@ -58,11 +23,11 @@ const Public Permission = "public"
 type Route struct {
 	Method     string
 	Path       string // relative to the base path, e.g. "/v1/webhooks"
-	Permission Permission
+	Permission gateway.Permission
 	// AnyOf, when set, lets any one of these permissions through instead of
 	// Permission alone (e.g. the catalog is readable with events:read or any
 	// webhooks permission).
-	AnyOf   []Permission
+	AnyOf   []gateway.Permission
 	Handler echo.HandlerFunc
 	Summary string
 	// Doc describes the route for the OpenAPI document. It sits next to the
@@ -97,7 +62,7 @@ type Doc struct {
 	DefaultPerPage int
 	// Errors are the route's own error codes; the gateway adds the ones its
 	// middleware can answer with (auth, permissions, limits, body rules).
-	Errors []Code
+	Errors []gateway.Code
 	// Example is an example request body in JSON.
 	Example string
 	// Tag groups the operation in the document.
@@ -113,11 +78,11 @@ type Param struct {
 }
 
 // Required returns the permissions of which the caller needs at least one.
-func (r Route) Required() []Permission {
+func (r Route) Required() []gateway.Permission {
 	if len(r.AnyOf) > 0 {
 		return r.AnyOf
 	}
-	return []Permission{r.Permission}
+	return []gateway.Permission{r.Permission}
 }
 
 // Module is a pluggable group of routes. A new module is one package that

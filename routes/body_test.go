@@ -1,4 +1,4 @@
-package gateway_test
+package routes_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/routes"
 )
 
 // hookBody exercises every kind of field DecodeJSON has to handle: strings,
@@ -64,7 +65,7 @@ func decodeRequest(t *testing.T, contentType string, body io.Reader) (hookBody, 
 	}
 	c := e.NewContext(req, httptest.NewRecorder())
 	var dst hookBody
-	err := gateway.DecodeJSON(c, &dst, hookRequired...)
+	err := routes.DecodeJSON(c, &dst, hookRequired...)
 	return dst, err
 }
 
@@ -93,8 +94,8 @@ func TestDecodeJSONContentType(t *testing.T) {
 			got, err := decodeRequest(t, tc.contentType, strings.NewReader(validHook))
 			if !tc.ok {
 				ge := wantError(t, err, gateway.CodeUnsupportedMediaType)
-				if ge.Code.Status() != http.StatusUnsupportedMediaType {
-					t.Errorf("status = %d, want 415", ge.Code.Status())
+				if routes.Status(ge.Code) != http.StatusUnsupportedMediaType {
+					t.Errorf("status = %d, want 415", routes.Status(ge.Code))
 				}
 				return
 			}
@@ -117,12 +118,12 @@ func TestDecodeJSONBodyErrors(t *testing.T) {
 		rec := httptest.NewRecorder()
 		req.Body = http.MaxBytesReader(rec, req.Body, 64)
 		var dst hookBody
-		ge := wantError(t, gateway.DecodeJSON(e.NewContext(req, rec), &dst, hookRequired...), gateway.CodePayloadTooLarge)
+		ge := wantError(t, routes.DecodeJSON(e.NewContext(req, rec), &dst, hookRequired...), gateway.CodePayloadTooLarge)
 		if ge.Details["limit_bytes"] != int64(64) {
 			t.Errorf("details = %v, want limit_bytes 64", ge.Details)
 		}
-		if ge.Code.Status() != http.StatusRequestEntityTooLarge {
-			t.Errorf("status = %d", ge.Code.Status())
+		if routes.Status(ge.Code) != http.StatusRequestEntityTooLarge {
+			t.Errorf("status = %d", routes.Status(ge.Code))
 		}
 	})
 	t.Run("unreadable body is invalid_json", func(t *testing.T) {
@@ -229,7 +230,7 @@ func TestDecodeJSONBytes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var got hookBody
-			err := gateway.DecodeJSONBytes([]byte(tc.body), &got, hookRequired...)
+			err := routes.DecodeJSONBytes([]byte(tc.body), &got, hookRequired...)
 			if tc.code == "" {
 				if err != nil {
 					t.Fatalf("err = %v", err)
@@ -281,7 +282,7 @@ func TestDecodeJSONTypeMessages(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
 			var dst hookBody
-			ge := wantError(t, gateway.DecodeJSONBytes([]byte(tc.body), &dst, hookRequired...), gateway.CodeValidation)
+			ge := wantError(t, routes.DecodeJSONBytes([]byte(tc.body), &dst, hookRequired...), gateway.CodeValidation)
 			if !strings.Contains(ge.Message, tc.want) {
 				t.Errorf("message %q, want it to say %q", ge.Message, tc.want)
 			}
@@ -305,7 +306,7 @@ func TestDecodeJSONOtherTypes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.field, func(t *testing.T) {
 			var dst odd
-			ge := wantError(t, gateway.DecodeJSONBytes([]byte(tc.body), &dst), gateway.CodeValidation)
+			ge := wantError(t, routes.DecodeJSONBytes([]byte(tc.body), &dst), gateway.CodeValidation)
 			if ge.Details["field"] != tc.field || !strings.Contains(ge.Message, tc.want) {
 				t.Errorf("got %q %v, want field %q and %q", ge.Message, ge.Details, tc.field, tc.want)
 			}
@@ -315,7 +316,7 @@ func TestDecodeJSONOtherTypes(t *testing.T) {
 
 func TestValidateNotAStruct(t *testing.T) {
 	// A programming error, not the client's: internal, never a 400.
-	if code := gateway.CodeOf(gateway.Validate(nil)); code != gateway.CodeInternal {
+	if code := gateway.CodeOf(routes.Validate(nil)); code != gateway.CodeInternal {
 		t.Errorf("Validate(nil) code = %s, want internal_error", code)
 	}
 }
@@ -338,13 +339,13 @@ func TestValidateMessages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ge := wantError(t, gateway.Validate(&tc.val), gateway.CodeValidation)
+			ge := wantError(t, routes.Validate(&tc.val), gateway.CodeValidation)
 			if ge.Details["field"] != tc.field || !strings.Contains(ge.Message, tc.word) {
 				t.Errorf("got %q %v, want field %q and %q in the message", ge.Message, ge.Details, tc.field, tc.word)
 			}
 		})
 	}
-	if err := gateway.Validate(&v{Name: "ok"}); err != nil {
+	if err := routes.Validate(&v{Name: "ok"}); err != nil {
 		t.Errorf("valid value: %v", err)
 	}
 }
@@ -382,10 +383,10 @@ func FuzzDecodeJSON(f *testing.F) {
 		rec := httptest.NewRecorder()
 		req.Body = http.MaxBytesReader(rec, req.Body, fuzzLimit)
 		var got hookBody
-		err := gateway.DecodeJSON(e.NewContext(req, rec), &got, hookRequired...)
+		err := routes.DecodeJSON(e.NewContext(req, rec), &got, hookRequired...)
 
 		var direct hookBody
-		directErr := gateway.DecodeJSONBytes(body, &direct, hookRequired...)
+		directErr := routes.DecodeJSONBytes(body, &direct, hookRequired...)
 		if err == nil {
 			if directErr != nil {
 				t.Fatalf("DecodeJSON accepted what DecodeJSONBytes refused: %v", directErr)
@@ -398,7 +399,7 @@ func FuzzDecodeJSON(f *testing.F) {
 				t.Fatalf("re-encoding %+v: %v", got, err)
 			}
 			var again hookBody
-			if err := gateway.DecodeJSONBytes(out, &again, hookRequired...); err != nil {
+			if err := routes.DecodeJSONBytes(out, &again, hookRequired...); err != nil {
 				t.Fatalf("re-encoded %s does not decode: %v", out, err)
 			}
 			if !reflect.DeepEqual(got, again) {
@@ -429,10 +430,10 @@ func checkClientError(t *testing.T, err error) {
 	if !ok {
 		t.Fatalf("error %T %v is not a *gateway.Error", err, err)
 	}
-	switch ge.Code.Status() {
+	switch routes.Status(ge.Code) {
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
 	default:
-		t.Fatalf("error %v has status %d, want 400, 413 or 415", ge, ge.Code.Status())
+		t.Fatalf("error %v has status %d, want 400, 413 or 415", ge, routes.Status(ge.Code))
 	}
 	if ge.Message == "" {
 		t.Fatalf("error %v has no message", ge)
