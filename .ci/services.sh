@@ -71,21 +71,24 @@ start_redis() {
 pg_url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 redis_url=${REDIS_URL:-redis://127.0.0.1:6379/0}
 
-read -r pg_host pg_port < <(hostport "$pg_url" 5432)
-if ! reachable "$pg_host" "$pg_port"; then
-  if [ -n "${DATABASE_URL:-}" ]; then log "DATABASE_URL is set but $pg_host:$pg_port does not answer"; exit 1; fi
-  log "no PostgreSQL on 127.0.0.1:5432; starting a throwaway one in $dir"
-  start_postgres
-  wait_for 127.0.0.1 5432 PostgreSQL
-fi
+# ensure NAME VAR URL DEFAULT_PORT START: makes the service of URL (from
+# environment variable VAR, when set) reachable, starting a throwaway one
+# with START when nothing answers on the default local port.
+ensure() {
+  local name=$1 var=$2 host port
+  read -r host port < <(hostport "$3" "$4")
+  if ! reachable "$host" "$port"; then
+    if [ -n "${!var:-}" ]; then log "$var is set but $host:$port does not answer"; exit 1; fi
+    log "no $name on 127.0.0.1:$4; starting a throwaway one in $dir"
+    "$5"
+    wait_for 127.0.0.1 "$4" "$name"
+  fi
+}
 
+ensure PostgreSQL DATABASE_URL "$pg_url" 5432 start_postgres
+ensure Redis REDIS_URL "$redis_url" 6379 start_redis
+read -r pg_host pg_port < <(hostport "$pg_url" 5432)
 read -r redis_host redis_port < <(hostport "$redis_url" 6379)
-if ! reachable "$redis_host" "$redis_port"; then
-  if [ -n "${REDIS_URL:-}" ]; then log "REDIS_URL is set but $redis_host:$redis_port does not answer"; exit 1; fi
-  log "no Redis on 127.0.0.1:6379; starting a throwaway one in $dir"
-  start_redis
-  wait_for 127.0.0.1 6379 Redis
-fi
 
 log "PostgreSQL at $pg_host:$pg_port, Redis at $redis_host:$redis_port"
 printf 'export DATABASE_URL=%q\nexport REDIS_URL=%q\n' "$pg_url" "$redis_url"

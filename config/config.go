@@ -355,29 +355,27 @@ func (p *parser) oneOf(name, def string, allowed ...string) string {
 }
 
 func (p *parser) intRange(name string, def, lo, hi int) int {
-	v := p.str(name, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		p.errf("%s: must be an integer from %d to %d, got %q", name, lo, hi, v)
-		return def
-	}
-	return n
+	return inRange(p, name, def, lo, hi, strconv.Atoi, "an integer", "")
 }
 
 func (p *parser) duration(name string, def, lo, hi time.Duration) time.Duration {
+	return inRange(p, name, def, lo, hi, time.ParseDuration, "a duration", " (e.g. 5s)")
+}
+
+// inRange reads name with parse, def when it is unset, and reports a value
+// that does not parse or lies outside lo to hi as "must be <what> from lo
+// to hi<example>", taking def then.
+func inRange[T int | time.Duration](p *parser, name string, def, lo, hi T, parse func(string) (T, error), what, example string) T {
 	v := p.str(name, "")
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < lo || d > hi {
-		p.errf("%s: must be a duration from %s to %s (e.g. 5s), got %q", name, lo, hi, v)
+	n, err := parse(v)
+	if err != nil || n < lo || n > hi {
+		p.errf("%s: must be %s from %v to %v%s, got %q", name, what, lo, hi, example, v)
 		return def
 	}
-	return d
+	return n
 }
 
 func (p *parser) boolean(name string, def bool) bool {

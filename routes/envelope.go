@@ -33,6 +33,16 @@ func ListJSON(c echo.Context, name string, items any, p gateway.Page, total int)
 	})
 }
 
+// ListOf answers a paginated list like ListJSON, each stored item rendered
+// with view. An empty page is an empty array, never null.
+func ListOf[T, V any](c echo.Context, name string, items []T, view func(*T) V, p gateway.Page, total int) error {
+	views := make([]V, len(items))
+	for i := range items {
+		views[i] = view(&items[i])
+	}
+	return ListJSON(c, name, views, p, total)
+}
+
 // errorBody is the contract's error envelope.
 type errorBody struct {
 	Error errorFields `json:"error"`

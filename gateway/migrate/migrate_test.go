@@ -63,18 +63,25 @@ func tableExists(t *testing.T, pool *pgxpool.Pool, name string) bool {
 	return exists
 }
 
+// upApplies runs migrate.Up on files and fails the test unless it succeeds
+// having applied exactly want, in that order (nothing when want is empty).
+func upApplies(t *testing.T, pool *pgxpool.Pool, files fs.FS, label string, want ...string) {
+	t.Helper()
+	applied, err := migrate.Up(ctx(t), pool, files)
+	if err != nil {
+		t.Fatalf("%s: %v", label, err)
+	}
+	if !slices.Equal(applied, want) {
+		t.Fatalf("%s applied %v, want %v", label, applied, want)
+	}
+}
+
 func TestUpAppliesShippedMigrationsOnce(t *testing.T) {
 	t.Parallel()
 	pool, _ := testdb.NewEmpty(t)
 	files, names := shipped(t)
 
-	applied, err := migrate.Up(ctx(t), pool, files)
-	if err != nil {
-		t.Fatalf("first Up: %v", err)
-	}
-	if !slices.Equal(applied, names) {
-		t.Fatalf("first Up applied %v, want %v", applied, names)
-	}
+	upApplies(t, pool, files, "first Up", names...)
 	if got := recorded(t, pool); !slices.Equal(got, names) {
 		t.Fatalf("recorded %v, want %v", got, names)
 	}
@@ -84,13 +91,7 @@ func TestUpAppliesShippedMigrationsOnce(t *testing.T) {
 		}
 	}
 
-	applied, err = migrate.Up(ctx(t), pool, files)
-	if err != nil {
-		t.Fatalf("second Up: %v", err)
-	}
-	if len(applied) != 0 {
-		t.Fatalf("second Up applied %v, want nothing", applied)
-	}
+	upApplies(t, pool, files, "second Up")
 }
 
 func TestUpConcurrentRuns(t *testing.T) {
@@ -169,13 +170,7 @@ func TestUpBrokenMigrationRollsBack(t *testing.T) {
 
 	// Once the file is fixed, the next run picks up where the last one stopped.
 	files["002_broken.sql"] = &fstest.MapFile{Data: []byte("create table broken_t (id int);")}
-	applied, err = migrate.Up(ctx(t), pool, files)
-	if err != nil {
-		t.Fatalf("Up after the fix: %v", err)
-	}
-	if want := []string{"002_broken.sql", "003_later.sql"}; !slices.Equal(applied, want) {
-		t.Fatalf("applied %v, want %v", applied, want)
-	}
+	upApplies(t, pool, files, "Up after the fix", "002_broken.sql", "003_later.sql")
 }
 
 func TestUpAppliesInFileNameOrder(t *testing.T) {
@@ -188,13 +183,7 @@ func TestUpAppliesInFileNameOrder(t *testing.T) {
 		"20260101_a.sql": {Data: []byte("create table ordered (step int);")},
 		"20260102_b.sql": {Data: []byte("insert into ordered (step) values (2);")},
 	}
-	applied, err := migrate.Up(ctx(t), pool, files)
-	if err != nil {
-		t.Fatalf("Up: %v", err)
-	}
-	if want := []string{"20260101_a.sql", "20260102_b.sql", "20260103_c.sql"}; !slices.Equal(applied, want) {
-		t.Fatalf("applied %v, want %v", applied, want)
-	}
+	upApplies(t, pool, files, "Up", "20260101_a.sql", "20260102_b.sql", "20260103_c.sql")
 }
 
 func TestUpRefusesFSWithoutMigrations(t *testing.T) {

@@ -33,15 +33,22 @@ func (s *Service) storeError(op string, err error) error {
 
 // Get returns one webhook of the workspace.
 func (s *Service) Get(ctx context.Context, workspaceID, id string) (*Webhook, error) {
+	_, w, err := s.load(ctx, workspaceID, id, "get webhook")
+	return w, err
+}
+
+// load parses id and reads that webhook of the workspace, for op; it
+// returns the id in its canonical form with the webhook.
+func (s *Service) load(ctx context.Context, workspaceID, id, op string) (string, *Webhook, error) {
 	id, ok := gateway.ParseID(id)
 	if !ok {
-		return nil, NotFound()
+		return "", nil, NotFound()
 	}
 	w, err := s.Store.GetWebhook(ctx, workspaceID, id)
 	if err != nil {
-		return nil, s.storeError("get webhook", err)
+		return "", nil, s.storeError(op, err)
 	}
-	return w, nil
+	return id, w, nil
 }
 
 // List returns a page of the workspace's webhooks, newest first.
@@ -123,13 +130,9 @@ const MaxRotationOverlap = 7 * 24 * time.Hour
 // overlap asked for. Serialising would let the last of N rotations push
 // every earlier secret out of the two slots at once.
 func (s *Service) RotateSecret(ctx context.Context, workspaceID, id string, overlap time.Duration) (*Rotated, error) {
-	id, ok := gateway.ParseID(id)
-	if !ok {
-		return nil, NotFound()
-	}
-	current, err := s.Store.GetWebhook(ctx, workspaceID, id)
+	id, current, err := s.load(ctx, workspaceID, id, "rotate secret")
 	if err != nil {
-		return nil, s.storeError("rotate secret", err)
+		return nil, err
 	}
 	secret, err := NewSecret()
 	if err != nil {

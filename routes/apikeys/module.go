@@ -332,11 +332,7 @@ func (m *Module) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data := make([]View, 0, len(keys))
-	for i := range keys {
-		data = append(data, viewOf(&keys[i]))
-	}
-	return routes.ListJSON(c, "api_keys", data, pg, total)
+	return routes.ListOf(c, "api_keys", keys, viewOf, pg, total)
 }
 
 // maxSearchChars bounds the search parameter: longer than any name (100) or

@@ -59,7 +59,7 @@ type RetriedDelivery struct {
 }
 
 type (
-	// logsData is GET .../logs's "data" (rendered by routes.ListJSON).
+	// logsData is GET .../logs's "data" (rendered by routes.ListOf).
 	logsData struct {
 		Logs []LogEntry `json:"logs"`
 	}
@@ -99,11 +99,7 @@ func (m *Module) logs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	entries := make([]LogEntry, len(list))
-	for i := range list {
-		entries[i] = LogEntryOf(&list[i])
-	}
-	return routes.ListJSON(c, "logs", entries, page, total)
+	return routes.ListOf(c, "logs", list, LogEntryOf, page, total)
 }
 
 func (m *Module) test(c echo.Context) error {

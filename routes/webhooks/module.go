@@ -62,7 +62,7 @@ type (
 	webhookData struct {
 		Webhook View `json:"webhook"`
 	}
-	// listData is GET /v1/webhooks's "data" (rendered by routes.ListJSON).
+	// listData is GET /v1/webhooks's "data" (rendered by routes.ListOf).
 	listData struct {
 		Webhooks []View `json:"webhooks"`
 	}
@@ -169,11 +169,7 @@ func (m *Module) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	views := make([]View, len(list))
-	for i := range list {
-		views[i] = ViewOf(&list[i])
-	}
-	return routes.ListJSON(c, "webhooks", views, page, total)
+	return routes.ListOf(c, "webhooks", list, ViewOf, page, total)
 }
 
 func (m *Module) get(c echo.Context) error {

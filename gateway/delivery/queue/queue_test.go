@@ -162,6 +162,33 @@ func serve(t *testing.T, q served, h queue.Handler, concurrency int) (stop func(
 	return stop
 }
 
+// eachImpl runs test, in parallel with the test's other parallel tests, on
+// a fresh queue of each implementation in a parallel subtest of its own.
+func eachImpl(t *testing.T, test func(t *testing.T, q served)) {
+	t.Helper()
+	t.Parallel()
+	for _, im := range impls() {
+		t.Run(im.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, im.new(t))
+		})
+	}
+}
+
+// handledOnce serves q with concurrency handlers that run then, enqueues
+// one delivery, and checks that it is handled exactly once.
+func handledOnce(t *testing.T, q served, concurrency int, then func(ctx context.Context, id string) error) {
+	t.Helper()
+	r := newRecorder(then)
+	serve(t, q, r.handle, concurrency)
+	enqueue(t, q, "d1", time.Now())
+	r.wait(t, 1)
+	time.Sleep(settle)
+	if n := r.count("d1"); n != 1 {
+		t.Errorf("handled %d times, want 1", n)
+	}
+}
+
 func enqueue(t *testing.T, q served, id string, at time.Time) {
 	t.Helper()
 	if err := q.Enqueue(context.Background(), id, at); err != nil {
@@ -170,177 +197,128 @@ func enqueue(t *testing.T, q served, id string, at time.Time) {
 }
 
 func TestRunsOnce(t *testing.T) {
-	t.Parallel()
-	for _, im := range impls() {
-		t.Run(im.name, func(t *testing.T) {
-			t.Parallel()
-			q := im.new(t)
-			r := newRecorder(nil)
-			serve(t, q, r.handle, 2)
-			enqueue(t, q, "d1", time.Now())
-			r.wait(t, 1)
-			time.Sleep(settle)
-			if n := r.count("d1"); n != 1 {
-				t.Errorf("handled %d times, want 1", n)
-			}
-		})
-	}
+	eachImpl(t, func(t *testing.T, q served) {
+		handledOnce(t, q, 2, nil)
+	})
 }
 
 func TestDuplicatesDropped(t *testing.T) {
-	t.Parallel()
-	for _, im := range impls() {
-		t.Run(im.name, func(t *testing.T) {
-			t.Parallel()
-			q := im.new(t)
-			at := time.Now()
-			// Queued before serving, so that the first copy is certainly
-			// still queued when the second comes.
-			enqueue(t, q, "d1", at)
-			enqueue(t, q, "d1", at)
-			enqueue(t, q, "d1", at.Add(-time.Second)) // another time: another task
-			enqueue(t, q, "d2", at)
-			r := newRecorder(nil)
-			serve(t, q, r.handle, 2)
-			r.wait(t, 3)
-			time.Sleep(settle)
-			if a, b := r.count("d1"), r.count("d2"); a != 2 || b != 1 {
-				t.Errorf("handled d1 %d and d2 %d times, want 2 and 1", a, b)
-			}
-		})
-	}
+	eachImpl(t, func(t *testing.T, q served) {
+		at := time.Now()
+		// Queued before serving, so that the first copy is certainly
+		// still queued when the second comes.
+		enqueue(t, q, "d1", at)
+		enqueue(t, q, "d1", at)
+		enqueue(t, q, "d1", at.Add(-time.Second)) // another time: another task
+		enqueue(t, q, "d2", at)
+		r := newRecorder(nil)
+		serve(t, q, r.handle, 2)
+		r.wait(t, 3)
+		time.Sleep(settle)
+		if a, b := r.count("d1"), r.count("d2"); a != 2 || b != 1 {
+			t.Errorf("handled d1 %d and d2 %d times, want 2 and 1", a, b)
+		}
+	})
 }
 
 func TestScheduledNotBefore(t *testing.T) {
-	t.Parallel()
-	for _, im := range impls() {
-		t.Run(im.name, func(t *testing.T) {
-			t.Parallel()
-			q := im.new(t)
-			r := newRecorder(nil)
-			serve(t, q, r.handle, 1)
-			at := time.Now().Add(300 * time.Millisecond)
-			// A time late in its second: asynq alone would run it from the
-			// start of that second.
-			late := time.Now().Truncate(time.Second).Add(1900 * time.Millisecond)
-			enqueue(t, q, "later", at)
-			enqueue(t, q, "late", late)
-			enqueue(t, q, "now", time.Now())
-			r.wait(t, 3)
-			if got := r.first("later"); got.Before(at) {
-				t.Errorf("ran %s before its time", at.Sub(got))
-			}
-			if got := r.first("late"); got.Before(late) {
-				t.Errorf("ran %s before its time", late.Sub(got))
-			}
-		})
-	}
+	eachImpl(t, func(t *testing.T, q served) {
+		r := newRecorder(nil)
+		serve(t, q, r.handle, 1)
+		at := time.Now().Add(300 * time.Millisecond)
+		// A time late in its second: asynq alone would run it from the
+		// start of that second.
+		late := time.Now().Truncate(time.Second).Add(1900 * time.Millisecond)
+		enqueue(t, q, "later", at)
+		enqueue(t, q, "late", late)
+		enqueue(t, q, "now", time.Now())
+		r.wait(t, 3)
+		if got := r.first("later"); got.Before(at) {
+			t.Errorf("ran %s before its time", at.Sub(got))
+		}
+		if got := r.first("late"); got.Before(late) {
+			t.Errorf("ran %s before its time", late.Sub(got))
+		}
+	})
 }
 
 func TestErrorsAreNotRetried(t *testing.T) {
-	t.Parallel()
-	for _, im := range impls() {
-		t.Run(im.name, func(t *testing.T) {
-			t.Parallel()
-			q := im.new(t)
-			r := newRecorder(func(context.Context, string) error { return errors.New("store down") })
-			serve(t, q, r.handle, 1)
-			enqueue(t, q, "d1", time.Now())
-			r.wait(t, 1)
-			time.Sleep(settle)
-			if n := r.count("d1"); n != 1 {
-				t.Errorf("handled %d times, want 1", n)
-			}
-		})
-	}
+	eachImpl(t, func(t *testing.T, q served) {
+		handledOnce(t, q, 1, func(context.Context, string) error { return errors.New("store down") })
+	})
 }
 
 // TestGracefulShutdown checks that Serve, once its context ends, lets a
 // running handler finish with a live context before returning.
 func TestGracefulShutdown(t *testing.T) {
-	t.Parallel()
-	for _, im := range impls() {
-		t.Run(im.name, func(t *testing.T) {
-			t.Parallel()
-			q := im.new(t)
-			release := make(chan struct{})
-			ctxErr := make(chan error, 1)
-			r := newRecorder(func(ctx context.Context, _ string) error {
-				<-release
-				ctxErr <- ctx.Err()
-				return nil
-			})
-			stop := serve(t, q, r.handle, 1)
-			enqueue(t, q, "d1", time.Now())
-			r.wait(t, 1)
-			stopped := make(chan error, 1)
-			go func() { stopped <- stop() }()
-			select {
-			case <-stopped:
-				t.Fatal("Serve returned while a handler was running")
-			case <-time.After(settle):
-			}
-			close(release)
-			if err := <-stopped; err != nil {
-				t.Fatal(err)
-			}
-			if err := <-ctxErr; err != nil {
-				t.Errorf("handler's context ended during the graceful shutdown: %v", err)
-			}
+	eachImpl(t, func(t *testing.T, q served) {
+		release := make(chan struct{})
+		ctxErr := make(chan error, 1)
+		r := newRecorder(func(ctx context.Context, _ string) error {
+			<-release
+			ctxErr <- ctx.Err()
+			return nil
 		})
-	}
+		stop := serve(t, q, r.handle, 1)
+		enqueue(t, q, "d1", time.Now())
+		r.wait(t, 1)
+		stopped := make(chan error, 1)
+		go func() { stopped <- stop() }()
+		select {
+		case <-stopped:
+			t.Fatal("Serve returned while a handler was running")
+		case <-time.After(settle):
+		}
+		close(release)
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-ctxErr; err != nil {
+			t.Errorf("handler's context ended during the graceful shutdown: %v", err)
+		}
+	})
 }
 
 // TestConcurrencyBound checks that no more than concurrency handlers run at
 // once, and that they do run concurrently.
 func TestConcurrencyBound(t *testing.T) {
-	t.Parallel()
-	for _, im := range impls() {
-		t.Run(im.name, func(t *testing.T) {
-			t.Parallel()
-			q := im.new(t)
-			var running, peak atomic.Int32
-			release := make(chan struct{})
-			r := newRecorder(func(context.Context, string) error {
-				n := running.Add(1)
-				for {
-					p := peak.Load()
-					if n <= p || peak.CompareAndSwap(p, n) {
-						break
-					}
+	eachImpl(t, func(t *testing.T, q served) {
+		var running, peak atomic.Int32
+		release := make(chan struct{})
+		r := newRecorder(func(context.Context, string) error {
+			n := running.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
 				}
-				<-release
-				running.Add(-1)
-				return nil
-			})
-			for _, id := range []string{"a", "b", "c", "d"} {
-				enqueue(t, q, id, time.Now())
 			}
-			serve(t, q, r.handle, 2)
-			r.wait(t, 2)
-			time.Sleep(settle)
-			if p := peak.Load(); p != 2 {
-				t.Errorf("%d handlers ran at once, want 2", p)
-			}
-			close(release)
-			r.wait(t, 2)
+			<-release
+			running.Add(-1)
+			return nil
 		})
-	}
+		for _, id := range []string{"a", "b", "c", "d"} {
+			enqueue(t, q, id, time.Now())
+		}
+		serve(t, q, r.handle, 2)
+		r.wait(t, 2)
+		time.Sleep(settle)
+		if p := peak.Load(); p != 2 {
+			t.Errorf("%d handlers ran at once, want 2", p)
+		}
+		close(release)
+		r.wait(t, 2)
+	})
 }
 
 func TestEnqueueCancelled(t *testing.T) {
-	t.Parallel()
-	for _, im := range impls() {
-		t.Run(im.name, func(t *testing.T) {
-			t.Parallel()
-			q := im.new(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			if err := q.Enqueue(ctx, "d1", time.Now()); err == nil {
-				t.Error("Enqueue with an ended context succeeded")
-			}
-		})
-	}
+	eachImpl(t, func(t *testing.T, q served) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := q.Enqueue(ctx, "d1", time.Now()); err == nil {
+			t.Error("Enqueue with an ended context succeeded")
+		}
+	})
 }
 
 // TestAsynqTasks checks how tasks are stored in Redis: in the configured
