@@ -52,9 +52,7 @@ func (e *env) revokedInDB(id string) bool {
 }
 
 func TestAPIKeyShapes(t *testing.T) {
-	e := newEnv(t)
-	admin := e.createKey(workspaceA, "admin:api_keys,webhooks:write", "--plan", "pro", "--tier", "high")
-	g := e.start(nil)
+	_, admin, g := startWithKey(t, "admin:api_keys,webhooks:write", "--plan", "pro", "--tier", "high")
 
 	r := g.do(req{method: "POST", path: "/v1/api-keys", key: admin.Key,
 		body: `{"name": "sync", "permissions": ["webhooks:read"], "description": "read-only"}`})
@@ -112,9 +110,7 @@ func TestAPIKeyShapes(t *testing.T) {
 }
 
 func TestAPIKeyLastUsedAt(t *testing.T) {
-	e := newEnv(t)
-	admin := e.createKey(workspaceA, "admin:api_keys,webhooks:read", "--tier", "unmetered")
-	g := e.start(nil)
+	e, admin, g := startWithKey(t, "admin:api_keys,webhooks:read", "--tier", "unmetered")
 	child := mint(t, g, admin.Key, `{"name": "user", "permissions": ["webhooks:read"]}`)
 
 	lastUsed := func() *time.Time {
@@ -158,9 +154,7 @@ func TestAPIKeyLastUsedAt(t *testing.T) {
 }
 
 func TestAPIKeySearch(t *testing.T) {
-	e := newEnv(t)
-	admin := e.createKey(workspaceA, "admin:api_keys,events:read", "--tier", "unmetered", "--name", "admin")
-	g := e.start(nil)
+	e, admin, g := startWithKey(t, "admin:api_keys,events:read", "--tier", "unmetered", "--name", "admin")
 	ids := map[string]string{}
 	for _, n := range []string{"CRM sync", "crm backup", "100% done", "100 percent", "under_score", "under-score", "it's quoted"} {
 		ids[n] = mint(t, g, admin.Key, `{"name": "`+n+`", "permissions": ["events:read"]}`)["id"].(string)
@@ -258,9 +252,7 @@ func TestMintedKeysNeverOutliveTheirParent(t *testing.T) {
 }
 
 func TestRevokingAKeyRevokesWhatItMinted(t *testing.T) {
-	e := newEnv(t)
-	admin := e.createKey(workspaceA, "admin:api_keys,webhooks:read", "--tier", "unmetered")
-	g := e.start(nil)
+	e, admin, g := startWithKey(t, "admin:api_keys,webhooks:read", "--tier", "unmetered")
 
 	// tree mints parent → child → grandchild from admin and returns them.
 	tree := func() (parent, child, grandchild map[string]any) {

@@ -69,9 +69,7 @@ func TestAuthorizationOnlyHTTPWhitespace(t *testing.T) {
 // the other one), and one with two Idempotency-Key headers is 400 naming
 // the header, with nothing created.
 func TestOneAuthorizationAndIdempotencyKeyHeader(t *testing.T) {
-	e := newEnv(t)
-	k := e.createKey(workspaceA, "webhooks:write", "--plan", "org")
-	g := e.start(nil)
+	e, k, g := startWithKey(t, "webhooks:write", "--plan", "org")
 	for name, values := range map[string][]string{
 		"valid twice":        {"Bearer " + k.Key, "Bearer " + k.Key},
 		"valid then garbage": {"Bearer " + k.Key, "Bearer wbk_nope"},

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,9 +21,7 @@ var (
 )
 
 func TestCreateWebhookSuccess(t *testing.T) {
-	e := newEnv(t)
-	k := e.createKey(workspaceA, "webhooks:write", "--plan", "org")
-	g := e.start(nil)
+	e, k, g := startWithKey(t, "webhooks:write", "--plan", "org")
 
 	before := time.Now().UTC().Truncate(time.Second)
 	r := g.create(k, `{"url": "https://93.184.215.14/leadlex/webhook", "events": ["contact.created", "deal.updated"], "description": "Production CRM sync", "active": true}`)
@@ -210,23 +207,11 @@ func TestCreateWebhookRejectsBadInput(t *testing.T) {
 }
 
 func TestConcurrentCreatesOfOneURL(t *testing.T) {
-	e := newEnv(t)
-	k := e.createKey(workspaceA, "webhooks:write", "--plan", "org")
-	g := e.start(nil)
+	e, k, g := startWithKey(t, "webhooks:write", "--plan", "org")
 	const n = 20
-	var wg sync.WaitGroup
-	statuses := make([]reply, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			statuses[i] = g.create(k, hookBody("https://93.184.215.14/race"))
-		}()
-	}
-	close(start)
-	wg.Wait()
+	statuses := concurrently(n, func(int) reply {
+		return g.create(k, hookBody("https://93.184.215.14/race"))
+	})
 	counts := map[string]int{}
 	for _, r := range statuses {
 		counts[fmt.Sprintf("%d %s", r.Status, r.errCode())]++

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,16 +55,8 @@ func newDeliveryEnv(t *testing.T, workers int, extra map[string]string) *deliver
 // startWorker runs `gateway worker` until the test ends.
 func (e *env) startWorker(extra map[string]string) *gw {
 	e.t.Helper()
-	g := &gw{t: e.t, done: make(chan struct{})}
-	g.cmd = exec.Command(binary, "worker")
-	g.cmd.Env = e.environ(extra)
-	w := lockedWriter{&g.mu, &g.logs}
-	g.cmd.Stdout, g.cmd.Stderr = w, w
-	if err := g.cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	go func() { _ = g.cmd.Wait(); close(g.done) }()
-	e.t.Cleanup(g.stop)
+	g := &gw{t: e.t}
+	e.launch(g, "worker", extra)
 	waitFor(e.t, 20*time.Second, "the worker to start", func() bool {
 		select {
 		case <-g.done:
@@ -322,11 +313,7 @@ func TestUnsafeReceivers(t *testing.T) {
 		// the address that was public then) is reused.
 		const moved = "moved.example.com"
 		d.rc.dns.Set(moved, netip.MustParseAddr("127.0.0.1"))
-		r := d.g.create(d.admin, hookBody(strings.Replace(d.rc.URL("/moved"), d.rc.Name, moved, 1), "company.updated"))
-		if r.Status != 201 {
-			t.Fatalf("create: %d %s", r.Status, r.Raw)
-		}
-		hookID := r.webhook()["id"].(string)
+		hookID := d.g.createHook(d.admin, hookBody(strings.Replace(d.rc.URL("/moved"), d.rc.Name, moved, 1), "company.updated"))
 		d.rc.dns.Set(moved, netip.MustParseAddr("10.0.0.1"))
 		d.publish(t, "company.updated", `{"id": "co-2"}`)
 		waitFor(t, 15*time.Second, "the attempt", func() bool { return len(d.logs(t, hookID, "?status=failed")) >= 1 })

@@ -15,9 +15,7 @@ import (
 // both 400 validation_error naming it, on every route; auth still comes
 // first, and an unknown path is still 404.
 func TestQueryParameterRules(t *testing.T) {
-	e := newEnv(t)
-	k := e.createKey(workspaceA, "webhooks:read,events:read", "--plan", "org")
-	g := e.start(nil)
+	_, k, g := startWithKey(t, "webhooks:read,events:read", "--plan", "org")
 	tests := []struct {
 		path   string
 		key    string
@@ -51,8 +49,9 @@ func TestQueryParameterRules(t *testing.T) {
 	}
 }
 
-// rawAnswer sends raw bytes and returns the answer's status, headers and
-// body.
+// rawAnswer writes a request byte for byte (for framings Go's client never
+// produces, such as an empty chunked body, or headers it refuses to send)
+// and returns the answer's status, headers and body.
 func rawAnswer(t *testing.T, g *gw, raw string) (*http.Response, string) {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(g.url, "http://"), 5*time.Second)
@@ -78,9 +77,7 @@ func rawAnswer(t *testing.T, g *gw, raw string) (*http.Response, string) {
 // be: past net/http's own limit (64 KiB, plus its slack), and for requests
 // it cannot parse, Go answers before any handler runs, in plain text.
 func TestOversizedHeadersInTheEnvelope(t *testing.T) {
-	e := newEnv(t)
-	k := e.createKey(workspaceA, "webhooks:read", "--plan", "org")
-	g := e.start(nil)
+	_, k, g := startWithKey(t, "webhooks:read", "--plan", "org")
 	hr, _ := http.NewRequest("GET", g.url+base+"/v1/webhooks", nil)
 	hr.Header.Set("Authorization", "Bearer "+k.Key)
 	hr.Header.Set("X-Padding", strings.Repeat("p", 40<<10))

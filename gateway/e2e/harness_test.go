@@ -191,16 +191,8 @@ func (e *env) start(extra map[string]string) *gw {
 		extra = map[string]string{}
 	}
 	extra["PORT"] = port
-	g := &gw{t: e.t, url: "http://127.0.0.1:" + port, done: make(chan struct{}), client: &http.Client{Timeout: 15 * time.Second}}
-	g.cmd = exec.Command(binary, "serve")
-	g.cmd.Env = e.environ(extra)
-	w := lockedWriter{&g.mu, &g.logs}
-	g.cmd.Stdout, g.cmd.Stderr = w, w
-	if err := g.cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	go func() { _ = g.cmd.Wait(); close(g.done) }()
-	e.t.Cleanup(g.stop)
+	g := &gw{t: e.t, url: "http://127.0.0.1:" + port, client: &http.Client{Timeout: 15 * time.Second}}
+	e.launch(g, "serve", extra)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get(g.url + "/healthz")
@@ -220,6 +212,23 @@ func (e *env) start(extra map[string]string) *gw {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// launch starts `gateway <command>` as g's process with the env plus extra
+// variables, its output kept in g's logs. It is stopped with SIGTERM at
+// cleanup.
+func (e *env) launch(g *gw, command string, extra map[string]string) {
+	e.t.Helper()
+	g.done = make(chan struct{})
+	g.cmd = exec.Command(binary, command)
+	g.cmd.Env = e.environ(extra)
+	w := lockedWriter{&g.mu, &g.logs}
+	g.cmd.Stdout, g.cmd.Stderr = w, w
+	if err := g.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	go func() { _ = g.cmd.Wait(); close(g.done) }()
+	e.t.Cleanup(g.stop)
 }
 
 func (g *gw) stop() {
@@ -355,6 +364,44 @@ func (g *gw) send(hr *http.Request) reply {
 func (g *gw) create(k key, body string) reply {
 	g.t.Helper()
 	return g.do(req{method: "POST", path: "/v1/webhooks", key: k.Key, body: body})
+}
+
+// createHook creates a webhook, fails the test unless it is a 201, and
+// returns the new webhook's id.
+func (g *gw) createHook(k key, body string) string {
+	g.t.Helper()
+	r := g.create(k, body)
+	if r.Status != 201 {
+		g.t.Fatalf("create: %d %s", r.Status, r.Raw)
+	}
+	return r.webhook()["id"].(string)
+}
+
+// startWithKey is the prologue of most tests: a fresh env, one key of
+// workspaceA with perms and flags, and a gateway started with no extra
+// variables.
+func startWithKey(t *testing.T, perms string, flags ...string) (*env, key, *gw) {
+	t.Helper()
+	e := newEnv(t)
+	k := e.createKey(workspaceA, perms, flags...)
+	return e, k, e.start(nil)
+}
+
+// concurrently runs call(0) … call(n-1) in n goroutines released at once
+// and returns their replies by index.
+func concurrently(n int, call func(i int) reply) []reply {
+	replies := make([]reply, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			replies[i] = call(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return replies
 }
 
 // count returns the number of rows of a table, optionally for a workspace.

@@ -10,9 +10,7 @@ import (
 )
 
 func TestIdempotentCreateReturnsTheSecretAgain(t *testing.T) {
-	e := newEnv(t)
-	k := e.createKey(workspaceA, "webhooks:write", "--plan", "org")
-	g := e.start(nil)
+	e, k, g := startWithKey(t, "webhooks:write", "--plan", "org")
 	body := hookBody("https://93.184.215.14/idem", "deal.created")
 	withKey := func(ikey, body string) reply {
 		return g.do(req{method: "POST", path: "/v1/webhooks", key: k.Key, body: body, headers: map[string]string{"Idempotency-Key": ikey}})

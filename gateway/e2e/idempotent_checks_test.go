@@ -14,9 +14,7 @@ import (
 // secret; that a request the checks refuse keeps nothing under its key; and
 // that the access log of idempotent requests keeps the error's cause.
 func TestIdempotentReplayPassesTheFreshChecks(t *testing.T) {
-	e := newEnv(t)
-	k := e.createKey(workspaceA, "webhooks:write", "--plan", "org")
-	g := e.start(nil)
+	e, k, g := startWithKey(t, "webhooks:write", "--plan", "org")
 	body := hookBody("https://93.184.215.14/idem-checks")
 	send := func(ikey, ctype, body string) reply {
 		return g.do(req{method: "POST", path: "/v1/webhooks", key: k.Key, body: body, ctype: ctype, headers: map[string]string{"Idempotency-Key": ikey}})

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -214,31 +213,15 @@ func TestWebhookLifecycle(t *testing.T) {
 }
 
 func TestConcurrentPatchesToOneURL(t *testing.T) {
-	e := newEnv(t)
-	k := e.createKey(workspaceA, "webhooks:write", "--tier", "unmetered")
-	g := e.start(nil)
+	e, k, g := startWithKey(t, "webhooks:write", "--tier", "unmetered")
 	const n = 10
 	ids := make([]string, n)
 	for i := range n {
-		r := g.create(k, hookBody(fmt.Sprintf("https://93.184.215.14/p/%d", i)))
-		if r.Status != 201 {
-			t.Fatal(r.Status)
-		}
-		ids[i] = r.webhook()["id"].(string)
+		ids[i] = g.createHook(k, hookBody(fmt.Sprintf("https://93.184.215.14/p/%d", i)))
 	}
-	var wg sync.WaitGroup
-	results := make([]reply, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			results[i] = g.do(req{method: "PATCH", path: "/v1/webhooks/" + ids[i], key: k.Key, body: `{"url": "https://93.184.215.14/p/same"}`})
-		}()
-	}
-	close(start)
-	wg.Wait()
+	results := concurrently(n, func(i int) reply {
+		return g.do(req{method: "PATCH", path: "/v1/webhooks/" + ids[i], key: k.Key, body: `{"url": "https://93.184.215.14/p/same"}`})
+	})
 	won := 0
 	for _, r := range results {
 		switch {

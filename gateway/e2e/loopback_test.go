@@ -15,16 +15,10 @@ import (
 // sender.GuardMessage (which fails any other test at stop) and recorded as
 // blocked_address. The webhook at a public literal itself sends nothing.
 func TestDeliveryGuardTripsOnAPublicAddress(t *testing.T) {
-	e := newEnv(t)
-	k := e.createKey(workspaceA, "webhooks:write", "--tier", "unmetered")
-	g := e.start(nil)
+	_, k, g := startWithKey(t, "webhooks:write", "--tier", "unmetered")
 	g.guardTripExpected = true
-	r := g.create(k, hookBody("https://93.184.215.14/guard"))
-	if r.Status != 201 {
-		t.Fatalf("create: %d %s", r.Status, r.Raw)
-	}
-	id := r.webhook()["id"].(string)
-	r = g.do(req{method: "POST", path: "/v1/webhooks/" + id + "/test", key: k.Key})
+	id := g.createHook(k, hookBody("https://93.184.215.14/guard"))
+	r := g.do(req{method: "POST", path: "/v1/webhooks/" + id + "/test", key: k.Key})
 	if r.Status != 200 || !strings.Contains(string(r.Raw), `"blocked_address"`) {
 		t.Errorf("test delivery: %d %s, want 200 with blocked_address", r.Status, r.Raw)
 	}

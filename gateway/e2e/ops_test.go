@@ -15,9 +15,7 @@ import (
 )
 
 func TestNoPlaintextSecretsStoredOrLogged(t *testing.T) {
-	e := newEnv(t)
-	k := e.createKey(workspaceA, "webhooks:write", "--plan", "org")
-	g := e.start(nil)
+	e, k, g := startWithKey(t, "webhooks:write", "--plan", "org")
 	r := g.create(k, hookBody("https://93.184.215.14/secret-check"))
 	if r.Status != 201 {
 		t.Fatalf("%d %s", r.Status, r.Raw)
@@ -101,9 +99,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestGracefulShutdownFinishesRequestsInFlight(t *testing.T) {
-	e := newEnv(t)
-	k := e.createKey(workspaceA, "webhooks:write", "--plan", "org")
-	g := e.start(nil)
+	e, k, g := startWithKey(t, "webhooks:write", "--plan", "org")
 	pr, pw := io.Pipe()
 	hr, _ := http.NewRequest("POST", g.url+base+"/v1/webhooks", pr)
 	hr.Header.Set("Authorization", "Bearer "+k.Key)

@@ -92,9 +92,7 @@ func errorCode(body map[string]any) string {
 // to the 30 s read timeout): a client cannot hold connections open by
 // sending bodies slowly.
 func TestSlowBodiesAreAnsweredAtOnce(t *testing.T) {
-	e := newEnv(t)
-	k := e.createKey(workspaceA, "webhooks:write", "--plan", "org")
-	g := e.start(nil)
+	_, k, g := startWithKey(t, "webhooks:write", "--plan", "org")
 	path := base + "/v1/webhooks"
 	tests := []struct {
 		name   string

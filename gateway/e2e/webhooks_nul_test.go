@@ -9,14 +9,8 @@ import (
 // UTF-8, are 400 before anything reaches the database, naming the field,
 // on every route that stores strings. Before the rule they were 503/500.
 func TestStoredStringsRefuseNUL(t *testing.T) {
-	e := newEnv(t)
-	admin := e.createKey(workspaceA, "webhooks:write,events:publish,admin:api_keys", "--tier", "unmetered")
-	g := e.start(nil)
-	r := g.create(admin, `{"url": "https://93.184.215.14/nul", "events": ["contact.created"]}`)
-	if r.Status != 201 {
-		t.Fatalf("create: %d %s", r.Status, r.Raw)
-	}
-	id := r.webhook()["id"].(string)
+	_, admin, g := startWithKey(t, "webhooks:write,events:publish,admin:api_keys", "--tier", "unmetered")
+	id := g.createHook(admin, `{"url": "https://93.184.215.14/nul", "events": ["contact.created"]}`)
 
 	for _, tc := range []struct {
 		name, method, path, body string
@@ -43,7 +37,7 @@ func TestStoredStringsRefuseNUL(t *testing.T) {
 		})
 	}
 	// Nothing was written: still one webhook, its description unchanged.
-	r = g.do(req{method: "GET", path: "/v1/webhooks/" + id, key: admin.Key})
+	r := g.do(req{method: "GET", path: "/v1/webhooks/" + id, key: admin.Key})
 	if r.Status != 200 || r.webhook()["description"] != "" {
 		t.Errorf("webhook after the refused writes: %d %s", r.Status, r.Raw)
 	}

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -20,18 +19,10 @@ func TestConcurrentRotationsHandOutNoDeadSecret(t *testing.T) {
 	hookID, original := d.hook(t, "/rotating", "contact.created")
 
 	const n = 20
-	replies := make([]reply, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			replies[i] = d.g.do(req{method: "POST", path: "/v1/webhooks/" + hookID + "/rotate-secret", key: d.admin.Key,
-				body: `{"expire_previous_in_seconds": 3600}`})
-		})
-	}
-	close(start)
-	wg.Wait()
+	replies := concurrently(n, func(int) reply {
+		return d.g.do(req{method: "POST", path: "/v1/webhooks/" + hookID + "/rotate-secret", key: d.admin.Key,
+			body: `{"expire_previous_in_seconds": 3600}`})
+	})
 	var issued []string
 	conflicts := 0
 	for i, r := range replies {

@@ -1,51 +1,18 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
-
-// rawRequest writes a request byte for byte (for framings Go's client never
-// produces, such as an empty chunked body) and returns the status and body.
-func (g *gw) rawRequest(t *testing.T, raw string) (int, string) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(g.url, "http://"), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte(raw)); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b strings.Builder
-	_, _ = bufio.NewReader(resp.Body).WriteTo(&b)
-	return resp.StatusCode, b.String()
-}
 
 // TestWebhookSmallRules: the smaller rules of issue 8 §2.10 on the real
 // binary: one id rule for every route (upper case accepted and normalised,
 // other spellings 404), an empty chunked body to rotate-secret keeps the
 // default overlap, number bounds say "at most 604800" (not "characters").
 func TestWebhookSmallRules(t *testing.T) {
-	e := newEnv(t)
-	admin := e.createKey(workspaceA, "webhooks:write,admin:api_keys", "--tier", "unmetered")
-	g := e.start(nil)
-	r := g.create(admin, `{"url": "https://93.184.215.14/rules", "events": ["contact.created"]}`)
-	if r.Status != 201 {
-		t.Fatalf("create: %d %s", r.Status, r.Raw)
-	}
-	id := r.webhook()["id"].(string)
+	_, admin, g := startWithKey(t, "webhooks:write,admin:api_keys", "--tier", "unmetered")
+	id := g.createHook(admin, `{"url": "https://93.184.215.14/rules", "events": ["contact.created"]}`)
 	upper := strings.ToUpper(id)
 
 	t.Run("one id rule", func(t *testing.T) {
@@ -89,10 +56,10 @@ func TestWebhookSmallRules(t *testing.T) {
 			// default overlap would be refused.
 			r := g.create(admin, hookBody(fmt.Sprintf("https://93.184.215.14/rules-rotate-%d", i)))
 			id := r.webhook()["id"].(string)
-			status, body := g.rawRequest(t, "POST "+base+"/v1/webhooks/"+id+"/rotate-secret HTTP/1.1\r\nHost: gw\r\n"+
+			resp, body := rawAnswer(t, g, "POST "+base+"/v1/webhooks/"+id+"/rotate-secret HTTP/1.1\r\nHost: gw\r\n"+
 				"Authorization: Bearer "+admin.Key+"\r\n"+ctype+"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n")
-			if status != 200 {
-				t.Fatalf("%q: %d %s", ctype, status, body)
+			if resp.StatusCode != 200 {
+				t.Fatalf("%q: %d %s", ctype, resp.StatusCode, body)
 			}
 			// The default keeps the previous secret valid for 24 h.
 			if !strings.Contains(body, `"previous_secret_expires_at":"`) {
@@ -100,10 +67,10 @@ func TestWebhookSmallRules(t *testing.T) {
 			}
 		}
 		// A chunked body with content still follows every rule.
-		status, body := g.rawRequest(t, "POST "+base+"/v1/webhooks/"+id+"/rotate-secret HTTP/1.1\r\nHost: gw\r\n"+
+		resp, body := rawAnswer(t, g, "POST "+base+"/v1/webhooks/"+id+"/rotate-secret HTTP/1.1\r\nHost: gw\r\n"+
 			"Authorization: Bearer "+admin.Key+"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
-		if status != 415 {
-			t.Errorf("chunked JSON without a content type: %d %s", status, body)
+		if resp.StatusCode != 415 {
+			t.Errorf("chunked JSON without a content type: %d %s", resp.StatusCode, body)
 		}
 	})
 
@@ -125,14 +92,8 @@ func TestWebhookSmallRules(t *testing.T) {
 // 93.184.215.14), and a URL with a #fragment is refused (the fragment is
 // never sent), on create and on PATCH; before, both were stored.
 func TestWebhookURLSpellings(t *testing.T) {
-	e := newEnv(t)
-	admin := e.createKey(workspaceA, "webhooks:write", "--tier", "unmetered")
-	g := e.start(nil)
-	r := g.create(admin, `{"url": "https://93.184.215.14/hook", "events": ["contact.created"]}`)
-	if r.Status != 201 {
-		t.Fatalf("create: %d %s", r.Status, r.Raw)
-	}
-	id := r.webhook()["id"].(string)
+	e, admin, g := startWithKey(t, "webhooks:write", "--tier", "unmetered")
+	id := g.createHook(admin, `{"url": "https://93.184.215.14/hook", "events": ["contact.created"]}`)
 	for _, tc := range []struct{ url, reason string }{
 		{"https://[::ffff:93.184.215.14]/hook", "non_canonical_ip"},
 		{"https://[::ffff:5db8:d70e]/hook", "non_canonical_ip"},
@@ -155,7 +116,7 @@ func TestWebhookURLSpellings(t *testing.T) {
 	if n := e.count("webhooks", workspaceA); n != 1 {
 		t.Errorf("%d webhooks stored, want 1", n)
 	}
-	r = g.do(req{method: "GET", path: "/v1/webhooks/" + id, key: admin.Key})
+	r := g.do(req{method: "GET", path: "/v1/webhooks/" + id, key: admin.Key})
 	if r.webhook()["url"] != "https://93.184.215.14/hook" {
 		t.Errorf("url after refused PATCHes: %s", r.Raw)
 	}

@@ -30,9 +30,7 @@ func (r reply) items(t *testing.T, name string) []any {
 // [...]}, "meta": ...} and GET .../logs {"data": {"logs": [...]}, "meta": ...},
 // also when empty.
 func TestWebhookListShapes(t *testing.T) {
-	e := newEnv(t)
-	admin := e.createKey(workspaceA, "webhooks:write", "--tier", "unmetered")
-	g := e.start(nil)
+	_, admin, g := startWithKey(t, "webhooks:write", "--tier", "unmetered")
 
 	if list := g.do(req{method: "GET", path: "/v1/webhooks", key: admin.Key}).items(t, "webhooks"); len(list) != 0 {
 		t.Errorf("empty workspace lists %d webhooks", len(list))
