@@ -2,7 +2,6 @@ package supabase
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"reflect"
 	"strings"
@@ -153,11 +152,7 @@ func TestUpdateWebhook(t *testing.T) {
 			got, err := s.UpdateWebhook(context.Background(), tt.ws, tt.id, tt.p)
 			checkErr(t, "update webhook", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
-			if tt.want == nil && !reflect.DeepEqual(got, ptr(hookFixture())) {
-				t.Errorf("webhook\n got %+v\nwant %+v", got, hookFixture())
-			} else if tt.want != nil && got != nil {
-				t.Errorf("a webhook with the error: %+v", got)
-			}
+			checkOne(t, "webhook", got, ptr(hookFixture()), tt.want)
 		})
 	}
 }
@@ -168,15 +163,7 @@ func TestUpdateWebhookZeroTimeIsNow(t *testing.T) {
 	if _, err := s.UpdateWebhook(context.Background(), wsID, hookID, webhooks.Patch{Active: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
-	var body struct {
-		UpdatedAt time.Time `json:"updated_at"`
-	}
-	if err := json.Unmarshal(f.requests()[0].Body, &body); err != nil {
-		t.Fatal(err)
-	}
-	if body.UpdatedAt.Before(before) || body.UpdatedAt.After(time.Now().Add(time.Second)) {
-		t.Fatalf("updated_at %v, want about now", body.UpdatedAt)
-	}
+	checkSentNow(t, f.requests()[0].Body, "updated_at", before)
 }
 
 func TestDeleteWebhook(t *testing.T) {
@@ -246,11 +233,7 @@ func TestRotateSecret(t *testing.T) {
 			got, err := s.RotateSecret(context.Background(), tt.ws, tt.id, "v1:old:ct", "v1:new:ct", expires, at)
 			checkErr(t, "rotate secret", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
-			if tt.want == nil && !reflect.DeepEqual(got, ptr(rotatedFixture())) {
-				t.Errorf("webhook\n got %+v\nwant %+v", got, rotatedFixture())
-			} else if tt.want != nil && got != nil {
-				t.Errorf("a webhook with the error: %+v", got)
-			}
+			checkOne(t, "webhook", got, ptr(rotatedFixture()), tt.want)
 		})
 	}
 }
@@ -261,13 +244,5 @@ func TestRotateSecretZeroTimeIsNow(t *testing.T) {
 	if _, err := s.RotateSecret(context.Background(), wsID, hookID, "v1:old:ct", "v1:new:ct", at, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	var body struct {
-		Now time.Time `json:"p_now"`
-	}
-	if err := json.Unmarshal(f.requests()[0].Body, &body); err != nil {
-		t.Fatal(err)
-	}
-	if body.Now.Before(before) || body.Now.After(time.Now().Add(time.Second)) {
-		t.Fatalf("p_now %v, want about now", body.Now)
-	}
+	checkSentNow(t, f.requests()[0].Body, "p_now", before)
 }

@@ -525,11 +525,7 @@ func TestGetWebhook(t *testing.T) {
 			got, err := s.GetWebhook(context.Background(), tt.ws, tt.id)
 			checkErr(t, "get webhook", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
-			if tt.want == nil && !reflect.DeepEqual(got, tt.wantHk) {
-				t.Errorf("webhook\n got %+v\nwant %+v", got, tt.wantHk)
-			} else if tt.want != nil && got != nil {
-				t.Errorf("a webhook with the error: %+v", got)
-			}
+			checkOne(t, "webhook", got, tt.wantHk, tt.want)
 		})
 	}
 }
@@ -645,14 +641,8 @@ func TestListWebhooks(t *testing.T) {
 			got, total, err := s.ListWebhooks(context.Background(), tt.ws, tt.offset, tt.limit)
 			checkErr(t, "list webhooks", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
-			if tt.want != nil {
-				return
-			}
-			if total != tt.wantTotal {
-				t.Errorf("total %d, want %d", total, tt.wantTotal)
-			}
-			if got == nil || !reflect.DeepEqual(got, tt.wantHooks) {
-				t.Errorf("webhooks\n got %+v\nwant %+v", got, tt.wantHooks)
+			if tt.want == nil {
+				checkPage(t, "webhooks", got, total, tt.wantHooks, tt.wantTotal)
 			}
 		})
 	}
@@ -1166,6 +1156,47 @@ func TestFormatTime(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// checkOne reports a result other than want when no error was expected, and
+// any result that came with an expected error.
+func checkOne[T any](t *testing.T, what string, got, want *T, wantErr error) {
+	t.Helper()
+	if wantErr == nil && !reflect.DeepEqual(got, want) {
+		t.Errorf("%s\n got %+v\nwant %+v", what, got, want)
+	} else if wantErr != nil && got != nil {
+		t.Errorf("a %s with the error: %+v", what, got)
+	}
+}
+
+// checkPage reports a page of rows, or a total, other than the wanted one; a
+// nil page is never right, since an empty one is sent as [].
+func checkPage[T any](t *testing.T, what string, got []T, total int, want []T, wantTotal int) {
+	t.Helper()
+	if total != wantTotal {
+		t.Errorf("total %d, want %d", total, wantTotal)
+	}
+	if got == nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("%s\n got %+v\nwant %+v", what, got, want)
+	}
+}
+
+// checkSentNow reports a request body whose time in field is not about now:
+// a zero time passed to the store must be sent as the current one. before
+// is a moment taken before the call.
+func checkSentNow(t *testing.T, body []byte, field string, before time.Time) {
+	t.Helper()
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		t.Fatal(err)
+	}
+	var sent time.Time
+	if err := json.Unmarshal(fields[field], &sent); err != nil {
+		t.Fatalf("%s: %v", field, err)
+	}
+	if sent.Before(before) || sent.After(time.Now().Add(time.Second)) {
+		t.Errorf("%s %v, want about now", field, sent)
+	}
+}
 
 // Example-style check that the fake's error bodies are what postgrest-go turns
 // into "(CODE) message", which the mapping relies on.
