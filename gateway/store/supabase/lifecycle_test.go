@@ -168,13 +168,7 @@ func TestUpdateWebhookZeroTimeIsNow(t *testing.T) {
 
 func TestDeleteWebhook(t *testing.T) {
 	del := wantReq{method: http.MethodDelete, path: hooksPath, query: byID(hookID), prefer: "return=representation"}
-	tests := []struct {
-		name    string
-		ws, id  string
-		answers []answer
-		reqs    []wantReq
-		want    error
-	}{
+	tests := []idCase[webhooks.Webhook]{
 		{name: "deleted", ws: wsID, id: hookID, answers: []answer{okJSON(arr(hookRowJSON))}, reqs: []wantReq{del}},
 		{name: "upper-case ids are sent canonical", ws: strings.ToUpper(wsID), id: strings.ToUpper(hookID), answers: []answer{okJSON(arr(hookRowJSON))}, reqs: []wantReq{del}},
 		{name: "absent or other workspace", ws: wsID, id: hookID, answers: []answer{okJSON("[]")}, reqs: []wantReq{del}, want: webhooks.ErrNotFound},
@@ -206,13 +200,7 @@ func TestRotateSecret(t *testing.T) {
 		body: `{"p_workspace_id":"` + wsID + `","p_id":"` + hookID + `","p_expected_ciphertext":"v1:old:ct","p_secret_ciphertext":"v1:new:ct",` +
 			`"p_previous_expires_at":"2026-11-28T08:00:00.123456Z","p_now":"` + atJSON + `"}`,
 	}
-	tests := []struct {
-		name    string
-		ws, id  string
-		answers []answer
-		reqs    []wantReq
-		want    error
-	}{
+	tests := []idCase[webhooks.Webhook]{
 		{name: "rotated", ws: wsID, id: hookID, answers: []answer{okJSON(arr(rotatedRowJSON))}, reqs: []wantReq{rpc}},
 		{name: "upper-case ids are sent canonical", ws: strings.ToUpper(wsID), id: strings.ToUpper(hookID), answers: []answer{okJSON(arr(rotatedRowJSON))}, reqs: []wantReq{rpc}},
 		{name: "absent or other workspace", ws: wsID, id: hookID, answers: []answer{okJSON("[]")}, reqs: []wantReq{rpc}, want: webhooks.ErrNotFound},

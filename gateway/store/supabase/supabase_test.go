@@ -497,17 +497,10 @@ func TestGetWebhook(t *testing.T) {
 			query:  map[string]string{"select": "*", "id": "eq." + id, "workspace_id": "eq." + wsID},
 		}
 	}
-	tests := []struct {
-		name    string
-		ws, id  string
-		answers []answer
-		reqs    []wantReq
-		want    error
-		wantHk  *webhooks.Webhook
-	}{
-		{name: "found", ws: wsID, id: hookID, answers: []answer{okJSON(arr(hookRowJSON))}, reqs: []wantReq{get(hookID)}, wantHk: ptr(hookFixture())},
-		{name: "found with last delivery", ws: wsID, id: hookID2, answers: []answer{okJSON(arr(hookRow2JSON))}, reqs: []wantReq{get(hookID2)}, wantHk: ptr(hook2Fixture())},
-		{name: "upper-case id is queried canonical", ws: strings.ToUpper(wsID), id: strings.ToUpper(hookID), answers: []answer{okJSON(arr(hookRowJSON))}, reqs: []wantReq{get(hookID)}, wantHk: ptr(hookFixture())},
+	tests := []idCase[webhooks.Webhook]{
+		{name: "found", ws: wsID, id: hookID, answers: []answer{okJSON(arr(hookRowJSON))}, reqs: []wantReq{get(hookID)}, wantRow: ptr(hookFixture())},
+		{name: "found with last delivery", ws: wsID, id: hookID2, answers: []answer{okJSON(arr(hookRow2JSON))}, reqs: []wantReq{get(hookID2)}, wantRow: ptr(hook2Fixture())},
+		{name: "upper-case id is queried canonical", ws: strings.ToUpper(wsID), id: strings.ToUpper(hookID), answers: []answer{okJSON(arr(hookRowJSON))}, reqs: []wantReq{get(hookID)}, wantRow: ptr(hookFixture())},
 		{name: "absent or other workspace", ws: wsID, id: hookID, answers: []answer{okJSON("[]")}, reqs: []wantReq{get(hookID)}, want: webhooks.ErrNotFound},
 		{name: "singular response error", ws: wsID, id: hookID, answers: []answer{fail(http.StatusNotAcceptable, singularBody)}, reqs: []wantReq{get(hookID)}, want: webhooks.ErrNotFound},
 		{name: "invalid uuid from server", ws: wsID, id: hookID, answers: []answer{fail(http.StatusBadRequest, badUUIDBody)}, reqs: []wantReq{get(hookID)}, want: webhooks.ErrNotFound},
@@ -525,7 +518,7 @@ func TestGetWebhook(t *testing.T) {
 			got, err := s.GetWebhook(context.Background(), tt.ws, tt.id)
 			checkErr(t, "get webhook", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
-			checkOne(t, "webhook", got, tt.wantHk, tt.want)
+			checkOne(t, "webhook", got, tt.wantRow, tt.want)
 		})
 	}
 }
@@ -1156,6 +1149,18 @@ func TestFormatTime(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// idCase is a wire test case of a call by workspace and id: the answers the
+// fake PostgREST gives, the requests it must see, the error wanted and, for
+// the calls that return one, the row.
+type idCase[T any] struct {
+	name    string
+	ws, id  string
+	answers []answer
+	reqs    []wantReq
+	want    error
+	wantRow *T
+}
 
 // checkOne reports a result other than want when no error was expected, and
 // any result that came with an expected error.
