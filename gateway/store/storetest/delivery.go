@@ -134,6 +134,16 @@ func mustPublish(t *testing.T, s DeliveryStore, ev delivery.Event) []delivery.De
 	return ds
 }
 
+// mustPendingDelivery makes a workspace with one active webhook on
+// typeCreated and publishes one event to it at base: the start of most
+// claim and record cases.
+func mustPendingDelivery(t *testing.T, s DeliveryStore) (workspace string, hook *webhooks.Webhook, d delivery.Delivery) {
+	t.Helper()
+	workspace = uuid.NewString()
+	hook = mustHook(t, s, workspace, true, typeCreated)
+	return workspace, hook, mustPublishOne(t, s, hook, base)
+}
+
 // mustPublishOne publishes a new event of the hook's first type at `at` and
 // returns the hook's one delivery.
 func mustPublishOne(t *testing.T, s DeliveryStore, hook *webhooks.Webhook, at time.Time) delivery.Delivery {

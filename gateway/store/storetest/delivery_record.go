@@ -23,9 +23,7 @@ import (
 )
 
 func testRecordPending(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	workspace, hook, d := mustPendingDelivery(t, s)
 	mustClaim(t, s, d.ID, base)
 
 	deliveredAt := base.Add(1500 * time.Millisecond)
@@ -97,9 +95,7 @@ func testRecordPending(t *testing.T, s DeliveryStore) {
 }
 
 func testRecordSuccess(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	workspace, hook, d := mustPendingDelivery(t, s)
 	c := mustClaim(t, s, d.ID, base)
 	at := base.Add(2 * time.Second)
 	o := outcome(c, delivery.StatusSuccess, at, nil)
@@ -137,9 +133,7 @@ func testRecordSuccess(t *testing.T, s DeliveryStore) {
 }
 
 func testRecordFailed(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	_, hook, d := mustPendingDelivery(t, s)
 	c := mustClaim(t, s, d.ID, base)
 	at := base.Add(10 * time.Second)
 	o := outcome(c, delivery.StatusFailed, at, nil)
@@ -162,9 +156,7 @@ func testRecordFailed(t *testing.T, s DeliveryStore) {
 }
 
 func testRecordRefusesInvalid(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	_, hook, d := mustPendingDelivery(t, s)
 	c := mustClaim(t, s, d.ID, base)
 	at := base.Add(time.Second)
 	next := base.Add(time.Minute)
@@ -250,9 +242,7 @@ func testRecordUnknownDelivery(t *testing.T, s DeliveryStore) {
 }
 
 func testRecordStale(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	_, hook, d := mustPendingDelivery(t, s)
 	slow := mustClaim(t, s, d.ID, base)
 	// The first worker's lease runs out; a second one claims.
 	secondAt := base.Add(lease + time.Second)
@@ -581,9 +571,7 @@ func testTestDeliveryUnknownWebhook(t *testing.T, s DeliveryStore) {
 }
 
 func testRetryDelivery(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	workspace, hook, d := mustPendingDelivery(t, s)
 	c := mustClaim(t, s, d.ID, base)
 	mustRecord(t, s, outcome(c, delivery.StatusFailed, base.Add(time.Second), nil))
 
