@@ -294,9 +294,7 @@ func (s *Store) RevokeKey(ctx context.Context, workspaceID, id, by string, at ti
 		}
 		args.By = &actor
 	}
-	if at.IsZero() {
-		at = time.Now()
-	}
+	at = orNow(at)
 	args.At = formatTime(at)
 
 	body, err := s.rpc(ctx, fnRevokeKey, args)

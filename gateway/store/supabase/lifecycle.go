@@ -62,10 +62,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, workspaceID, id string, p web
 	if !ok {
 		return nil, wrapSentinel(op, webhooks.ErrNotFound)
 	}
-	updatedAt := p.UpdatedAt
-	if updatedAt.IsZero() {
-		updatedAt = time.Now()
-	}
+	updatedAt := orNow(p.UpdatedAt)
 	patch := webhookPatch{
 		URL:         p.URL,
 		URLKey:      p.URLKey,
@@ -137,9 +134,7 @@ func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, expectedCiphe
 	if !ok {
 		return nil, wrapSentinel(op, webhooks.ErrNotFound)
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now = orNow(now)
 	args := rotateSecretArgs{
 		WorkspaceID:       ws,
 		ID:                wid,

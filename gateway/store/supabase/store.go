@@ -245,6 +245,15 @@ func wrapSentinel(op string, sentinel error) error {
 // syntax in an id.
 func canonicalUUID(s string) (string, bool) { return gateway.CanonicalID(s) }
 
+// orNow is t, or the current time when t is zero (the stores' rule for a
+// time the caller left out).
+func orNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now()
+	}
+	return t
+}
+
 // rowIDs returns the canonical id and workspace id of a row to insert, or
 // the error that refuses it, without a request, when either is not a UUID.
 func (s *Store) rowIDs(op, id, workspaceID string) (string, string, error) {

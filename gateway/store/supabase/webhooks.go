@@ -2,7 +2,6 @@ package supabase
 
 import (
 	"context"
-	"time"
 
 	postgrest "github.com/supabase-community/postgrest-go"
 
@@ -93,10 +92,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, limit in
 	if err != nil {
 		return err
 	}
-	created := w.CreatedAt
-	if created.IsZero() {
-		created = time.Now()
-	}
+	created := orNow(w.CreatedAt)
 	events := w.Events
 	if events == nil {
 		events = []string{}
