@@ -139,9 +139,15 @@ func mustPublish(t *testing.T, s DeliveryStore, ev delivery.Event) []delivery.De
 // claim and record cases.
 func mustPendingDelivery(t *testing.T, s DeliveryStore) (workspace string, hook *webhooks.Webhook, d delivery.Delivery) {
 	t.Helper()
-	workspace = uuid.NewString()
-	hook = mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook = mustActiveHook(t, s)
 	return workspace, hook, mustPublishOne(t, s, hook, base)
+}
+
+// mustActiveHook makes a workspace with one active webhook on typeCreated.
+func mustActiveHook(t *testing.T, s DeliveryStore) (workspace string, hook *webhooks.Webhook) {
+	t.Helper()
+	workspace = uuid.NewString()
+	return workspace, mustHook(t, s, workspace, true, typeCreated)
 }
 
 // mustPublishOne publishes a new event of the hook's first type at `at` and
@@ -517,8 +523,7 @@ func testConcurrentPublishes(t *testing.T, s DeliveryStore) {
 }
 
 func testPublishCanonicalIDs(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	ev := newEvent(strings.ToUpper(workspace), typeCreated, base)
 	ev.ID = strings.ToUpper(ev.ID)
 	ds := mustPublish(t, s, ev)

@@ -151,8 +151,7 @@ func testClaimCancelsForPausedWebhook(t *testing.T, s DeliveryStore) {
 }
 
 func testDeletedWebhook(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	kept := mustHook(t, s, workspace, true, typeCreated)
 	ds := mustPublish(t, s, newEvent(workspace, typeCreated, base))
 	var gone, stays delivery.Delivery
@@ -197,8 +196,7 @@ func testDeletedWebhook(t *testing.T, s DeliveryStore) {
 }
 
 func testDueDeliveries(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	_, hook := mustActiveHook(t, s)
 	// Published out of order: the sweeper takes the oldest first.
 	third := mustPublishOne(t, s, hook, dueEra.Add(2*time.Second))
 	first := mustPublishOne(t, s, hook, dueEra)

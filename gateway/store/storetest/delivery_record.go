@@ -208,8 +208,7 @@ func testRecordRefusesInvalid(t *testing.T, s DeliveryStore) {
 }
 
 func testRecordUnknownDelivery(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	other := mustHook(t, s, workspace, true, typeUpdated)
 	d := mustPublishOne(t, s, hook, base)
 	c := mustClaim(t, s, d.ID, base)
@@ -279,8 +278,7 @@ func testRecordStale(t *testing.T, s DeliveryStore) {
 }
 
 func testLastDeliveryFollowsNewest(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	_, hook := mustActiveHook(t, s)
 	newer := base.Add(time.Hour)
 	attemptAt(t, s, hook, newer, delivery.StatusSuccess, 0)
 	// An older attempt recorded later (a slow worker) does not overwrite the
@@ -297,8 +295,7 @@ func testLastDeliveryFollowsNewest(t *testing.T, s DeliveryStore) {
 // is one the store keeps (the SQL check constraint lists the same, and an
 // unknown class is refused: RecordRefusesInvalidAttempts).
 func testRecordEveryErrorClass(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	_, hook := mustActiveHook(t, s)
 	want := delivery.ErrClasses()
 	for i, class := range want {
 		at := base.Add(time.Duration(i) * time.Minute)
@@ -322,8 +319,7 @@ func testRecordEveryErrorClass(t *testing.T, s DeliveryStore) {
 }
 
 func testListAttempts(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	other := mustHook(t, s, workspace, true, typeCreated) // gets the same events
 	t1 := base.Add(time.Minute)
 	var recorded []delivery.Outcome
@@ -450,8 +446,7 @@ func testListAttempts(t *testing.T, s DeliveryStore) {
 }
 
 func testListAttemptsUnknownWebhook(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	attemptAt(t, s, hook, base, delivery.StatusSuccess, 0)
 	for _, tc := range []struct{ name, workspace, hook string }{
 		{"other workspace", uuid.NewString(), hook.ID},
@@ -469,8 +464,7 @@ func testListAttemptsUnknownWebhook(t *testing.T, s DeliveryStore) {
 }
 
 func testDeleteAttemptsBefore(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	_, hook := mustActiveHook(t, s)
 	cutoff := retentionEra.AddDate(1, 0, 0)
 	attemptAt(t, s, hook, retentionEra, delivery.StatusSuccess, 0)
 	attemptAt(t, s, hook, cutoff.Add(-time.Microsecond), delivery.StatusFailed, 0)
@@ -543,8 +537,7 @@ func testTestDelivery(t *testing.T, s DeliveryStore) {
 }
 
 func testTestDeliveryUnknownWebhook(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	foreign := mustHook(t, s, uuid.NewString(), true, typeCreated)
 	ev := newEvent(workspace, typeCreated, base)
 	for _, tc := range []struct{ name, workspace, hook string }{
@@ -602,8 +595,7 @@ func testRetryDelivery(t *testing.T, s DeliveryStore) {
 }
 
 func testRetryUnknownDelivery(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	sibling := mustHook(t, s, workspace, true, typeCreated)
 	d := mustPublishOne(t, s, hook, base)
 	for _, tc := range []struct{ name, workspace, hook, id string }{
@@ -622,8 +614,7 @@ func testRetryUnknownDelivery(t *testing.T, s DeliveryStore) {
 }
 
 func testDeliveryReturnsCopies(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	ev := newEvent(workspace, typeCreated, base)
 	original := string(ev.Data)
 	ds := mustPublish(t, s, ev)
@@ -663,8 +654,7 @@ func assertActive(t *testing.T, s DeliveryStore, hook *webhooks.Webhook, want bo
 
 func testAutoDisable(t *testing.T, s DeliveryStore) {
 	const after = 72 * time.Hour
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	t0 := base.Add(time.Hour)
 	attemptAt(t, s, hook, t0, delivery.StatusPending, after) // a retried failure counts
 	assertActive(t, s, hook, true)
@@ -689,8 +679,7 @@ func testAutoDisable(t *testing.T, s DeliveryStore) {
 
 func testAutoDisableResetBySuccess(t *testing.T, s DeliveryStore) {
 	const after = 72 * time.Hour
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	_, hook := mustActiveHook(t, s)
 	t0 := base.Add(time.Hour)
 	attemptAt(t, s, hook, t0, delivery.StatusFailed, after)
 	attemptAt(t, s, hook, t0.Add(time.Hour), delivery.StatusSuccess, after)
@@ -703,8 +692,7 @@ func testAutoDisableResetBySuccess(t *testing.T, s DeliveryStore) {
 }
 
 func testAutoDisableOff(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	_, hook := mustActiveHook(t, s)
 	attemptAt(t, s, hook, base, delivery.StatusFailed, 0)
 	attemptAt(t, s, hook, base.Add(1000*time.Hour), delivery.StatusFailed, 0)
 	attemptAt(t, s, hook, base.Add(2000*time.Hour), delivery.StatusFailed, -time.Hour)
@@ -713,8 +701,7 @@ func testAutoDisableOff(t *testing.T, s DeliveryStore) {
 
 func testAutoDisableResetByReactivation(t *testing.T, s DeliveryStore) {
 	const after = 72 * time.Hour
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	t0 := base.Add(time.Hour)
 	attemptAt(t, s, hook, t0, delivery.StatusFailed, after)
 	attemptAt(t, s, hook, t0.Add(after), delivery.StatusFailed, after)
