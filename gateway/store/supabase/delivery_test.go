@@ -180,10 +180,7 @@ func TestPublishEvent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, f := newTestStore(t, roomy, tt.answers...)
-			e := ev
-			if tt.mutate != nil {
-				tt.mutate(&e)
-			}
+			e := mutated(ev, tt.mutate)
 			ds, created, err := s.PublishEvent(context.Background(), e)
 			checkDeliveryErr(t, "publish event", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
@@ -339,10 +336,7 @@ func TestRecordAttempt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, f := newTestStore(t, roomy, tt.answers...)
-			o := base()
-			if tt.mutate != nil {
-				tt.mutate(&o)
-			}
+			o := mutated(base(), tt.mutate)
 			err := s.RecordAttempt(context.Background(), o)
 			checkDeliveryErr(t, "record attempt", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
@@ -430,10 +424,7 @@ func TestCreateTestDelivery(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, f := newTestStore(t, roomy, tt.answers...)
-			e := ev
-			if tt.mutate != nil {
-				tt.mutate(&e)
-			}
+			e := mutated(ev, tt.mutate)
 			got, err := s.CreateTestDelivery(context.Background(), e, tt.hook)
 			checkDeliveryErr(t, "create test delivery", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)

@@ -417,12 +417,12 @@ func TestPing(t *testing.T) {
 }
 
 func TestCreateWebhook(t *testing.T) {
-	input := func() *webhooks.Webhook {
+	input := func() webhooks.Webhook {
 		w := hookFixture()
 		w.UpdatedAt = time.Time{}
 		// Nanoseconds and a non-UTC zone: sent as UTC, truncated to microseconds.
 		w.CreatedAt = time.Date(2026, 11, 27, 9, 0, 0, 123456789, time.FixedZone("CET", 3600))
-		return &w
+		return w
 	}
 	rpc := wantReq{
 		method: http.MethodPost,
@@ -456,10 +456,7 @@ func TestCreateWebhook(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, f := newTestStore(t, roomy, tt.answers...)
-			w := input()
-			if tt.mutate != nil {
-				tt.mutate(w)
-			}
+			w := ptr(mutated(input(), tt.mutate))
 			err := s.CreateWebhook(context.Background(), w, 10)
 			checkErr(t, "create webhook", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
@@ -642,10 +639,10 @@ func TestListWebhooks(t *testing.T) {
 }
 
 func TestCreateKey(t *testing.T) {
-	input := func() *apikeys.Key {
+	input := func() apikeys.Key {
 		k := keyFixture()
 		k.CreatedAt = time.Date(2026, 11, 27, 8, 0, 0, 123456999, time.UTC)
-		return &k
+		return k
 	}
 	body := func(withCreated bool, parent string) string {
 		b := `{"p_id":"` + keyID + `","p_workspace_id":"` + wsID + `","p_name":"CI deploy","p_description":"Deploys from the CI pipeline",` +
@@ -692,10 +689,7 @@ func TestCreateKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, f := newTestStore(t, roomy, tt.answers...)
-			k := input()
-			if tt.mutate != nil {
-				tt.mutate(k)
-			}
+			k := ptr(mutated(input(), tt.mutate))
 			minted := k.CreatedBy != ""
 			err := s.CreateKey(context.Background(), k)
 			checkErr(t, "create key", err, tt.want)
@@ -1149,6 +1143,14 @@ func TestFormatTime(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// mutated is v after a table case's change to it, if the case has one.
+func mutated[T any](v T, mutate func(*T)) T {
+	if mutate != nil {
+		mutate(&v)
+	}
+	return v
+}
 
 // idCase is a wire test case of a call by workspace and id: the answers the
 // fake PostgREST gives, the requests it must see, the error wanted and, for
