@@ -96,16 +96,6 @@ type retryArgs struct {
 	Now         string `json:"p_now"`
 }
 
-// rpc calls a delivery function with args and returns the answer's body.
-func (s *Store) rpc(ctx context.Context, fn string, args any) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	body, _, err := s.client.From(fn).
-		Insert(args, false, "", "", "").
-		ExecuteWithContext(ctx)
-	return body, err
-}
-
 // isNull reports whether a function's answer is JSON null (SQL null).
 func isNull(body []byte) bool {
 	var v any

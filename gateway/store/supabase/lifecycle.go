@@ -144,11 +144,7 @@ func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, expectedCiphe
 		Now:               formatTime(now),
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	body, _, err := s.client.From(fnRotateWebhookSecret).
-		Insert(args, false, "", "", "").
-		ExecuteWithContext(ctx)
+	body, err := s.rpc(ctx, fnRotateWebhookSecret, args)
 	if err != nil {
 		return nil, s.mapError(op, err, errMap{notFound: webhooks.ErrNotFound, conflict: webhooks.ErrRotationConflict})
 	}

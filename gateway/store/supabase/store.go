@@ -268,6 +268,43 @@ func (s *Store) rowIDs(op, id, workspaceID string) (string, string, error) {
 	return cid, ws, nil
 }
 
+// rpc calls a SQL function with args and returns the answer's body.
+//
+// Why not client.Rpc: in supabase-go v0.0.4 / postgrest-go v0.0.12 Rpc takes
+// no context (a stuck PostgREST would hang the request) and returns the
+// response body as a string whatever the HTTP status, so a 409 or an LL001
+// would read as success. Instead the function goes through the query
+// builder: postgrest-go joins the "table" name into the path, so
+// From("rpc/gateway_create_webhook") with Insert issues
+// POST /rest/v1/rpc/gateway_create_webhook with the JSON object of named
+// arguments as the body, which is PostgREST's documented way to call a
+// function, and ExecuteWithContext gives the deadline and the error
+// statuses. (Insert also sends "Prefer: return=representation", which
+// PostgREST ignores for functions; a setof function answers with a JSON
+// array of rows either way.)
+func (s *Store) rpc(ctx context.Context, fn string, args any) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	body, _, err := s.client.From(fn).
+		Insert(args, false, "", "", "").
+		ExecuteWithContext(ctx)
+	return body, err
+}
+
+// createdRow decodes the answer of a function that returns the one row it
+// inserted: any other number of rows is an error.
+func createdRow[R any](s *Store, op string, body []byte) (R, error) {
+	var row R
+	rows, err := decodeRows[R](body)
+	if err != nil {
+		return row, s.failf(op, "%v", err)
+	}
+	if len(rows) != 1 {
+		return row, s.failf(op, "the function returned %d rows, want 1", len(rows))
+	}
+	return rows[0], nil
+}
+
 // oneRow decodes an answer that holds the one row a request by a unique
 // column (one what) matched: none is notFound, more than one an error.
 func oneRow[R, T any](s *Store, op string, body []byte, what string, notFound error, conv func(R) T) (*T, error) {
