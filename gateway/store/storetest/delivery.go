@@ -295,12 +295,8 @@ func assertAttempt(t *testing.T, got, want delivery.Attempt) {
 		F("ResponseBody", got.ResponseBody, want.ResponseBody),
 		F("DurationMS", got.DurationMS, want.DurationMS),
 	})
-	if !reflect.DeepEqual(got.ResponseStatusCode, want.ResponseStatusCode) {
-		t.Errorf("ResponseStatusCode = %v, want %v", deref(got.ResponseStatusCode), deref(want.ResponseStatusCode))
-	}
-	if !reflect.DeepEqual(got.Error, want.Error) {
-		t.Errorf("Error = %v, want %v", deref(got.Error), deref(want.Error))
-	}
+	PtrField(t, "ResponseStatusCode", got.ResponseStatusCode, want.ResponseStatusCode)
+	PtrField(t, "Error", got.Error, want.Error)
 	UTCTime(t, "DeliveredAt", got.DeliveredAt, want.DeliveredAt)
 	UTCTimePtr(t, "NextAttemptAt", got.NextAttemptAt, want.NextAttemptAt)
 }

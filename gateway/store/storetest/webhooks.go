@@ -122,24 +122,9 @@ func assertSameWebhook(t *testing.T, got, want *webhooks.Webhook) {
 	}
 	UTCTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	UTCTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
-	switch {
-	case (got.PreviousSecretExpiresAt == nil) != (want.PreviousSecretExpiresAt == nil):
-		t.Errorf("PreviousSecretExpiresAt = %v, want %v", got.PreviousSecretExpiresAt, want.PreviousSecretExpiresAt)
-	case got.PreviousSecretExpiresAt != nil:
-		UTCTime(t, "PreviousSecretExpiresAt", *got.PreviousSecretExpiresAt, *want.PreviousSecretExpiresAt)
-	}
-	switch {
-	case (got.LastDeliveryStatus == nil) != (want.LastDeliveryStatus == nil):
-		t.Errorf("LastDeliveryStatus = %v, want %v", got.LastDeliveryStatus, want.LastDeliveryStatus)
-	case got.LastDeliveryStatus != nil && *got.LastDeliveryStatus != *want.LastDeliveryStatus:
-		t.Errorf("LastDeliveryStatus = %q, want %q", *got.LastDeliveryStatus, *want.LastDeliveryStatus)
-	}
-	switch {
-	case (got.LastDeliveryAt == nil) != (want.LastDeliveryAt == nil):
-		t.Errorf("LastDeliveryAt = %v, want %v", got.LastDeliveryAt, want.LastDeliveryAt)
-	case got.LastDeliveryAt != nil:
-		UTCTime(t, "LastDeliveryAt", *got.LastDeliveryAt, *want.LastDeliveryAt)
-	}
+	UTCTimePtr(t, "PreviousSecretExpiresAt", got.PreviousSecretExpiresAt, want.PreviousSecretExpiresAt)
+	PtrField(t, "LastDeliveryStatus", got.LastDeliveryStatus, want.LastDeliveryStatus)
+	UTCTimePtr(t, "LastDeliveryAt", got.LastDeliveryAt, want.LastDeliveryAt)
 }
 
 // ids returns the ids of a page, for readable failure messages.
