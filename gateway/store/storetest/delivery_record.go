@@ -68,9 +68,7 @@ func testRecordPending(t *testing.T, s DeliveryStore) {
 	assertDelivery(t, c2.Delivery, want)
 
 	w := mustGetHook(t, s, hook)
-	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusPending {
-		t.Errorf("LastDeliveryStatus = %v, want pending", deref(w.LastDeliveryStatus))
-	}
+	PtrField(t, "LastDeliveryStatus", w.LastDeliveryStatus, ptr(delivery.StatusPending))
 	UTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &deliveredAt)
 	if !w.Active {
 		t.Error("one failure disabled the webhook")
@@ -111,9 +109,7 @@ func testRecordSuccess(t *testing.T, s DeliveryStore) {
 		t.Error("DueDeliveries lists a delivered delivery")
 	}
 	w := mustGetHook(t, s, hook)
-	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusSuccess {
-		t.Errorf("LastDeliveryStatus = %v, want success", deref(w.LastDeliveryStatus))
-	}
+	PtrField(t, "LastDeliveryStatus", w.LastDeliveryStatus, ptr(delivery.StatusSuccess))
 	UTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &at)
 	UTCTime(t, "webhook UpdatedAt", w.UpdatedAt, base) // bookkeeping is not an edit
 
@@ -144,9 +140,7 @@ func testRecordFailed(t *testing.T, s DeliveryStore) {
 
 	assertNotClaimed(t, s, d.ID, at.Add(24*time.Hour))
 	w := mustGetHook(t, s, hook)
-	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusFailed {
-		t.Errorf("LastDeliveryStatus = %v, want failed", deref(w.LastDeliveryStatus))
-	}
+	PtrField(t, "LastDeliveryStatus", w.LastDeliveryStatus, ptr(delivery.StatusFailed))
 	UTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &at)
 	page, _ := mustListAttempts(t, s, hook, delivery.StatusFailed, 0, 10)
 	if len(page) != 1 {
@@ -285,9 +279,7 @@ func testLastDeliveryFollowsNewest(t *testing.T, s DeliveryStore) {
 	// newer one's status.
 	attemptAt(t, s, hook, base, delivery.StatusFailed, 0)
 	w := mustGetHook(t, s, hook)
-	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusSuccess {
-		t.Errorf("LastDeliveryStatus = %v, want success", deref(w.LastDeliveryStatus))
-	}
+	PtrField(t, "LastDeliveryStatus", w.LastDeliveryStatus, ptr(delivery.StatusSuccess))
 	UTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &newer)
 }
 
@@ -531,9 +523,7 @@ func testTestDelivery(t *testing.T, s DeliveryStore) {
 		t.Error("a test delivery activated the webhook")
 	}
 	UTCTime(t, "UpdatedAt", w.UpdatedAt, base)
-	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusFailed {
-		t.Errorf("LastDeliveryStatus = %v, want failed", deref(w.LastDeliveryStatus))
-	}
+	PtrField(t, "LastDeliveryStatus", w.LastDeliveryStatus, ptr(delivery.StatusFailed))
 }
 
 func testTestDeliveryUnknownWebhook(t *testing.T, s DeliveryStore) {
@@ -668,9 +658,7 @@ func testAutoDisable(t *testing.T, s DeliveryStore) {
 	if want := "deliveries have failed since " + t0.UTC().Format(time.RFC3339); w.DisabledReason == nil || *w.DisabledReason != want {
 		t.Errorf("DisabledReason = %v, want %q", deref(w.DisabledReason), want)
 	}
-	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusFailed {
-		t.Errorf("LastDeliveryStatus = %v, want failed", deref(w.LastDeliveryStatus))
-	}
+	PtrField(t, "LastDeliveryStatus", w.LastDeliveryStatus, ptr(delivery.StatusFailed))
 	// A disabled webhook gets no new deliveries.
 	if ds := mustPublish(t, s, newEvent(workspace, typeCreated, disabledAt)); len(ds) != 0 {
 		t.Errorf("a disabled webhook got %d deliveries", len(ds))
