@@ -35,10 +35,7 @@ type DeliveryStore interface {
 // other subtest uses, and expect to see only their own rows there.
 func RunDelivery(t *testing.T, newStore func(t *testing.T) DeliveryStore) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s DeliveryStore)
-	}{
+	runSuite(t, newStore, []suiteCase[DeliveryStore]{
 		{"PublishFansOut", testPublishFansOut},
 		{"PublishWithoutSubscribers", testPublishWithoutSubscribers},
 		{"PublishIsIdempotent", testPublishIsIdempotent},
@@ -72,12 +69,7 @@ func RunDelivery(t *testing.T, newStore func(t *testing.T) DeliveryStore) {
 		{"RetryDelivery", testRetryDelivery},
 		{"RetryUnknownDelivery", testRetryUnknownDelivery},
 		{"ReturnsCopies", testDeliveryReturnsCopies},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, newStore(t))
-		})
-	}
+	})
 }
 
 // lease is the lease most claims take.

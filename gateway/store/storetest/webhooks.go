@@ -19,10 +19,7 @@ import (
 // also fine. Subtests run one after the other.
 func RunWebhooks(t *testing.T, newStore func(t *testing.T) webhooks.Store) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s webhooks.Store)
-	}{
+	runSuite(t, newStore, []suiteCase[webhooks.Store]{
 		{"CreateGetRoundTrip", testCreateGetRoundTrip},
 		{"ReturnsCopies", testWebhooksReturnCopies},
 		{"GetFromOtherWorkspace", testGetFromOtherWorkspace},
@@ -48,12 +45,7 @@ func RunWebhooks(t *testing.T, newStore func(t *testing.T) webhooks.Store) {
 		{"ConcurrentRotations", testConcurrentRotations},
 		{"RotateFromStaleSecret", testRotateFromStaleSecret},
 		{"RotateDuringOverlap", testRotateDuringOverlap},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, newStore(t))
-		})
-	}
+	})
 }
 
 // newWebhook returns a valid webhook in workspace with a fresh id.
