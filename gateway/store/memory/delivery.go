@@ -130,13 +130,9 @@ func (s *Store) PublishEvent(ctx context.Context, ev delivery.Event) ([]delivery
 // eventRow validates ev as the events table would and returns the row to
 // store: canonical ids, the creation time as stored, a copy of the data.
 func eventRow(ev delivery.Event) (*delivery.Event, error) {
-	id, err := canonicalUUID(ev.ID)
+	id, workspace, err := rowIDs("event id", ev.ID, ev.WorkspaceID)
 	if err != nil {
-		return nil, fmt.Errorf("event id: %w", err)
-	}
-	workspace, err := canonicalUUID(ev.WorkspaceID)
-	if err != nil {
-		return nil, fmt.Errorf("workspace id: %w", err)
+		return nil, err
 	}
 	if err := checkText("event type", ev.Type); err != nil {
 		return nil, err

@@ -81,13 +81,9 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, limit in
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memory: create webhook: %w", err)
 	}
-	id, err := canonicalUUID(w.ID)
+	id, workspace, err := rowIDs("id", w.ID, w.WorkspaceID)
 	if err != nil {
-		return fmt.Errorf("memory: create webhook: id: %w", err)
-	}
-	workspace, err := canonicalUUID(w.WorkspaceID)
-	if err != nil {
-		return fmt.Errorf("memory: create webhook: workspace id: %w", err)
+		return fmt.Errorf("memory: create webhook: %w", err)
 	}
 
 	s.mu.Lock()
@@ -205,13 +201,9 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memory: create key: %w", err)
 	}
-	id, err := canonicalUUID(k.ID)
+	id, workspace, err := rowIDs("id", k.ID, k.WorkspaceID)
 	if err != nil {
-		return fmt.Errorf("memory: create key: id: %w", err)
-	}
-	workspace, err := canonicalUUID(k.WorkspaceID)
-	if err != nil {
-		return fmt.Errorf("memory: create key: workspace id: %w", err)
+		return fmt.Errorf("memory: create key: %w", err)
 	}
 	switch {
 	case !keyHashFormat.MatchString(k.Hash):
@@ -406,6 +398,20 @@ func canonicalUUID(s string) (string, error) {
 		return "", fmt.Errorf("not a UUID: %q", s)
 	}
 	return id, nil
+}
+
+// rowIDs returns the canonical id and workspace id of a row to store, or an
+// error naming the one that is not a UUID (idName is what the id is called).
+func rowIDs(idName, id, workspaceID string) (string, string, error) {
+	cid, err := canonicalUUID(id)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w", idName, err)
+	}
+	ws, err := canonicalUUID(workspaceID)
+	if err != nil {
+		return "", "", fmt.Errorf("workspace id: %w", err)
+	}
+	return cid, ws, nil
 }
 
 // dbNow is dbTime of t, or of the current time when t is zero (the stores'
