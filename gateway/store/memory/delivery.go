@@ -130,13 +130,9 @@ func (s *Store) PublishEvent(ctx context.Context, ev delivery.Event) ([]delivery
 // eventRow validates ev as the events table would and returns the row to
 // store: canonical ids, the creation time as stored, a copy of the data.
 func eventRow(ev delivery.Event) (*delivery.Event, error) {
-	id, err := canonicalUUID(ev.ID)
+	id, workspace, err := rowIDs("event id", ev.ID, ev.WorkspaceID)
 	if err != nil {
-		return nil, fmt.Errorf("event id: %w", err)
-	}
-	workspace, err := canonicalUUID(ev.WorkspaceID)
-	if err != nil {
-		return nil, fmt.Errorf("workspace id: %w", err)
+		return nil, err
 	}
 	if err := checkText("event type", ev.Type); err != nil {
 		return nil, err
@@ -144,10 +140,7 @@ func eventRow(ev delivery.Event) (*delivery.Event, error) {
 	if err := checkText("event data", string(ev.Data)); err != nil {
 		return nil, err
 	}
-	createdAt := ev.CreatedAt
-	if createdAt.IsZero() {
-		createdAt = time.Now()
-	}
+	createdAt := orNow(ev.CreatedAt)
 	return &delivery.Event{
 		ID:          id,
 		WorkspaceID: workspace,
@@ -233,7 +226,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 			Active:                   w.Active,
 			SecretCiphertext:         w.SecretCiphertext,
 			PreviousSecretCiphertext: w.PreviousSecretCiphertext,
-			PreviousSecretExpiresAt:  copyTime(w.PreviousSecretExpiresAt),
+			PreviousSecretExpiresAt:  clonePtr(w.PreviousSecretExpiresAt),
 		},
 	}, nil
 }
@@ -303,10 +296,10 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 		EventType:          d.d.EventType,
 		Attempt:            a.Attempt,
 		Status:             attemptStatus,
-		ResponseStatusCode: copyInt(a.ResponseStatusCode),
+		ResponseStatusCode: clonePtr(a.ResponseStatusCode),
 		ResponseBody:       a.ResponseBody,
 		DurationMS:         a.DurationMS,
-		Error:              copyString(a.Error),
+		Error:              clonePtr(a.Error),
 		DeliveredAt:        deliveredAt,
 	}
 	if err := checkAttempt(row); err != nil {
@@ -551,7 +544,7 @@ func waitingEntry(d *storedDelivery) delivery.Attempt {
 		coming = d.d.Attempts
 	}
 	return delivery.Attempt{DeliveryID: d.d.ID, WebhookID: d.d.WebhookID, WorkspaceID: d.d.WorkspaceID,
-		EventType: d.d.EventType, Attempt: coming, Status: delivery.StatusPending, NextAttemptAt: copyTime(d.d.NextAttemptAt)}
+		EventType: d.d.EventType, Attempt: coming, Status: delivery.StatusPending, NextAttemptAt: clonePtr(d.d.NextAttemptAt)}
 }
 
 // DeleteAttemptsBefore removes the attempts delivered before cutoff, in every
@@ -575,7 +568,7 @@ func (s *Store) DeleteAttemptsBefore(ctx context.Context, cutoff time.Time) (int
 
 // copyDelivery returns d without shared pointers.
 func copyDelivery(d delivery.Delivery) delivery.Delivery {
-	d.NextAttemptAt = copyTime(d.NextAttemptAt)
+	d.NextAttemptAt = clonePtr(d.NextAttemptAt)
 	return d
 }
 
@@ -595,31 +588,7 @@ func cloneData(b []byte) []byte {
 // copyAttempt returns a copy of a without shared pointers.
 func copyAttempt(a *delivery.Attempt) delivery.Attempt {
 	c := *a
-	c.ResponseStatusCode = copyInt(a.ResponseStatusCode)
-	c.Error = copyString(a.Error)
+	c.ResponseStatusCode = clonePtr(a.ResponseStatusCode)
+	c.Error = clonePtr(a.Error)
 	return c
-}
-
-func copyTime(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := *t
-	return &v
-}
-
-func copyInt(p *int) *int {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
-}
-
-func copyString(p *string) *string {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
 }

@@ -14,7 +14,7 @@ func (s *Store) WebhookHealth(workspaceID, webhookID string) (failingSince *time
 		return nil, "", false
 	}
 	if h := s.delivery.health[w.ID]; h != nil {
-		return copyTime(h.failingSince), h.disabledReason, true
+		return clonePtr(h.failingSince), h.disabledReason, true
 	}
 	return nil, "", true
 }

@@ -36,10 +36,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, workspaceID, id string, p web
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memory: update webhook: %w", err)
 	}
-	updatedAt := p.UpdatedAt
-	if updatedAt.IsZero() {
-		updatedAt = time.Now()
-	}
+	updatedAt := orNow(p.UpdatedAt)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -111,9 +108,7 @@ func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, expectedCiphe
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memory: rotate secret: %w", err)
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now = orNow(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	stored := s.lookup(workspaceID, id)

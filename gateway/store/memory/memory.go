@@ -81,13 +81,9 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, limit in
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memory: create webhook: %w", err)
 	}
-	id, err := canonicalUUID(w.ID)
+	id, workspace, err := rowIDs("id", w.ID, w.WorkspaceID)
 	if err != nil {
-		return fmt.Errorf("memory: create webhook: id: %w", err)
-	}
-	workspace, err := canonicalUUID(w.WorkspaceID)
-	if err != nil {
-		return fmt.Errorf("memory: create webhook: workspace id: %w", err)
+		return fmt.Errorf("memory: create webhook: %w", err)
 	}
 
 	s.mu.Lock()
@@ -205,13 +201,9 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memory: create key: %w", err)
 	}
-	id, err := canonicalUUID(k.ID)
+	id, workspace, err := rowIDs("id", k.ID, k.WorkspaceID)
 	if err != nil {
-		return fmt.Errorf("memory: create key: id: %w", err)
-	}
-	workspace, err := canonicalUUID(k.WorkspaceID)
-	if err != nil {
-		return fmt.Errorf("memory: create key: workspace id: %w", err)
+		return fmt.Errorf("memory: create key: %w", err)
 	}
 	switch {
 	case !keyHashFormat.MatchString(k.Hash):
@@ -408,13 +400,30 @@ func canonicalUUID(s string) (string, error) {
 	return id, nil
 }
 
+// rowIDs returns the canonical id and workspace id of a row to store, or an
+// error naming the one that is not a UUID (idName is what the id is called).
+func rowIDs(idName, id, workspaceID string) (string, string, error) {
+	cid, err := canonicalUUID(id)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w", idName, err)
+	}
+	ws, err := canonicalUUID(workspaceID)
+	if err != nil {
+		return "", "", fmt.Errorf("workspace id: %w", err)
+	}
+	return cid, ws, nil
+}
+
 // dbNow is dbTime of t, or of the current time when t is zero (the stores'
 // rule for a time the caller left out).
-func dbNow(t time.Time) time.Time {
+func dbNow(t time.Time) time.Time { return dbTime(orNow(t)) }
+
+// orNow is t, or the current time when t is zero.
+func orNow(t time.Time) time.Time {
 	if t.IsZero() {
-		t = time.Now()
+		return time.Now()
 	}
-	return dbTime(t)
+	return t
 }
 
 // dbTime returns t as a timestamptz column gives it back: in UTC, to the
@@ -437,23 +446,20 @@ func dbTimePtr(t *time.Time) *time.Time {
 func copyWebhook(w *webhooks.Webhook) *webhooks.Webhook {
 	c := *w
 	c.Events = slices.Clone(w.Events)
-	if w.LastDeliveryStatus != nil {
-		v := *w.LastDeliveryStatus
-		c.LastDeliveryStatus = &v
-	}
-	if w.LastDeliveryAt != nil {
-		v := *w.LastDeliveryAt
-		c.LastDeliveryAt = &v
-	}
-	if w.PreviousSecretExpiresAt != nil {
-		v := *w.PreviousSecretExpiresAt
-		c.PreviousSecretExpiresAt = &v
-	}
-	if w.DisabledReason != nil {
-		v := *w.DisabledReason
-		c.DisabledReason = &v
-	}
+	c.LastDeliveryStatus = clonePtr(w.LastDeliveryStatus)
+	c.LastDeliveryAt = clonePtr(w.LastDeliveryAt)
+	c.PreviousSecretExpiresAt = clonePtr(w.PreviousSecretExpiresAt)
+	c.DisabledReason = clonePtr(w.DisabledReason)
 	return &c
+}
+
+// clonePtr returns a pointer to a copy of *p, or nil for nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // copyKey is copyWebhook for keys.
@@ -464,17 +470,8 @@ func copyKey(k *apikeys.Key) *apikeys.Key {
 		// The column is NOT NULL; an empty array is what Postgres returns.
 		c.Permissions = []gateway.Permission{}
 	}
-	if k.ExpiresAt != nil {
-		v := *k.ExpiresAt
-		c.ExpiresAt = &v
-	}
-	if k.RevokedAt != nil {
-		v := *k.RevokedAt
-		c.RevokedAt = &v
-	}
-	if k.LastUsedAt != nil {
-		v := *k.LastUsedAt
-		c.LastUsedAt = &v
-	}
+	c.ExpiresAt = clonePtr(k.ExpiresAt)
+	c.RevokedAt = clonePtr(k.RevokedAt)
+	c.LastUsedAt = clonePtr(k.LastUsedAt)
 	return &c
 }

@@ -41,10 +41,7 @@ func (s *Store) PublishEvent(ctx context.Context, ev delivery.Event) ([]delivery
 	const op = "publish event"
 	id, _ := canonicalID(ev.ID)
 	workspaceID, _ := canonicalID(ev.WorkspaceID)
-	createdAt := ev.CreatedAt
-	if createdAt.IsZero() {
-		createdAt = time.Now()
-	}
+	createdAt := orNow(ev.CreatedAt)
 	var raw []byte
 	err := s.pool.QueryRow(ctx, `select gateway_publish_event($1, $2, $3, $4, $5)`,
 		id, workspaceID, ev.Type, string(ev.Data), createdAt).Scan(&raw)
@@ -70,9 +67,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 	if !ok {
 		return nil, mapError(op, delivery.ErrNotClaimed, errMalformedID)
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now = orNow(now)
 	var raw []byte
 	err := s.pool.QueryRow(ctx, `select gateway_claim_delivery($1, $2, $3)`,
 		id, now, lease.Milliseconds()).Scan(&raw)
@@ -111,10 +106,7 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 		// Not a UUID: through as given, for Postgres to refuse.
 		attemptID, _ = canonicalID(a.ID)
 	}
-	deliveredAt := a.DeliveredAt
-	if deliveredAt.IsZero() {
-		deliveredAt = time.Now()
-	}
+	deliveredAt := orNow(a.DeliveredAt)
 	var result string
 	err := s.pool.QueryRow(ctx,
 		`select gateway_record_attempt($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
@@ -151,9 +143,7 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 	if limit <= 0 {
 		return ids, nil
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now = orNow(now)
 	rows, err := s.pool.Query(ctx,
 		`select id from deliveries
 		 where status = 'pending' and next_attempt_at <= $1
@@ -188,10 +178,7 @@ func (s *Store) CreateTestDelivery(ctx context.Context, ev delivery.Event, webho
 		return nil, mapError(op, delivery.ErrNotFound, errMalformedID)
 	}
 	eventID, _ := canonicalID(ev.ID)
-	createdAt := ev.CreatedAt
-	if createdAt.IsZero() {
-		createdAt = time.Now()
-	}
+	createdAt := orNow(ev.CreatedAt)
 	var raw []byte
 	err := s.pool.QueryRow(ctx, `select gateway_create_test_delivery($1, $2, $3, $4, $5, $6)`,
 		eventID, workspaceID, ev.Type, string(ev.Data), createdAt, webhookID).Scan(&raw)
@@ -210,9 +197,7 @@ func (s *Store) RetryDelivery(ctx context.Context, workspaceID, webhookID, deliv
 	if !ok1 || !ok2 || !ok3 {
 		return nil, mapError(op, delivery.ErrNotFound, errMalformedID)
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now = orNow(now)
 	var raw []byte
 	err := s.pool.QueryRow(ctx, `select gateway_retry_delivery($1, $2, $3, $4)`,
 		workspaceID, webhookID, deliveryID, now).Scan(&raw)

@@ -25,10 +25,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, workspaceID, id string, p web
 	if !okID || !okWorkspace {
 		return nil, mapError(op, webhooks.ErrNotFound, errMalformedID)
 	}
-	updatedAt := p.UpdatedAt
-	if updatedAt.IsZero() {
-		updatedAt = time.Now()
-	}
+	updatedAt := orNow(p.UpdatedAt)
 
 	args := []any{id, workspaceID}
 	var sets []string
@@ -99,9 +96,7 @@ func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, expectedCiphe
 	if !okID || !okWorkspace {
 		return nil, mapError(op, webhooks.ErrNotFound, errMalformedID)
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now = orNow(now)
 	row := s.pool.QueryRow(ctx,
 		`select `+webhookColumns+` from gateway_rotate_webhook_secret_if_current($1, $2, $3, $4, $5, $6)`,
 		workspaceID, id, expectedCiphertext, newCiphertext, previousExpiresAt, now)

@@ -387,6 +387,15 @@ func canonicalID(s string) (string, bool) {
 	return s, false
 }
 
+// orNow is t, or the current time when t is zero (the stores' rule for a
+// time the caller left out).
+func orNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now()
+	}
+	return t
+}
+
 // utcPtr converts a nullable timestamp to UTC; pgx returns local time.
 func utcPtr(t *time.Time) *time.Time {
 	if t == nil {

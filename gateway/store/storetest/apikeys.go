@@ -28,10 +28,7 @@ import (
 // fine. Subtests run one after the other.
 func RunAPIKeys(t *testing.T, newStore func(t *testing.T) apikeys.Store) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s apikeys.Store)
-	}{
+	runSuite(t, newStore, []suiteCase[apikeys.Store]{
 		{"CreateKeyByHashRoundTrip", testRoundTrip},
 		{"DescriptionRoundTrip", testDescriptionRoundTrip},
 		{"ReturnsCopies", testKeysReturnCopies},
@@ -50,12 +47,7 @@ func RunAPIKeys(t *testing.T, newStore func(t *testing.T) apikeys.Store) {
 		{"MintRacingRevokeNeverEscapes", testMintRace},
 		{"EveryPlanAndTier", testEveryPlanAndTier},
 		{"UnknownPlanOrTierRefused", testUnknownPlanOrTier},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, newStore(t))
-		})
-	}
+	})
 }
 
 // keyBase is outside UTC, in another zone than base, and has microseconds,

@@ -28,6 +28,18 @@ func Fields(t testing.TB, fields []Field) {
 	}
 }
 
+// PtrField reports an optional field that is set on one side only, or set
+// to different values.
+func PtrField[T comparable](t testing.TB, field string, got, want *T) {
+	t.Helper()
+	switch {
+	case (got == nil) != (want == nil):
+		t.Errorf("%s = %v, want %v", field, got, want)
+	case got != nil && *got != *want:
+		t.Errorf("%s = %v, want %v", field, *got, *want)
+	}
+}
+
 // UTCTime checks that got is the instant want and is in UTC.
 func UTCTime(t testing.TB, field string, got, want time.Time) {
 	t.Helper()

@@ -35,10 +35,7 @@ type DeliveryStore interface {
 // other subtest uses, and expect to see only their own rows there.
 func RunDelivery(t *testing.T, newStore func(t *testing.T) DeliveryStore) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s DeliveryStore)
-	}{
+	runSuite(t, newStore, []suiteCase[DeliveryStore]{
 		{"PublishFansOut", testPublishFansOut},
 		{"PublishWithoutSubscribers", testPublishWithoutSubscribers},
 		{"PublishIsIdempotent", testPublishIsIdempotent},
@@ -72,12 +69,7 @@ func RunDelivery(t *testing.T, newStore func(t *testing.T) DeliveryStore) {
 		{"RetryDelivery", testRetryDelivery},
 		{"RetryUnknownDelivery", testRetryUnknownDelivery},
 		{"ReturnsCopies", testDeliveryReturnsCopies},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, newStore(t))
-		})
-	}
+	})
 }
 
 // lease is the lease most claims take.
@@ -132,6 +124,22 @@ func mustPublish(t *testing.T, s DeliveryStore, ev delivery.Event) []delivery.De
 		t.Fatal("PublishEvent: created = false for a new event")
 	}
 	return ds
+}
+
+// mustPendingDelivery makes a workspace with one active webhook on
+// typeCreated and publishes one event to it at base: the start of most
+// claim and record cases.
+func mustPendingDelivery(t *testing.T, s DeliveryStore) (workspace string, hook *webhooks.Webhook, d delivery.Delivery) {
+	t.Helper()
+	workspace, hook = mustActiveHook(t, s)
+	return workspace, hook, mustPublishOne(t, s, hook, base)
+}
+
+// mustActiveHook makes a workspace with one active webhook on typeCreated.
+func mustActiveHook(t *testing.T, s DeliveryStore) (workspace string, hook *webhooks.Webhook) {
+	t.Helper()
+	workspace = uuid.NewString()
+	return workspace, mustHook(t, s, workspace, true, typeCreated)
 }
 
 // mustPublishOne publishes a new event of the hook's first type at `at` and
@@ -279,12 +287,8 @@ func assertAttempt(t *testing.T, got, want delivery.Attempt) {
 		F("ResponseBody", got.ResponseBody, want.ResponseBody),
 		F("DurationMS", got.DurationMS, want.DurationMS),
 	})
-	if !reflect.DeepEqual(got.ResponseStatusCode, want.ResponseStatusCode) {
-		t.Errorf("ResponseStatusCode = %v, want %v", deref(got.ResponseStatusCode), deref(want.ResponseStatusCode))
-	}
-	if !reflect.DeepEqual(got.Error, want.Error) {
-		t.Errorf("Error = %v, want %v", deref(got.Error), deref(want.Error))
-	}
+	PtrField(t, "ResponseStatusCode", got.ResponseStatusCode, want.ResponseStatusCode)
+	PtrField(t, "Error", got.Error, want.Error)
 	UTCTime(t, "DeliveredAt", got.DeliveredAt, want.DeliveredAt)
 	UTCTimePtr(t, "NextAttemptAt", got.NextAttemptAt, want.NextAttemptAt)
 }
@@ -507,8 +511,7 @@ func testConcurrentPublishes(t *testing.T, s DeliveryStore) {
 }
 
 func testPublishCanonicalIDs(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	ev := newEvent(strings.ToUpper(workspace), typeCreated, base)
 	ev.ID = strings.ToUpper(ev.ID)
 	ds := mustPublish(t, s, ev)

@@ -18,9 +18,7 @@ import (
 )
 
 func testClaim(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	_, hook, d := mustPendingDelivery(t, s)
 
 	assertNotClaimed(t, s, d.ID, base.Add(-time.Microsecond)) // not due yet
 
@@ -56,9 +54,7 @@ func testClaim(t *testing.T, s DeliveryStore) {
 }
 
 func testClaimTarget(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	workspace, hook, d := mustPendingDelivery(t, s)
 	c := mustClaim(t, s, d.ID, base)
 	wantTarget := delivery.Target{URL: hook.URL, Active: true, SecretCiphertext: hook.SecretCiphertext}
 	if !reflect.DeepEqual(c.Target, wantTarget) {
@@ -88,9 +84,7 @@ func testClaimUnknownOrMalformedID(t *testing.T, s DeliveryStore) {
 }
 
 func testConcurrentClaims(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	_, _, d := mustPendingDelivery(t, s)
 
 	const n = 10
 	errs := make([]error, n)
@@ -123,9 +117,7 @@ func testConcurrentClaims(t *testing.T, s DeliveryStore) {
 }
 
 func testClaimCancelsForPausedWebhook(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	workspace, hook, d := mustPendingDelivery(t, s)
 	if _, err := s.UpdateWebhook(ctx(t), workspace, hook.ID, webhooks.Patch{Active: ptr(false), UpdatedAt: base}); err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +151,7 @@ func testClaimCancelsForPausedWebhook(t *testing.T, s DeliveryStore) {
 }
 
 func testDeletedWebhook(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	kept := mustHook(t, s, workspace, true, typeCreated)
 	ds := mustPublish(t, s, newEvent(workspace, typeCreated, base))
 	var gone, stays delivery.Delivery
@@ -205,8 +196,7 @@ func testDeletedWebhook(t *testing.T, s DeliveryStore) {
 }
 
 func testDueDeliveries(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	_, hook := mustActiveHook(t, s)
 	// Published out of order: the sweeper takes the oldest first.
 	third := mustPublishOne(t, s, hook, dueEra.Add(2*time.Second))
 	first := mustPublishOne(t, s, hook, dueEra)

@@ -23,9 +23,7 @@ import (
 )
 
 func testRecordPending(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	workspace, hook, d := mustPendingDelivery(t, s)
 	mustClaim(t, s, d.ID, base)
 
 	deliveredAt := base.Add(1500 * time.Millisecond)
@@ -70,9 +68,7 @@ func testRecordPending(t *testing.T, s DeliveryStore) {
 	assertDelivery(t, c2.Delivery, want)
 
 	w := mustGetHook(t, s, hook)
-	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusPending {
-		t.Errorf("LastDeliveryStatus = %v, want pending", deref(w.LastDeliveryStatus))
-	}
+	PtrField(t, "LastDeliveryStatus", w.LastDeliveryStatus, ptr(delivery.StatusPending))
 	UTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &deliveredAt)
 	if !w.Active {
 		t.Error("one failure disabled the webhook")
@@ -97,9 +93,7 @@ func testRecordPending(t *testing.T, s DeliveryStore) {
 }
 
 func testRecordSuccess(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	workspace, hook, d := mustPendingDelivery(t, s)
 	c := mustClaim(t, s, d.ID, base)
 	at := base.Add(2 * time.Second)
 	o := outcome(c, delivery.StatusSuccess, at, nil)
@@ -115,9 +109,7 @@ func testRecordSuccess(t *testing.T, s DeliveryStore) {
 		t.Error("DueDeliveries lists a delivered delivery")
 	}
 	w := mustGetHook(t, s, hook)
-	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusSuccess {
-		t.Errorf("LastDeliveryStatus = %v, want success", deref(w.LastDeliveryStatus))
-	}
+	PtrField(t, "LastDeliveryStatus", w.LastDeliveryStatus, ptr(delivery.StatusSuccess))
 	UTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &at)
 	UTCTime(t, "webhook UpdatedAt", w.UpdatedAt, base) // bookkeeping is not an edit
 
@@ -137,9 +129,7 @@ func testRecordSuccess(t *testing.T, s DeliveryStore) {
 }
 
 func testRecordFailed(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	_, hook, d := mustPendingDelivery(t, s)
 	c := mustClaim(t, s, d.ID, base)
 	at := base.Add(10 * time.Second)
 	o := outcome(c, delivery.StatusFailed, at, nil)
@@ -150,9 +140,7 @@ func testRecordFailed(t *testing.T, s DeliveryStore) {
 
 	assertNotClaimed(t, s, d.ID, at.Add(24*time.Hour))
 	w := mustGetHook(t, s, hook)
-	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusFailed {
-		t.Errorf("LastDeliveryStatus = %v, want failed", deref(w.LastDeliveryStatus))
-	}
+	PtrField(t, "LastDeliveryStatus", w.LastDeliveryStatus, ptr(delivery.StatusFailed))
 	UTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &at)
 	page, _ := mustListAttempts(t, s, hook, delivery.StatusFailed, 0, 10)
 	if len(page) != 1 {
@@ -162,9 +150,7 @@ func testRecordFailed(t *testing.T, s DeliveryStore) {
 }
 
 func testRecordRefusesInvalid(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	_, hook, d := mustPendingDelivery(t, s)
 	c := mustClaim(t, s, d.ID, base)
 	at := base.Add(time.Second)
 	next := base.Add(time.Minute)
@@ -216,8 +202,7 @@ func testRecordRefusesInvalid(t *testing.T, s DeliveryStore) {
 }
 
 func testRecordUnknownDelivery(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	other := mustHook(t, s, workspace, true, typeUpdated)
 	d := mustPublishOne(t, s, hook, base)
 	c := mustClaim(t, s, d.ID, base)
@@ -250,9 +235,7 @@ func testRecordUnknownDelivery(t *testing.T, s DeliveryStore) {
 }
 
 func testRecordStale(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	_, hook, d := mustPendingDelivery(t, s)
 	slow := mustClaim(t, s, d.ID, base)
 	// The first worker's lease runs out; a second one claims.
 	secondAt := base.Add(lease + time.Second)
@@ -289,17 +272,14 @@ func testRecordStale(t *testing.T, s DeliveryStore) {
 }
 
 func testLastDeliveryFollowsNewest(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	_, hook := mustActiveHook(t, s)
 	newer := base.Add(time.Hour)
 	attemptAt(t, s, hook, newer, delivery.StatusSuccess, 0)
 	// An older attempt recorded later (a slow worker) does not overwrite the
 	// newer one's status.
 	attemptAt(t, s, hook, base, delivery.StatusFailed, 0)
 	w := mustGetHook(t, s, hook)
-	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusSuccess {
-		t.Errorf("LastDeliveryStatus = %v, want success", deref(w.LastDeliveryStatus))
-	}
+	PtrField(t, "LastDeliveryStatus", w.LastDeliveryStatus, ptr(delivery.StatusSuccess))
 	UTCTimePtr(t, "LastDeliveryAt", w.LastDeliveryAt, &newer)
 }
 
@@ -307,8 +287,7 @@ func testLastDeliveryFollowsNewest(t *testing.T, s DeliveryStore) {
 // is one the store keeps (the SQL check constraint lists the same, and an
 // unknown class is refused: RecordRefusesInvalidAttempts).
 func testRecordEveryErrorClass(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	_, hook := mustActiveHook(t, s)
 	want := delivery.ErrClasses()
 	for i, class := range want {
 		at := base.Add(time.Duration(i) * time.Minute)
@@ -332,8 +311,7 @@ func testRecordEveryErrorClass(t *testing.T, s DeliveryStore) {
 }
 
 func testListAttempts(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	other := mustHook(t, s, workspace, true, typeCreated) // gets the same events
 	t1 := base.Add(time.Minute)
 	var recorded []delivery.Outcome
@@ -460,8 +438,7 @@ func testListAttempts(t *testing.T, s DeliveryStore) {
 }
 
 func testListAttemptsUnknownWebhook(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	attemptAt(t, s, hook, base, delivery.StatusSuccess, 0)
 	for _, tc := range []struct{ name, workspace, hook string }{
 		{"other workspace", uuid.NewString(), hook.ID},
@@ -479,8 +456,7 @@ func testListAttemptsUnknownWebhook(t *testing.T, s DeliveryStore) {
 }
 
 func testDeleteAttemptsBefore(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	_, hook := mustActiveHook(t, s)
 	cutoff := retentionEra.AddDate(1, 0, 0)
 	attemptAt(t, s, hook, retentionEra, delivery.StatusSuccess, 0)
 	attemptAt(t, s, hook, cutoff.Add(-time.Microsecond), delivery.StatusFailed, 0)
@@ -547,14 +523,11 @@ func testTestDelivery(t *testing.T, s DeliveryStore) {
 		t.Error("a test delivery activated the webhook")
 	}
 	UTCTime(t, "UpdatedAt", w.UpdatedAt, base)
-	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusFailed {
-		t.Errorf("LastDeliveryStatus = %v, want failed", deref(w.LastDeliveryStatus))
-	}
+	PtrField(t, "LastDeliveryStatus", w.LastDeliveryStatus, ptr(delivery.StatusFailed))
 }
 
 func testTestDeliveryUnknownWebhook(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	foreign := mustHook(t, s, uuid.NewString(), true, typeCreated)
 	ev := newEvent(workspace, typeCreated, base)
 	for _, tc := range []struct{ name, workspace, hook string }{
@@ -581,9 +554,7 @@ func testTestDeliveryUnknownWebhook(t *testing.T, s DeliveryStore) {
 }
 
 func testRetryDelivery(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
-	d := mustPublishOne(t, s, hook, base)
+	workspace, hook, d := mustPendingDelivery(t, s)
 	c := mustClaim(t, s, d.ID, base)
 	mustRecord(t, s, outcome(c, delivery.StatusFailed, base.Add(time.Second), nil))
 
@@ -614,8 +585,7 @@ func testRetryDelivery(t *testing.T, s DeliveryStore) {
 }
 
 func testRetryUnknownDelivery(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	sibling := mustHook(t, s, workspace, true, typeCreated)
 	d := mustPublishOne(t, s, hook, base)
 	for _, tc := range []struct{ name, workspace, hook, id string }{
@@ -634,8 +604,7 @@ func testRetryUnknownDelivery(t *testing.T, s DeliveryStore) {
 }
 
 func testDeliveryReturnsCopies(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	ev := newEvent(workspace, typeCreated, base)
 	original := string(ev.Data)
 	ds := mustPublish(t, s, ev)
@@ -675,8 +644,7 @@ func assertActive(t *testing.T, s DeliveryStore, hook *webhooks.Webhook, want bo
 
 func testAutoDisable(t *testing.T, s DeliveryStore) {
 	const after = 72 * time.Hour
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	t0 := base.Add(time.Hour)
 	attemptAt(t, s, hook, t0, delivery.StatusPending, after) // a retried failure counts
 	assertActive(t, s, hook, true)
@@ -690,9 +658,7 @@ func testAutoDisable(t *testing.T, s DeliveryStore) {
 	if want := "deliveries have failed since " + t0.UTC().Format(time.RFC3339); w.DisabledReason == nil || *w.DisabledReason != want {
 		t.Errorf("DisabledReason = %v, want %q", deref(w.DisabledReason), want)
 	}
-	if w.LastDeliveryStatus == nil || *w.LastDeliveryStatus != delivery.StatusFailed {
-		t.Errorf("LastDeliveryStatus = %v, want failed", deref(w.LastDeliveryStatus))
-	}
+	PtrField(t, "LastDeliveryStatus", w.LastDeliveryStatus, ptr(delivery.StatusFailed))
 	// A disabled webhook gets no new deliveries.
 	if ds := mustPublish(t, s, newEvent(workspace, typeCreated, disabledAt)); len(ds) != 0 {
 		t.Errorf("a disabled webhook got %d deliveries", len(ds))
@@ -701,8 +667,7 @@ func testAutoDisable(t *testing.T, s DeliveryStore) {
 
 func testAutoDisableResetBySuccess(t *testing.T, s DeliveryStore) {
 	const after = 72 * time.Hour
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	_, hook := mustActiveHook(t, s)
 	t0 := base.Add(time.Hour)
 	attemptAt(t, s, hook, t0, delivery.StatusFailed, after)
 	attemptAt(t, s, hook, t0.Add(time.Hour), delivery.StatusSuccess, after)
@@ -715,8 +680,7 @@ func testAutoDisableResetBySuccess(t *testing.T, s DeliveryStore) {
 }
 
 func testAutoDisableOff(t *testing.T, s DeliveryStore) {
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	_, hook := mustActiveHook(t, s)
 	attemptAt(t, s, hook, base, delivery.StatusFailed, 0)
 	attemptAt(t, s, hook, base.Add(1000*time.Hour), delivery.StatusFailed, 0)
 	attemptAt(t, s, hook, base.Add(2000*time.Hour), delivery.StatusFailed, -time.Hour)
@@ -725,8 +689,7 @@ func testAutoDisableOff(t *testing.T, s DeliveryStore) {
 
 func testAutoDisableResetByReactivation(t *testing.T, s DeliveryStore) {
 	const after = 72 * time.Hour
-	workspace := uuid.NewString()
-	hook := mustHook(t, s, workspace, true, typeCreated)
+	workspace, hook := mustActiveHook(t, s)
 	t0 := base.Add(time.Hour)
 	attemptAt(t, s, hook, t0, delivery.StatusFailed, after)
 	attemptAt(t, s, hook, t0.Add(after), delivery.StatusFailed, after)

@@ -15,6 +15,23 @@ import (
 	"time"
 )
 
+// suiteCase is one subtest of a suite: its name and the test, given a store.
+type suiteCase[S any] struct {
+	name string
+	fn   func(t *testing.T, s S)
+}
+
+// runSuite runs every case in its own subtest, one after the other, each on
+// the store newStore returns for it.
+func runSuite[S any](t *testing.T, newStore func(t *testing.T) S, tests []suiteCase[S]) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, newStore(t))
+		})
+	}
+}
+
 // base is a time outside UTC and with microseconds, so that the suites notice
 // a store that keeps the caller's zone or drops sub-second precision.
 // Microseconds are what timestamptz holds.

@@ -19,10 +19,7 @@ import (
 // also fine. Subtests run one after the other.
 func RunWebhooks(t *testing.T, newStore func(t *testing.T) webhooks.Store) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s webhooks.Store)
-	}{
+	runSuite(t, newStore, []suiteCase[webhooks.Store]{
 		{"CreateGetRoundTrip", testCreateGetRoundTrip},
 		{"ReturnsCopies", testWebhooksReturnCopies},
 		{"GetFromOtherWorkspace", testGetFromOtherWorkspace},
@@ -48,12 +45,7 @@ func RunWebhooks(t *testing.T, newStore func(t *testing.T) webhooks.Store) {
 		{"ConcurrentRotations", testConcurrentRotations},
 		{"RotateFromStaleSecret", testRotateFromStaleSecret},
 		{"RotateDuringOverlap", testRotateDuringOverlap},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, newStore(t))
-		})
-	}
+	})
 }
 
 // newWebhook returns a valid webhook in workspace with a fresh id.
@@ -122,24 +114,9 @@ func assertSameWebhook(t *testing.T, got, want *webhooks.Webhook) {
 	}
 	UTCTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	UTCTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
-	switch {
-	case (got.PreviousSecretExpiresAt == nil) != (want.PreviousSecretExpiresAt == nil):
-		t.Errorf("PreviousSecretExpiresAt = %v, want %v", got.PreviousSecretExpiresAt, want.PreviousSecretExpiresAt)
-	case got.PreviousSecretExpiresAt != nil:
-		UTCTime(t, "PreviousSecretExpiresAt", *got.PreviousSecretExpiresAt, *want.PreviousSecretExpiresAt)
-	}
-	switch {
-	case (got.LastDeliveryStatus == nil) != (want.LastDeliveryStatus == nil):
-		t.Errorf("LastDeliveryStatus = %v, want %v", got.LastDeliveryStatus, want.LastDeliveryStatus)
-	case got.LastDeliveryStatus != nil && *got.LastDeliveryStatus != *want.LastDeliveryStatus:
-		t.Errorf("LastDeliveryStatus = %q, want %q", *got.LastDeliveryStatus, *want.LastDeliveryStatus)
-	}
-	switch {
-	case (got.LastDeliveryAt == nil) != (want.LastDeliveryAt == nil):
-		t.Errorf("LastDeliveryAt = %v, want %v", got.LastDeliveryAt, want.LastDeliveryAt)
-	case got.LastDeliveryAt != nil:
-		UTCTime(t, "LastDeliveryAt", *got.LastDeliveryAt, *want.LastDeliveryAt)
-	}
+	UTCTimePtr(t, "PreviousSecretExpiresAt", got.PreviousSecretExpiresAt, want.PreviousSecretExpiresAt)
+	PtrField(t, "LastDeliveryStatus", got.LastDeliveryStatus, want.LastDeliveryStatus)
+	UTCTimePtr(t, "LastDeliveryAt", got.LastDeliveryAt, want.LastDeliveryAt)
 }
 
 // ids returns the ids of a page, for readable failure messages.

@@ -74,6 +74,26 @@ func foreignIDs(workspace, id string) []struct{ name, workspace, id string } {
 	}
 }
 
+// forEachForeignID creates a webhook on host and, in a subtest for each id
+// in foreignIDs and for its id in another workspace, runs call, which must
+// find nothing; the webhook must then be as it was created.
+func forEachForeignID(t *testing.T, s webhooks.Store, host string, call func(t *testing.T, w *webhooks.Webhook, workspace, id string)) {
+	t.Helper()
+	workspace, other := uuid.NewString(), uuid.NewString()
+	w := newWebhook(workspace, host, base)
+	mustCreateHook(t, s, w, 10)
+	want := stored(w)
+
+	tests := append(foreignIDs(workspace, w.ID),
+		struct{ name, workspace, id string }{"another workspace", other, w.ID})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			call(t, w, tc.workspace, tc.id)
+			assertSameWebhook(t, mustGet(t, s, workspace, w.ID), want)
+		})
+	}
+}
+
 func testCreateLeavesNoPreviousSecret(t *testing.T, s webhooks.Store) {
 	// gateway_create_webhook has no parameters for the previous secret: a
 	// new webhook has none, whatever the caller put in the struct.
@@ -248,25 +268,15 @@ func testUpdateDuplicateURLKey(t *testing.T, s webhooks.Store) {
 }
 
 func testUpdateUnknownOrForeignID(t *testing.T, s webhooks.Store) {
-	workspace, other := uuid.NewString(), uuid.NewString()
-	w := newWebhook(workspace, "update-owner.example", base)
-	mustCreateHook(t, s, w, 10)
-	want := stored(w)
-
-	tests := append(foreignIDs(workspace, w.ID),
-		struct{ name, workspace, id string }{"another workspace", other, w.ID})
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.UpdateWebhook(ctx(t), tc.workspace, tc.id, webhooks.Patch{
-				URL: ptr("https://hijack.example"), URLKey: ptr("https://hijack.example"),
-				Events: []string{"call.ended"}, Description: ptr("hijacked"), Active: ptr(false), UpdatedAt: later,
-			})
-			if !errors.Is(err, webhooks.ErrNotFound) {
-				t.Fatalf("UpdateWebhook(%q, %q) = %v, %v; want ErrNotFound", tc.workspace, tc.id, got, err)
-			}
-			assertSameWebhook(t, mustGet(t, s, workspace, w.ID), want)
+	forEachForeignID(t, s, "update-owner.example", func(t *testing.T, _ *webhooks.Webhook, workspace, id string) {
+		got, err := s.UpdateWebhook(ctx(t), workspace, id, webhooks.Patch{
+			URL: ptr("https://hijack.example"), URLKey: ptr("https://hijack.example"),
+			Events: []string{"call.ended"}, Description: ptr("hijacked"), Active: ptr(false), UpdatedAt: later,
 		})
-	}
+		if !errors.Is(err, webhooks.ErrNotFound) {
+			t.Fatalf("UpdateWebhook(%q, %q) = %v, %v; want ErrNotFound", workspace, id, got, err)
+		}
+	})
 }
 
 func testUpdateRefusesInvalidValues(t *testing.T, s webhooks.Store) {
@@ -372,20 +382,11 @@ func testDelete(t *testing.T, s webhooks.Store) {
 }
 
 func testDeleteUnknownOrForeignID(t *testing.T, s webhooks.Store) {
-	workspace, other := uuid.NewString(), uuid.NewString()
-	w := newWebhook(workspace, "delete-owner.example", base)
-	mustCreateHook(t, s, w, 10)
-
-	tests := append(foreignIDs(workspace, w.ID),
-		struct{ name, workspace, id string }{"another workspace", other, w.ID})
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := s.DeleteWebhook(ctx(t), tc.workspace, tc.id); !errors.Is(err, webhooks.ErrNotFound) {
-				t.Fatalf("DeleteWebhook(%q, %q) = %v, want ErrNotFound", tc.workspace, tc.id, err)
-			}
-			assertSameWebhook(t, mustGet(t, s, workspace, w.ID), stored(w))
-		})
-	}
+	forEachForeignID(t, s, "delete-owner.example", func(t *testing.T, _ *webhooks.Webhook, workspace, id string) {
+		if err := s.DeleteWebhook(ctx(t), workspace, id); !errors.Is(err, webhooks.ErrNotFound) {
+			t.Fatalf("DeleteWebhook(%q, %q) = %v, want ErrNotFound", workspace, id, err)
+		}
+	})
 }
 
 func testRotateSecret(t *testing.T, s webhooks.Store) {
@@ -433,21 +434,12 @@ func testRotateSecret(t *testing.T, s webhooks.Store) {
 }
 
 func testRotateUnknownOrForeignID(t *testing.T, s webhooks.Store) {
-	workspace, other := uuid.NewString(), uuid.NewString()
-	w := newWebhook(workspace, "rotate-owner.example", base)
-	mustCreateHook(t, s, w, 10)
-
-	tests := append(foreignIDs(workspace, w.ID),
-		struct{ name, workspace, id string }{"another workspace", other, w.ID})
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.RotateSecret(ctx(t), tc.workspace, tc.id, w.SecretCiphertext, "stolen", later.Add(time.Hour), later)
-			if !errors.Is(err, webhooks.ErrNotFound) {
-				t.Fatalf("RotateSecret(%q, %q) = %v, %v; want ErrNotFound", tc.workspace, tc.id, got, err)
-			}
-			assertSameWebhook(t, mustGet(t, s, workspace, w.ID), stored(w))
-		})
-	}
+	forEachForeignID(t, s, "rotate-owner.example", func(t *testing.T, w *webhooks.Webhook, workspace, id string) {
+		got, err := s.RotateSecret(ctx(t), workspace, id, w.SecretCiphertext, "stolen", later.Add(time.Hour), later)
+		if !errors.Is(err, webhooks.ErrNotFound) {
+			t.Fatalf("RotateSecret(%q, %q) = %v, %v; want ErrNotFound", workspace, id, got, err)
+		}
+	})
 }
 
 func testConcurrentRotations(t *testing.T, s webhooks.Store) {

@@ -132,14 +132,11 @@ func (s *Store) CreateKey(ctx context.Context, k *apikeys.Key) error {
 	if err != nil {
 		return s.mapError(op, err, errMap{duplicate: ErrDuplicateKey, inactive: apikeys.ErrInactive})
 	}
-	rows, err := decodeRows[keyRow](body)
+	row, err := createdRow[keyRow](s, op, body)
 	if err != nil {
-		return s.failf(op, "%v", err)
+		return err
 	}
-	if len(rows) != 1 {
-		return s.failf(op, "the function returned %d rows, want 1", len(rows))
-	}
-	*k = rows[0].key()
+	*k = row.key()
 	return nil
 }
 
@@ -294,9 +291,7 @@ func (s *Store) RevokeKey(ctx context.Context, workspaceID, id, by string, at ti
 		}
 		args.By = &actor
 	}
-	if at.IsZero() {
-		at = time.Now()
-	}
+	at = orNow(at)
 	args.At = formatTime(at)
 
 	body, err := s.rpc(ctx, fnRevokeKey, args)

@@ -30,17 +30,10 @@ func TestKeyByID(t *testing.T) {
 	usedKey := keyFixture()
 	usedKey.CreatedBy = keyID2
 	usedKey.LastUsedAt = &lastUsed
-	tests := []struct {
-		name    string
-		ws, id  string
-		answers []answer
-		reqs    []wantReq
-		want    error
-		wantKey *apikeys.Key
-	}{
-		{name: "found", ws: wsID, id: keyID, answers: []answer{okJSON(arr(keyRowJSON))}, reqs: []wantReq{get(true)}, wantKey: ptr(keyFixture())},
-		{name: "lineage and last use decoded", ws: wsID, id: strings.ToUpper(keyID), answers: []answer{okJSON(arr(used))}, reqs: []wantReq{get(true)}, wantKey: &usedKey},
-		{name: "operator scope", ws: "", id: keyID, answers: []answer{okJSON(arr(keyRowJSON))}, reqs: []wantReq{get(false)}, wantKey: ptr(keyFixture())},
+	tests := []idCase[apikeys.Key]{
+		{name: "found", ws: wsID, id: keyID, answers: []answer{okJSON(arr(keyRowJSON))}, reqs: []wantReq{get(true)}, wantRow: ptr(keyFixture())},
+		{name: "lineage and last use decoded", ws: wsID, id: strings.ToUpper(keyID), answers: []answer{okJSON(arr(used))}, reqs: []wantReq{get(true)}, wantRow: &usedKey},
+		{name: "operator scope", ws: "", id: keyID, answers: []answer{okJSON(arr(keyRowJSON))}, reqs: []wantReq{get(false)}, wantRow: ptr(keyFixture())},
 		{name: "absent or other workspace", ws: wsID, id: keyID, answers: []answer{okJSON("[]")}, reqs: []wantReq{get(true)}, want: apikeys.ErrNotFound},
 		{name: "two rows", ws: wsID, id: keyID, answers: []answer{okJSON(arr(keyRowJSON, keyRowJSON))}, reqs: []wantReq{get(true)}, want: errWrapped},
 		{name: "malformed id", ws: wsID, id: "key_1", want: apikeys.ErrNotFound},
@@ -55,8 +48,8 @@ func TestKeyByID(t *testing.T) {
 			got, err := s.KeyByID(context.Background(), tt.ws, tt.id)
 			checkErr(t, "key by id", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
-			if tt.wantKey != nil && (got == nil || !reflect.DeepEqual(*got, *tt.wantKey)) {
-				t.Errorf("key\n got %+v\nwant %+v", got, tt.wantKey)
+			if tt.wantRow != nil && (got == nil || !reflect.DeepEqual(*got, *tt.wantRow)) {
+				t.Errorf("key\n got %+v\nwant %+v", got, tt.wantRow)
 			}
 		})
 	}

@@ -27,7 +27,12 @@ const wireTimeout = 30 * time.Second
 // newWireStore returns a store talking to a fresh PostgREST stand-in.
 func newWireStore(t *testing.T) *Store {
 	t.Helper()
-	srv := testpostgrest.New(t)
+	return wireStoreOn(t, testpostgrest.New(t))
+}
+
+// wireStoreOn returns a store talking to srv with its key.
+func wireStoreOn(t *testing.T, srv *testpostgrest.Server) *Store {
+	t.Helper()
 	s, err := New(srv.URL, srv.Key, wireTimeout)
 	if err != nil {
 		t.Fatal(err)
@@ -48,11 +53,7 @@ func TestWireAPIKeysConformance(t *testing.T) {
 func TestWireAPIKeysConformanceUnderRowCap(t *testing.T) {
 	t.Parallel()
 	pool, _ := testdb.New(t)
-	srv := testpostgrest.ServeWith(t, pool, testpostgrest.Options{MaxRows: 2})
-	s, err := New(srv.URL, srv.Key, wireTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := wireStoreOn(t, testpostgrest.ServeWith(t, pool, testpostgrest.Options{MaxRows: 2}))
 	storetest.RunAPIKeys(t, func(*testing.T) apikeys.Store { return s })
 }
 
@@ -93,11 +94,7 @@ func TestWireRefusesWrongKey(t *testing.T) {
 		}
 	}
 
-	good, err := New(srv.URL, srv.Key, wireTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := good.Ping(t.Context()); err != nil {
+	if err := wireStoreOn(t, srv).Ping(t.Context()); err != nil {
 		t.Errorf("Ping with the right key: %v", err)
 	}
 }

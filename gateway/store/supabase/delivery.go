@@ -96,16 +96,6 @@ type retryArgs struct {
 	Now         string `json:"p_now"`
 }
 
-// rpc calls a delivery function with args and returns the answer's body.
-func (s *Store) rpc(ctx context.Context, fn string, args any) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	body, _, err := s.client.From(fn).
-		Insert(args, false, "", "", "").
-		ExecuteWithContext(ctx)
-	return body, err
-}
-
 // isNull reports whether a function's answer is JSON null (SQL null).
 func isNull(body []byte) bool {
 	var v any
@@ -128,10 +118,7 @@ func (s *Store) PublishEvent(ctx context.Context, ev delivery.Event) ([]delivery
 	if !ok {
 		return nil, false, s.failf(op, "the workspace id %q is not a UUID", ev.WorkspaceID)
 	}
-	createdAt := ev.CreatedAt
-	if createdAt.IsZero() {
-		createdAt = time.Now()
-	}
+	createdAt := orNow(ev.CreatedAt)
 	body, err := s.rpc(ctx, fnPublishEvent, publishArgs{
 		ID: id, WorkspaceID: ws, Type: ev.Type, Data: string(ev.Data), CreatedAt: formatTime(createdAt),
 	})
@@ -158,9 +145,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 	if !ok {
 		return nil, wrapSentinel(op, delivery.ErrNotClaimed)
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now = orNow(now)
 	body, err := s.rpc(ctx, fnClaimDelivery, claimArgs{ID: did, Now: formatTime(now), LeaseMS: lease.Milliseconds()})
 	if err != nil {
 		return nil, s.mapError(op, err, errMap{notFound: delivery.ErrNotClaimed})
@@ -207,10 +192,7 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 		// where the postgres store refuses it.
 		return s.failf(op, "the response body is not valid UTF-8")
 	}
-	deliveredAt := a.DeliveredAt
-	if deliveredAt.IsZero() {
-		deliveredAt = time.Now()
-	}
+	deliveredAt := orNow(a.DeliveredAt)
 	body, err := s.rpc(ctx, fnRecordAttempt, recordArgs{
 		ID:                 attemptID,
 		WorkspaceID:        ws,
@@ -258,9 +240,7 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 	if limit <= 0 {
 		return ids, nil
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now = orNow(now)
 	at := formatTime(now)
 
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -304,10 +284,7 @@ func (s *Store) CreateTestDelivery(ctx context.Context, ev delivery.Event, webho
 	if !ok {
 		return nil, s.failf(op, "the event id %q is not a UUID", ev.ID)
 	}
-	createdAt := ev.CreatedAt
-	if createdAt.IsZero() {
-		createdAt = time.Now()
-	}
+	createdAt := orNow(ev.CreatedAt)
 	body, err := s.rpc(ctx, fnCreateTestDelivery, testDeliveryArgs{
 		EventID: eventID, WorkspaceID: ws, Type: ev.Type, Data: string(ev.Data),
 		CreatedAt: formatTime(createdAt), WebhookID: hook,
@@ -333,9 +310,7 @@ func (s *Store) RetryDelivery(ctx context.Context, workspaceID, webhookID, deliv
 	if !ok {
 		return nil, wrapSentinel(op, delivery.ErrNotFound)
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now = orNow(now)
 	body, err := s.rpc(ctx, fnRetryDelivery, retryArgs{WorkspaceID: ws, WebhookID: hook, ID: did, Now: formatTime(now)})
 	if err != nil {
 		return nil, s.mapError(op, err, errMap{notFound: delivery.ErrNotFound})

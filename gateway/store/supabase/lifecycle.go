@@ -62,10 +62,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, workspaceID, id string, p web
 	if !ok {
 		return nil, wrapSentinel(op, webhooks.ErrNotFound)
 	}
-	updatedAt := p.UpdatedAt
-	if updatedAt.IsZero() {
-		updatedAt = time.Now()
-	}
+	updatedAt := orNow(p.UpdatedAt)
 	patch := webhookPatch{
 		URL:         p.URL,
 		URLKey:      p.URLKey,
@@ -137,9 +134,7 @@ func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, expectedCiphe
 	if !ok {
 		return nil, wrapSentinel(op, webhooks.ErrNotFound)
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now = orNow(now)
 	args := rotateSecretArgs{
 		WorkspaceID:       ws,
 		ID:                wid,
@@ -149,11 +144,7 @@ func (s *Store) RotateSecret(ctx context.Context, workspaceID, id, expectedCiphe
 		Now:               formatTime(now),
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	body, _, err := s.client.From(fnRotateWebhookSecret).
-		Insert(args, false, "", "", "").
-		ExecuteWithContext(ctx)
+	body, err := s.rpc(ctx, fnRotateWebhookSecret, args)
 	if err != nil {
 		return nil, s.mapError(op, err, errMap{notFound: webhooks.ErrNotFound, conflict: webhooks.ErrRotationConflict})
 	}

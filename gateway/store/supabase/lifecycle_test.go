@@ -2,7 +2,6 @@ package supabase
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"reflect"
 	"strings"
@@ -153,11 +152,7 @@ func TestUpdateWebhook(t *testing.T) {
 			got, err := s.UpdateWebhook(context.Background(), tt.ws, tt.id, tt.p)
 			checkErr(t, "update webhook", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
-			if tt.want == nil && !reflect.DeepEqual(got, ptr(hookFixture())) {
-				t.Errorf("webhook\n got %+v\nwant %+v", got, hookFixture())
-			} else if tt.want != nil && got != nil {
-				t.Errorf("a webhook with the error: %+v", got)
-			}
+			checkOne(t, "webhook", got, ptr(hookFixture()), tt.want)
 		})
 	}
 }
@@ -168,26 +163,12 @@ func TestUpdateWebhookZeroTimeIsNow(t *testing.T) {
 	if _, err := s.UpdateWebhook(context.Background(), wsID, hookID, webhooks.Patch{Active: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
-	var body struct {
-		UpdatedAt time.Time `json:"updated_at"`
-	}
-	if err := json.Unmarshal(f.requests()[0].Body, &body); err != nil {
-		t.Fatal(err)
-	}
-	if body.UpdatedAt.Before(before) || body.UpdatedAt.After(time.Now().Add(time.Second)) {
-		t.Fatalf("updated_at %v, want about now", body.UpdatedAt)
-	}
+	checkSentNow(t, f.requests()[0].Body, "updated_at", before)
 }
 
 func TestDeleteWebhook(t *testing.T) {
 	del := wantReq{method: http.MethodDelete, path: hooksPath, query: byID(hookID), prefer: "return=representation"}
-	tests := []struct {
-		name    string
-		ws, id  string
-		answers []answer
-		reqs    []wantReq
-		want    error
-	}{
+	tests := []idCase[webhooks.Webhook]{
 		{name: "deleted", ws: wsID, id: hookID, answers: []answer{okJSON(arr(hookRowJSON))}, reqs: []wantReq{del}},
 		{name: "upper-case ids are sent canonical", ws: strings.ToUpper(wsID), id: strings.ToUpper(hookID), answers: []answer{okJSON(arr(hookRowJSON))}, reqs: []wantReq{del}},
 		{name: "absent or other workspace", ws: wsID, id: hookID, answers: []answer{okJSON("[]")}, reqs: []wantReq{del}, want: webhooks.ErrNotFound},
@@ -219,13 +200,7 @@ func TestRotateSecret(t *testing.T) {
 		body: `{"p_workspace_id":"` + wsID + `","p_id":"` + hookID + `","p_expected_ciphertext":"v1:old:ct","p_secret_ciphertext":"v1:new:ct",` +
 			`"p_previous_expires_at":"2026-11-28T08:00:00.123456Z","p_now":"` + atJSON + `"}`,
 	}
-	tests := []struct {
-		name    string
-		ws, id  string
-		answers []answer
-		reqs    []wantReq
-		want    error
-	}{
+	tests := []idCase[webhooks.Webhook]{
 		{name: "rotated", ws: wsID, id: hookID, answers: []answer{okJSON(arr(rotatedRowJSON))}, reqs: []wantReq{rpc}},
 		{name: "upper-case ids are sent canonical", ws: strings.ToUpper(wsID), id: strings.ToUpper(hookID), answers: []answer{okJSON(arr(rotatedRowJSON))}, reqs: []wantReq{rpc}},
 		{name: "absent or other workspace", ws: wsID, id: hookID, answers: []answer{okJSON("[]")}, reqs: []wantReq{rpc}, want: webhooks.ErrNotFound},
@@ -246,11 +221,7 @@ func TestRotateSecret(t *testing.T) {
 			got, err := s.RotateSecret(context.Background(), tt.ws, tt.id, "v1:old:ct", "v1:new:ct", expires, at)
 			checkErr(t, "rotate secret", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
-			if tt.want == nil && !reflect.DeepEqual(got, ptr(rotatedFixture())) {
-				t.Errorf("webhook\n got %+v\nwant %+v", got, rotatedFixture())
-			} else if tt.want != nil && got != nil {
-				t.Errorf("a webhook with the error: %+v", got)
-			}
+			checkOne(t, "webhook", got, ptr(rotatedFixture()), tt.want)
 		})
 	}
 }
@@ -261,13 +232,5 @@ func TestRotateSecretZeroTimeIsNow(t *testing.T) {
 	if _, err := s.RotateSecret(context.Background(), wsID, hookID, "v1:old:ct", "v1:new:ct", at, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	var body struct {
-		Now time.Time `json:"p_now"`
-	}
-	if err := json.Unmarshal(f.requests()[0].Body, &body); err != nil {
-		t.Fatal(err)
-	}
-	if body.Now.Before(before) || body.Now.After(time.Now().Add(time.Second)) {
-		t.Fatalf("p_now %v, want about now", body.Now)
-	}
+	checkSentNow(t, f.requests()[0].Body, "p_now", before)
 }

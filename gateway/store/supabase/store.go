@@ -245,6 +245,15 @@ func wrapSentinel(op string, sentinel error) error {
 // syntax in an id.
 func canonicalUUID(s string) (string, bool) { return gateway.CanonicalID(s) }
 
+// orNow is t, or the current time when t is zero (the stores' rule for a
+// time the caller left out).
+func orNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now()
+	}
+	return t
+}
+
 // rowIDs returns the canonical id and workspace id of a row to insert, or
 // the error that refuses it, without a request, when either is not a UUID.
 func (s *Store) rowIDs(op, id, workspaceID string) (string, string, error) {
@@ -257,6 +266,43 @@ func (s *Store) rowIDs(op, id, workspaceID string) (string, string, error) {
 		return "", "", s.failf(op, "the workspace id %q is not a UUID", workspaceID)
 	}
 	return cid, ws, nil
+}
+
+// rpc calls a SQL function with args and returns the answer's body.
+//
+// Why not client.Rpc: in supabase-go v0.0.4 / postgrest-go v0.0.12 Rpc takes
+// no context (a stuck PostgREST would hang the request) and returns the
+// response body as a string whatever the HTTP status, so a 409 or an LL001
+// would read as success. Instead the function goes through the query
+// builder: postgrest-go joins the "table" name into the path, so
+// From("rpc/gateway_create_webhook") with Insert issues
+// POST /rest/v1/rpc/gateway_create_webhook with the JSON object of named
+// arguments as the body, which is PostgREST's documented way to call a
+// function, and ExecuteWithContext gives the deadline and the error
+// statuses. (Insert also sends "Prefer: return=representation", which
+// PostgREST ignores for functions; a setof function answers with a JSON
+// array of rows either way.)
+func (s *Store) rpc(ctx context.Context, fn string, args any) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	body, _, err := s.client.From(fn).
+		Insert(args, false, "", "", "").
+		ExecuteWithContext(ctx)
+	return body, err
+}
+
+// createdRow decodes the answer of a function that returns the one row it
+// inserted: any other number of rows is an error.
+func createdRow[R any](s *Store, op string, body []byte) (R, error) {
+	var row R
+	rows, err := decodeRows[R](body)
+	if err != nil {
+		return row, s.failf(op, "%v", err)
+	}
+	if len(rows) != 1 {
+		return row, s.failf(op, "the function returned %d rows, want 1", len(rows))
+	}
+	return rows[0], nil
 }
 
 // oneRow decodes an answer that holds the one row a request by a unique

@@ -417,12 +417,12 @@ func TestPing(t *testing.T) {
 }
 
 func TestCreateWebhook(t *testing.T) {
-	input := func() *webhooks.Webhook {
+	input := func() webhooks.Webhook {
 		w := hookFixture()
 		w.UpdatedAt = time.Time{}
 		// Nanoseconds and a non-UTC zone: sent as UTC, truncated to microseconds.
 		w.CreatedAt = time.Date(2026, 11, 27, 9, 0, 0, 123456789, time.FixedZone("CET", 3600))
-		return &w
+		return w
 	}
 	rpc := wantReq{
 		method: http.MethodPost,
@@ -456,10 +456,7 @@ func TestCreateWebhook(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, f := newTestStore(t, roomy, tt.answers...)
-			w := input()
-			if tt.mutate != nil {
-				tt.mutate(w)
-			}
+			w := ptr(mutated(input(), tt.mutate))
 			err := s.CreateWebhook(context.Background(), w, 10)
 			checkErr(t, "create webhook", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
@@ -497,17 +494,10 @@ func TestGetWebhook(t *testing.T) {
 			query:  map[string]string{"select": "*", "id": "eq." + id, "workspace_id": "eq." + wsID},
 		}
 	}
-	tests := []struct {
-		name    string
-		ws, id  string
-		answers []answer
-		reqs    []wantReq
-		want    error
-		wantHk  *webhooks.Webhook
-	}{
-		{name: "found", ws: wsID, id: hookID, answers: []answer{okJSON(arr(hookRowJSON))}, reqs: []wantReq{get(hookID)}, wantHk: ptr(hookFixture())},
-		{name: "found with last delivery", ws: wsID, id: hookID2, answers: []answer{okJSON(arr(hookRow2JSON))}, reqs: []wantReq{get(hookID2)}, wantHk: ptr(hook2Fixture())},
-		{name: "upper-case id is queried canonical", ws: strings.ToUpper(wsID), id: strings.ToUpper(hookID), answers: []answer{okJSON(arr(hookRowJSON))}, reqs: []wantReq{get(hookID)}, wantHk: ptr(hookFixture())},
+	tests := []idCase[webhooks.Webhook]{
+		{name: "found", ws: wsID, id: hookID, answers: []answer{okJSON(arr(hookRowJSON))}, reqs: []wantReq{get(hookID)}, wantRow: ptr(hookFixture())},
+		{name: "found with last delivery", ws: wsID, id: hookID2, answers: []answer{okJSON(arr(hookRow2JSON))}, reqs: []wantReq{get(hookID2)}, wantRow: ptr(hook2Fixture())},
+		{name: "upper-case id is queried canonical", ws: strings.ToUpper(wsID), id: strings.ToUpper(hookID), answers: []answer{okJSON(arr(hookRowJSON))}, reqs: []wantReq{get(hookID)}, wantRow: ptr(hookFixture())},
 		{name: "absent or other workspace", ws: wsID, id: hookID, answers: []answer{okJSON("[]")}, reqs: []wantReq{get(hookID)}, want: webhooks.ErrNotFound},
 		{name: "singular response error", ws: wsID, id: hookID, answers: []answer{fail(http.StatusNotAcceptable, singularBody)}, reqs: []wantReq{get(hookID)}, want: webhooks.ErrNotFound},
 		{name: "invalid uuid from server", ws: wsID, id: hookID, answers: []answer{fail(http.StatusBadRequest, badUUIDBody)}, reqs: []wantReq{get(hookID)}, want: webhooks.ErrNotFound},
@@ -525,11 +515,7 @@ func TestGetWebhook(t *testing.T) {
 			got, err := s.GetWebhook(context.Background(), tt.ws, tt.id)
 			checkErr(t, "get webhook", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
-			if tt.want == nil && !reflect.DeepEqual(got, tt.wantHk) {
-				t.Errorf("webhook\n got %+v\nwant %+v", got, tt.wantHk)
-			} else if tt.want != nil && got != nil {
-				t.Errorf("a webhook with the error: %+v", got)
-			}
+			checkOne(t, "webhook", got, tt.wantRow, tt.want)
 		})
 	}
 }
@@ -645,24 +631,18 @@ func TestListWebhooks(t *testing.T) {
 			got, total, err := s.ListWebhooks(context.Background(), tt.ws, tt.offset, tt.limit)
 			checkErr(t, "list webhooks", err, tt.want)
 			checkRequests(t, f.requests(), tt.reqs)
-			if tt.want != nil {
-				return
-			}
-			if total != tt.wantTotal {
-				t.Errorf("total %d, want %d", total, tt.wantTotal)
-			}
-			if got == nil || !reflect.DeepEqual(got, tt.wantHooks) {
-				t.Errorf("webhooks\n got %+v\nwant %+v", got, tt.wantHooks)
+			if tt.want == nil {
+				checkPage(t, "webhooks", got, total, tt.wantHooks, tt.wantTotal)
 			}
 		})
 	}
 }
 
 func TestCreateKey(t *testing.T) {
-	input := func() *apikeys.Key {
+	input := func() apikeys.Key {
 		k := keyFixture()
 		k.CreatedAt = time.Date(2026, 11, 27, 8, 0, 0, 123456999, time.UTC)
-		return &k
+		return k
 	}
 	body := func(withCreated bool, parent string) string {
 		b := `{"p_id":"` + keyID + `","p_workspace_id":"` + wsID + `","p_name":"CI deploy","p_description":"Deploys from the CI pipeline",` +
@@ -709,10 +689,7 @@ func TestCreateKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, f := newTestStore(t, roomy, tt.answers...)
-			k := input()
-			if tt.mutate != nil {
-				tt.mutate(k)
-			}
+			k := ptr(mutated(input(), tt.mutate))
 			minted := k.CreatedBy != ""
 			err := s.CreateKey(context.Background(), k)
 			checkErr(t, "create key", err, tt.want)
@@ -1166,6 +1143,67 @@ func TestFormatTime(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// mutated is v after a table case's change to it, if the case has one.
+func mutated[T any](v T, mutate func(*T)) T {
+	if mutate != nil {
+		mutate(&v)
+	}
+	return v
+}
+
+// idCase is a wire test case of a call by workspace and id: the answers the
+// fake PostgREST gives, the requests it must see, the error wanted and, for
+// the calls that return one, the row.
+type idCase[T any] struct {
+	name    string
+	ws, id  string
+	answers []answer
+	reqs    []wantReq
+	want    error
+	wantRow *T
+}
+
+// checkOne reports a result other than want when no error was expected, and
+// any result that came with an expected error.
+func checkOne[T any](t *testing.T, what string, got, want *T, wantErr error) {
+	t.Helper()
+	if wantErr == nil && !reflect.DeepEqual(got, want) {
+		t.Errorf("%s\n got %+v\nwant %+v", what, got, want)
+	} else if wantErr != nil && got != nil {
+		t.Errorf("a %s with the error: %+v", what, got)
+	}
+}
+
+// checkPage reports a page of rows, or a total, other than the wanted one; a
+// nil page is never right, since an empty one is sent as [].
+func checkPage[T any](t *testing.T, what string, got []T, total int, want []T, wantTotal int) {
+	t.Helper()
+	if total != wantTotal {
+		t.Errorf("total %d, want %d", total, wantTotal)
+	}
+	if got == nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("%s\n got %+v\nwant %+v", what, got, want)
+	}
+}
+
+// checkSentNow reports a request body whose time in field is not about now:
+// a zero time passed to the store must be sent as the current one. before
+// is a moment taken before the call.
+func checkSentNow(t *testing.T, body []byte, field string, before time.Time) {
+	t.Helper()
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		t.Fatal(err)
+	}
+	var sent time.Time
+	if err := json.Unmarshal(fields[field], &sent); err != nil {
+		t.Fatalf("%s: %v", field, err)
+	}
+	if sent.Before(before) || sent.After(time.Now().Add(time.Second)) {
+		t.Errorf("%s %v, want about now", field, sent)
+	}
+}
 
 // Example-style check that the fake's error bodies are what postgrest-go turns
 // into "(CODE) message", which the mapping relies on.

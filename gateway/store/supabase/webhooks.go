@@ -2,7 +2,6 @@ package supabase
 
 import (
 	"context"
-	"time"
 
 	postgrest "github.com/supabase-community/postgrest-go"
 
@@ -93,10 +92,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, limit in
 	if err != nil {
 		return err
 	}
-	created := w.CreatedAt
-	if created.IsZero() {
-		created = time.Now()
-	}
+	created := orNow(w.CreatedAt)
 	events := w.Events
 	if events == nil {
 		events = []string{}
@@ -114,37 +110,18 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, limit in
 		Limit:            limit,
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	// Why not client.Rpc: in supabase-go v0.0.4 / postgrest-go v0.0.12 Rpc takes
-	// no context (a stuck PostgREST would hang the request) and returns the
-	// response body as a string whatever the HTTP status, so a 409 or an LL001
-	// would read as success. Instead the function goes through the query
-	// builder: postgrest-go joins the "table" name into the path, so
-	// From("rpc/gateway_create_webhook") with Insert issues
-	// POST /rest/v1/rpc/gateway_create_webhook with the JSON object of named
-	// arguments as the body, which is PostgREST's documented way to call a
-	// function, and ExecuteWithContext gives the deadline and the error
-	// statuses. (Insert also sends "Prefer: return=representation", which
-	// PostgREST ignores for functions; a setof function answers with a JSON
-	// array of rows either way.)
-	body, _, err := s.client.From(fnCreateWebhook).
-		Insert(args, false, "", "", "").
-		ExecuteWithContext(ctx)
+	body, err := s.rpc(ctx, fnCreateWebhook, args)
 	if err != nil {
 		return s.mapError(op, err, errMap{
 			duplicate: webhooks.ErrDuplicateURL,
 			limit:     webhooks.ErrLimitReached,
 		})
 	}
-	rows, err := decodeRows[webhookRow](body)
+	row, err := createdRow[webhookRow](s, op, body)
 	if err != nil {
-		return s.failf(op, "%v", err)
+		return err
 	}
-	if len(rows) != 1 {
-		return s.failf(op, "the function returned %d rows, want 1", len(rows))
-	}
-	*w = rows[0].webhook()
+	*w = row.webhook()
 	return nil
 }
 
