@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/leadlex/api-gateway/gateway"
 )
 
 // Delivery statuses. A delivery is pending until it succeeds, fails for good
@@ -113,6 +115,19 @@ type Attempt struct {
 	DeliveredAt        time.Time
 	// NextAttemptAt is set only on a waiting delivery's entry.
 	NextAttemptAt *time.Time
+}
+
+// CanonicalIDs returns the attempt's workspace, webhook and delivery ids in
+// canonical form (see gateway.CanonicalID), and false when any of them is not
+// a UUID: the stores then answer ErrNotFound, as no such delivery can exist.
+func (a Attempt) CanonicalIDs() (workspaceID, webhookID, deliveryID string, ok bool) {
+	workspaceID, ok1 := gateway.CanonicalID(a.WorkspaceID)
+	webhookID, ok2 := gateway.CanonicalID(a.WebhookID)
+	deliveryID, ok3 := gateway.CanonicalID(a.DeliveryID)
+	if !ok1 || !ok2 || !ok3 {
+		return "", "", "", false
+	}
+	return workspaceID, webhookID, deliveryID, true
 }
 
 // Outcome is what a worker records after an attempt.

@@ -252,10 +252,8 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	}
 	a := o.Attempt
 	notFound := fmt.Errorf("memory: %s: %w", op, delivery.ErrNotFound)
-	workspace, err1 := canonicalUUID(a.WorkspaceID)
-	webhookID, err2 := canonicalUUID(a.WebhookID)
-	deliveryID, err3 := canonicalUUID(a.DeliveryID)
-	if err := errors.Join(err1, err2, err3); err != nil {
+	workspace, webhookID, deliveryID, ok := a.CanonicalIDs()
+	if !ok {
 		return notFound
 	}
 	// As gateway_record_attempt: a.Status is the attempt's outcome; a

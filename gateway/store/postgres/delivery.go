@@ -95,10 +95,8 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	const op = "record attempt"
 	a := o.Attempt
-	workspaceID, ok1 := canonicalID(a.WorkspaceID)
-	webhookID, ok2 := canonicalID(a.WebhookID)
-	deliveryID, ok3 := canonicalID(a.DeliveryID)
-	if !ok1 || !ok2 || !ok3 {
+	workspaceID, webhookID, deliveryID, ok := a.CanonicalIDs()
+	if !ok {
 		return mapError(op, delivery.ErrNotFound, errMalformedID)
 	}
 	var attemptID any

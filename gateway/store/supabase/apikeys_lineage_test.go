@@ -3,7 +3,6 @@ package supabase
 import (
 	"context"
 	"net/http"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -42,17 +41,9 @@ func TestKeyByID(t *testing.T) {
 		{name: "server error", ws: wsID, id: keyID, answers: []answer{fail(http.StatusServiceUnavailable, internalBody)}, reqs: []wantReq{get(true)}, want: errWrapped},
 		{name: "garbage", ws: wsID, id: keyID, answers: []answer{okJSON("<ok/>")}, reqs: []wantReq{get(true)}, want: errWrapped},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, f := newTestStore(t, roomy, tt.answers...)
-			got, err := s.KeyByID(context.Background(), tt.ws, tt.id)
-			checkErr(t, "key by id", err, tt.want)
-			checkRequests(t, f.requests(), tt.reqs)
-			if tt.wantRow != nil && (got == nil || !reflect.DeepEqual(*got, *tt.wantRow)) {
-				t.Errorf("key\n got %+v\nwant %+v", got, tt.wantRow)
-			}
-		})
-	}
+	runIDCases(t, "key by id", "key", tests, func(s *Store, ws, id string) (*apikeys.Key, error) {
+		return s.KeyByID(context.Background(), ws, id)
+	})
 }
 
 func TestTouchKey(t *testing.T) {

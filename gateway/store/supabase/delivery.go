@@ -172,10 +172,8 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	const op = "record attempt"
 	a := o.Attempt
-	ws, ok1 := canonicalUUID(a.WorkspaceID)
-	hook, ok2 := canonicalUUID(a.WebhookID)
-	did, ok3 := canonicalUUID(a.DeliveryID)
-	if !ok1 || !ok2 || !ok3 {
+	ws, hook, did, ok := a.CanonicalIDs()
+	if !ok {
 		return wrapSentinel(op, delivery.ErrNotFound)
 	}
 	var attemptID *string

@@ -509,15 +509,9 @@ func TestGetWebhook(t *testing.T) {
 		{name: "not json", ws: wsID, id: hookID, answers: []answer{okJSON("{")}, reqs: []wantReq{get(hookID)}, want: errWrapped},
 		{name: "two rows", ws: wsID, id: hookID, answers: []answer{okJSON(arr(hookRowJSON, hookRowJSON))}, reqs: []wantReq{get(hookID)}, want: errWrapped},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, f := newTestStore(t, roomy, tt.answers...)
-			got, err := s.GetWebhook(context.Background(), tt.ws, tt.id)
-			checkErr(t, "get webhook", err, tt.want)
-			checkRequests(t, f.requests(), tt.reqs)
-			checkOne(t, "webhook", got, tt.wantRow, tt.want)
-		})
-	}
+	runIDCases(t, "get webhook", "webhook", tests, func(s *Store, ws, id string) (*webhooks.Webhook, error) {
+		return s.GetWebhook(context.Background(), ws, id)
+	})
 }
 
 func TestListWebhooks(t *testing.T) {
@@ -1162,6 +1156,23 @@ type idCase[T any] struct {
 	reqs    []wantReq
 	want    error
 	wantRow *T
+}
+
+// runIDCases runs each case as a subtest: a store on a fake PostgREST giving
+// the case's answers, the call under test, then the error, the requests seen
+// and the row returned (named what) checked against the case's. A call that
+// returns no row returns nil for it.
+func runIDCases[T any](t *testing.T, op, what string, tests []idCase[T], call func(s *Store, ws, id string) (*T, error)) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, f := newTestStore(t, roomy, tt.answers...)
+			got, err := call(s, tt.ws, tt.id)
+			checkErr(t, op, err, tt.want)
+			checkRequests(t, f.requests(), tt.reqs)
+			checkOne(t, what, got, tt.wantRow, tt.want)
+		})
+	}
 }
 
 // checkOne reports a result other than want when no error was expected, and
