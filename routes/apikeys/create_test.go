@@ -58,7 +58,7 @@ func TestCreate(t *testing.T) {
 		wantPerms []string
 		wantTier  string
 		wantPlan  string
-		wantExp   any
+		wantExp   any // nil: no expiry
 	}{
 		{
 			name:      "minimal body takes defaults and the caller's plan",
@@ -67,7 +67,6 @@ func TestCreate(t *testing.T) {
 			wantPerms: []string{"webhooks:read"},
 			wantTier:  "standard",
 			wantPlan:  "pro",
-			wantExp:   nil,
 		},
 		{
 			name: "every field",
@@ -87,27 +86,24 @@ func TestCreate(t *testing.T) {
 			wantPerms: []string{"events:read"},
 			wantTier:  "standard",
 			wantPlan:  "pro",
-			wantExp:   nil,
 		},
 		{
 			name:      "write holder grants read",
-			caller:    func(h *harness) *gateway.Principal { return h.limited },
+			caller:    limited,
 			body:      `{"name": "reader", "permissions": ["webhooks:read"]}`,
 			wantName:  "reader",
 			wantPerms: []string{"webhooks:read"},
 			wantTier:  "standard",
 			wantPlan:  "starter",
-			wantExp:   nil,
 		},
 		{
 			name:      "own permissions and own tier",
-			caller:    func(h *harness) *gateway.Principal { return h.limited },
+			caller:    limited,
 			body:      `{"name": "copy", "permissions": ["admin:api_keys", "webhooks:write"], "rate_limit_tier": "standard"}`,
 			wantName:  "copy",
 			wantPerms: []string{"admin:api_keys", "webhooks:write"},
 			wantTier:  "standard",
 			wantPlan:  "starter",
-			wantExp:   nil,
 		},
 		{
 			name:      "unmetered caller grants unmetered",
@@ -116,7 +112,6 @@ func TestCreate(t *testing.T) {
 			wantPerms: []string{"events:publish"},
 			wantTier:  "unmetered",
 			wantPlan:  "pro",
-			wantExp:   nil,
 		},
 		{
 			name:      "duplicate permissions are collapsed and sorted",
@@ -125,7 +120,6 @@ func TestCreate(t *testing.T) {
 			wantPerms: []string{"events:read", "webhooks:read"},
 			wantTier:  "standard",
 			wantPlan:  "pro",
-			wantExp:   nil,
 		},
 		{
 			name:      "limits counted in characters, not bytes",
@@ -135,7 +129,6 @@ func TestCreate(t *testing.T) {
 			wantPerms: []string{"events:read"},
 			wantTier:  "standard",
 			wantPlan:  "pro",
-			wantExp:   nil,
 		},
 	}
 	for _, tc := range tests {

@@ -9,7 +9,6 @@ import (
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/catalog"
 	"github.com/leadlex/api-gateway/gateway/delivery"
-	"github.com/leadlex/api-gateway/gateway/webhooks"
 	"github.com/leadlex/api-gateway/routes"
 )
 
@@ -87,9 +86,9 @@ func (m *Module) deliveryRoutes() []routes.Route {
 }
 
 func (m *Module) logs(c echo.Context) error {
-	id, ok := gateway.ParseID(c.Param("id"))
-	if !ok {
-		return webhooks.NotFound()
+	id, err := webhookID(c)
+	if err != nil {
+		return err
 	}
 	page, err := routes.ParsePage(c, 50)
 	if err != nil {
@@ -126,9 +125,9 @@ func (m *Module) test(c echo.Context) error {
 }
 
 func (m *Module) retry(c echo.Context) error {
-	id, ok := gateway.ParseID(c.Param("id"))
-	if !ok {
-		return webhooks.NotFound()
+	id, err := webhookID(c)
+	if err != nil {
+		return err
 	}
 	did, ok := gateway.ParseID(c.Param("delivery_id"))
 	if !ok {

@@ -197,10 +197,21 @@ func (m *Module) update(c echo.Context) error {
 	return routes.DataJSON(c, http.StatusOK, webhookData{Webhook: ViewOf(w)})
 }
 
-func (m *Module) delete(c echo.Context) error {
+// webhookID returns the canonical form of the :id path parameter, or
+// webhook_not_found when it is not an id by gateway.ParseID, so that
+// malformed ids never reach the store.
+func webhookID(c echo.Context) (string, error) {
 	id, ok := gateway.ParseID(c.Param("id"))
 	if !ok {
-		return webhooks.NotFound()
+		return "", webhooks.NotFound()
+	}
+	return id, nil
+}
+
+func (m *Module) delete(c echo.Context) error {
+	id, err := webhookID(c)
+	if err != nil {
+		return err
 	}
 	if err := m.Service.Delete(c.Request().Context(), routes.PrincipalFrom(c).WorkspaceID, id); err != nil {
 		return err
