@@ -386,6 +386,12 @@ func (b *bench) startGatewayLogging(ctx context.Context, dbURL string, extra map
 		// client address of this run's own in X-Forwarded-For.
 		"TRUSTED_PROXIES":  "127.0.0.1",
 		"SHUTDOWN_TIMEOUT": "5s",
+		// The tests' delivery guard (test-only, refused in production):
+		// only DELIVERY_ALLOW_CIDRS may be reached, so the create phase's
+		// webhooks at a public address, and anything else a phase might
+		// publish to by mistake, are refused before connect and logged as
+		// an error, which the bench's last check reports.
+		"DELIVERY_ALLOW_ONLY": "true",
 	}
 	maps.Copy(env, extra)
 	cfg, err := config.Load(func(name string) string { return env[name] })
