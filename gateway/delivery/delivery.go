@@ -83,6 +83,9 @@ type Claim struct {
 	Delivery Delivery
 	Event    Event
 	Target   Target
+	// Endpoint is the webhook's stored endpoint state (ClaimDue only; a
+	// zero Limit means none is stored yet).
+	Endpoint EndpointState
 }
 
 // Target is what a worker needs to send a claimed delivery: the webhook's URL
@@ -177,8 +180,39 @@ type Store interface {
 	// record is not applied twice (the attempt is still logged, and
 	// ErrNotClaimed returned).
 	RecordAttempt(ctx context.Context, o Outcome) error
+	// ClaimDue leases up to p.Limit due deliveries for worker p.Worker, in
+	// one atomic step that concurrent workers serialise on, and returns
+	// their claims, each with its endpoint's state (see ClaimParams for the
+	// selection rules: per-endpoint in-flight limits, pauses, fairness).
+	// Deliveries of inactive webhooks it meets are cancelled and not
+	// returned; test deliveries are never claimed here (the API call that
+	// made one sends it). An empty slice means nothing is claimable now.
+	ClaimDue(ctx context.Context, p ClaimParams) ([]Claim, error)
+	// RecordAttempts records a batch of outcomes, each with the rules of
+	// RecordAttempt, and stores the endpoint states computed from them, in
+	// one transaction. results[i] is nil when outcomes[i] was applied,
+	// ErrNotClaimed when it was stale (logged, not applied) and ErrNotFound
+	// when its delivery does not exist; err is set only when nothing was
+	// written. A webhook row is updated at most once per batch
+	// (last_delivery_status/at follow the batch's newest attempt of it,
+	// failing_since and the auto-disable rule apply as if the attempts were
+	// recorded one by one in delivered_at order). Endpoint states are
+	// upserted: Limit, Failures and Circuit are replaced, PausedUntil is
+	// the later of the stored and the given one.
+	RecordAttempts(ctx context.Context, outcomes []Outcome, endpoints []EndpointState) (results []error, err error)
+	// Heartbeat marks worker alive at now and releases the leases of every
+	// worker whose last heartbeat is older than now-deadAfter (their
+	// deliveries become claimable at once, attempt counts unchanged), then
+	// forgets those workers. It returns how many leases it released.
+	Heartbeat(ctx context.Context, worker string, now time.Time, deadAfter time.Duration) (released int, err error)
+	// RetireWorker forgets a worker that stopped cleanly (after recording
+	// everything it claimed); its leases, if any remain, are released.
+	RetireWorker(ctx context.Context, worker string) error
+	// Backlog reports the delivery engine's state at now (for metrics).
+	Backlog(ctx context.Context, now time.Time) (Backlog, error)
 	// DueDeliveries lists ids of pending deliveries due at or before now
 	// whose lease (if any) has expired, oldest first, at most limit.
+	// Deprecated: the sweeper of the asynq design; removed with it.
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]string, error)
 	// CreateTestDelivery stores ev and a one-shot delivery (Test, due at
 	// ev.CreatedAt) of it to one webhook of the workspace, whatever the
@@ -201,8 +235,79 @@ type Store interface {
 
 // Queue schedules attempts. Enqueueing the same delivery for the same time
 // twice must be harmless (the claim decides who sends).
+// Deprecated: the asynq design's; the engine claims from the store.
 type Queue interface {
 	Enqueue(ctx context.Context, deliveryID string, at time.Time) error
+}
+
+// Wakeups tell an engine that deliveries may have become due (an event was
+// published, a delivery retried). They only save latency: a missed one
+// costs at most the engine's poll interval, since the store is the queue.
+type Wakeups interface {
+	// Subscribe returns a channel that receives (coalesced) wake-ups until
+	// ctx ends.
+	Subscribe(ctx context.Context) <-chan struct{}
+}
+
+// Notifier sends wake-ups to every engine (for example over Redis
+// pub/sub); stores whose SQL notifies by itself need none.
+type Notifier interface {
+	Notify(ctx context.Context)
+}
+
+// ClaimParams select the deliveries ClaimDue leases. A delivery is
+// claimable when it is pending, not a test, due (next_attempt_at <= Now),
+// not leased (or its lease ended before Now), and its endpoint (webhook) is
+// not paused (PausedUntil is null or <= Now). Per endpoint, the number of
+// unexpired leases after the claim never exceeds its Limit: the stored
+// EndpointState.Limit, or InitialLimit for an endpoint without a stored
+// state, always clamped to [1, MaxLimit]. Among the claimable, the order is
+// fair: deliveries are ranked within their webhook (oldest due first, ties
+// by id), then within their workspace by (webhook rank, next_attempt_at,
+// id), and the claim takes the lowest (workspace rank, next_attempt_at, id)
+// first; so every workspace, and every webhook of a workspace, gets its
+// turn however many deliveries another has waiting. A claim sets the lease
+// to Now+Lease, records Worker as the holder and counts the attempt.
+type ClaimParams struct {
+	Worker       string // the claiming worker's id (a UUID)
+	Now          time.Time
+	Lease        time.Duration
+	Limit        int // at most this many claims
+	InitialLimit int // in-flight limit of an endpoint with no stored state
+	MaxLimit     int // no endpoint ever has more attempts in flight
+}
+
+// Circuit states of an endpoint.
+const (
+	// CircuitClosed: deliveries flow, up to the endpoint's Limit.
+	CircuitClosed = "closed"
+	// CircuitOpen: the endpoint failed every recent attempt; it is paused
+	// until PausedUntil, then probed with one attempt at a time (Limit 1)
+	// until one succeeds.
+	CircuitOpen = "open"
+)
+
+// EndpointState is what the engine keeps about one webhook's endpoint
+// across workers: its adaptive in-flight limit, a pause (from Retry-After
+// or an open circuit) and its run of consecutive failures. The engine
+// computes it (see Adapt); the store only keeps it and enforces Limit and
+// PausedUntil when claiming.
+type EndpointState struct {
+	WebhookID   string
+	WorkspaceID string
+	Limit       int        // attempts in flight allowed across all workers
+	PausedUntil *time.Time // nothing is claimed for the endpoint before this
+	Failures    int        // consecutive failed attempts
+	Circuit     string     // CircuitClosed or CircuitOpen
+}
+
+// Backlog is the delivery engine's state as the store sees it.
+type Backlog struct {
+	Due             int        // pending, due, not leased (waiting for a slot)
+	OldestDue       *time.Time // next_attempt_at of the oldest of those, nil if none
+	InFlight        int        // unexpired leases
+	PausedEndpoints int        // endpoints with PausedUntil after now
+	OpenCircuits    int        // endpoints with an open circuit
 }
 
 // Result is the outcome of one attempt, as the sender reports it to the
