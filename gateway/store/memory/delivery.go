@@ -39,6 +39,10 @@ type deliveryState struct {
 	// health holds webhooks.failing_since and webhooks.disabled_reason, which
 	// webhooks.Webhook does not carry, by webhook id.
 	health map[string]*webhookHealth
+	// endpoints holds the endpoint_states rows by webhook id.
+	endpoints map[string]*delivery.EndpointState
+	// workers holds each live worker's last heartbeat.
+	workers map[string]time.Time
 }
 
 // eventKey is the events table's primary key: event ids are unique per
@@ -49,6 +53,9 @@ type eventKey struct{ workspaceID, id string }
 type storedDelivery struct {
 	d          delivery.Delivery
 	leaseUntil *time.Time
+	// holder is the worker whose ClaimDue holds the lease ("" for a
+	// ClaimDelivery lease, which no heartbeat covers).
+	holder string
 }
 
 // webhookHealth is what the auto-disable rule keeps about a webhook.
@@ -64,6 +71,8 @@ func newDeliveryState() deliveryState {
 		deliveries: make(map[string]*storedDelivery),
 		attempts:   make(map[string]*delivery.Attempt),
 		health:     make(map[string]*webhookHealth),
+		endpoints:  make(map[string]*delivery.EndpointState),
+		workers:    make(map[string]time.Time),
 	}
 }
 
@@ -81,6 +90,7 @@ func (st *deliveryState) dropWebhook(webhookID string) {
 		}
 	}
 	delete(st.health, webhookID)
+	delete(st.endpoints, webhookID)
 }
 
 // reactivated mirrors the webhooks_reactivated trigger: a webhook made active
@@ -213,11 +223,13 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, now time.Time, lea
 		d.d.Status = delivery.StatusCancelled
 		d.d.NextAttemptAt = nil
 		d.leaseUntil = nil
+		d.holder = ""
 		return nil, notClaimed
 	}
 	d.d.Attempts++
 	until := now.Add(time.Duration(leaseMS) * time.Millisecond)
 	d.leaseUntil = &until
+	d.holder = ""
 	return &delivery.Claim{
 		Delivery: copyDelivery(d.d),
 		Event:    copyEvent(ev),
@@ -250,11 +262,41 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memory: %s: %w", op, err)
 	}
+	r, err := prepareRecord(o)
+	if err != nil {
+		return fmt.Errorf("memory: %s: %w", op, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.checkRecord(r, nil)
+	if err != nil {
+		return fmt.Errorf("memory: %s: %w", op, err)
+	}
+	if err := s.applyRecord(r, d); err != nil {
+		return fmt.Errorf("memory: %s: %w", op, err)
+	}
+	return nil
+}
+
+// record is an outcome checked and turned into the rows it writes, before
+// the store's lock is taken.
+type record struct {
+	o delivery.Outcome
+	// row is the attempt to store; its EventType is the delivery's, set
+	// by checkRecord.
+	row *delivery.Attempt
+	// deliveryStatus is the delivery's status after the outcome applies.
+	deliveryStatus string
+}
+
+// prepareRecord checks what RecordAttempt can check without the store's
+// state: the ids (delivery.ErrNotFound when one is not a UUID), the status
+// and next attempt, the attempt id and the attempt's check constraints.
+func prepareRecord(o delivery.Outcome) (*record, error) {
 	a := o.Attempt
-	notFound := fmt.Errorf("memory: %s: %w", op, delivery.ErrNotFound)
 	workspace, webhookID, deliveryID, ok := a.CanonicalIDs()
 	if !ok {
-		return notFound
+		return nil, delivery.ErrNotFound
 	}
 	// As gateway_record_attempt: a.Status is the attempt's outcome; a
 	// failed attempt with a next attempt leaves the delivery pending (and
@@ -266,7 +308,7 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	switch {
 	case a.Status == delivery.StatusPending && o.NextAttemptAt == nil,
 		a.Status == delivery.StatusSuccess && o.NextAttemptAt != nil:
-		return fmt.Errorf("memory: %s: a next attempt comes only after a failed attempt", op)
+		return nil, errors.New("a next attempt comes only after a failed attempt")
 	case o.NextAttemptAt != nil:
 		deliveryStatus = delivery.StatusPending
 	}
@@ -274,60 +316,76 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 	if a.ID != "" {
 		var err error
 		if attemptID, err = canonicalUUID(a.ID); err != nil {
-			return fmt.Errorf("memory: %s: attempt id: %w", op, err)
+			return nil, fmt.Errorf("attempt id: %w", err)
 		}
-	}
-	deliveredAt := a.DeliveredAt
-	deliveredAt = dbNow(deliveredAt)
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.delivery.deliveries[deliveryID]
-	if d == nil || d.d.WorkspaceID != workspace || d.d.WebhookID != webhookID {
-		return notFound
 	}
 	row := &delivery.Attempt{
 		ID:                 attemptID,
 		DeliveryID:         deliveryID,
 		WebhookID:          webhookID,
 		WorkspaceID:        workspace,
-		EventType:          d.d.EventType,
 		Attempt:            a.Attempt,
 		Status:             attemptStatus,
 		ResponseStatusCode: clonePtr(a.ResponseStatusCode),
 		ResponseBody:       a.ResponseBody,
 		DurationMS:         a.DurationMS,
 		Error:              clonePtr(a.Error),
-		DeliveredAt:        deliveredAt,
+		DeliveredAt:        dbNow(a.DeliveredAt),
 	}
 	if err := checkAttempt(row); err != nil {
-		return fmt.Errorf("memory: %s: %w", op, err)
+		return nil, err
 	}
-	if _, taken := s.delivery.attempts[attemptID]; taken {
-		return fmt.Errorf("memory: %s: attempt id %s already exists", op, attemptID)
-	}
-	s.delivery.attempts[attemptID] = row
+	return &record{o: o, row: row, deliveryStatus: deliveryStatus}, nil
+}
 
-	if delivery.Stale(d.d.Status, d.d.Attempts, d.leaseUntil != nil, a.Attempt) {
-		return fmt.Errorf("memory: %s: %w", op, delivery.ErrNotClaimed)
+// checkRecord finds the delivery r records an attempt of
+// (delivery.ErrNotFound when the workspace's webhook has none) and refuses
+// an attempt id that is taken, in the store or by another record of the
+// same batch (ids, when not nil). The caller holds s.mu.
+func (s *Store) checkRecord(r *record, ids map[string]bool) (*storedDelivery, error) {
+	d := s.delivery.deliveries[r.row.DeliveryID]
+	if d == nil || d.d.WorkspaceID != r.row.WorkspaceID || d.d.WebhookID != r.row.WebhookID {
+		return nil, delivery.ErrNotFound
 	}
-	d.d.Status = deliveryStatus
+	if _, taken := s.delivery.attempts[r.row.ID]; taken || ids[r.row.ID] {
+		return nil, fmt.Errorf("attempt id %s already exists", r.row.ID)
+	}
+	if ids != nil {
+		ids[r.row.ID] = true
+	}
+	r.row.EventType = d.d.EventType
+	return d, nil
+}
+
+// applyRecord stores r's attempt and, unless it is stale
+// (delivery.ErrNotClaimed), applies the outcome to delivery d and its
+// webhook. The caller holds s.mu and has checked r with checkRecord.
+func (s *Store) applyRecord(r *record, d *storedDelivery) error {
+	row, o := r.row, r.o
+	deliveredAt := row.DeliveredAt
+	s.delivery.attempts[row.ID] = row
+
+	if delivery.Stale(d.d.Status, d.d.Attempts, d.leaseUntil != nil, row.Attempt) {
+		return delivery.ErrNotClaimed
+	}
+	d.d.Status = r.deliveryStatus
 	d.d.NextAttemptAt = dbTimePtr(o.NextAttemptAt)
 	d.leaseUntil = nil
+	d.holder = ""
 	d.d.UpdatedAt = deliveredAt
 
-	w := s.webhooks[webhookID]
+	w := s.webhooks[row.WebhookID]
 	if delivery.Newest(w.LastDeliveryAt, deliveredAt) {
-		status, at := deliveryStatus, deliveredAt
+		status, at := r.deliveryStatus, deliveredAt
 		w.LastDeliveryStatus = &status
 		w.LastDeliveryAt = &at
 	}
-	h := s.delivery.health[webhookID]
+	h := s.delivery.health[row.WebhookID]
 	if h == nil {
 		h = &webhookHealth{}
-		s.delivery.health[webhookID] = h
+		s.delivery.health[row.WebhookID] = h
 	}
-	h.failingSince = delivery.FailingSince(h.failingSince, attemptStatus, deliveredAt)
+	h.failingSince = delivery.FailingSince(h.failingSince, row.Status, deliveredAt)
 	if h.failingSince == nil {
 		return nil
 	}
