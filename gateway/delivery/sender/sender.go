@@ -80,7 +80,16 @@ type Options struct {
 	// let through: a test that tried to reach the outside world. Tests use
 	// it to fail loudly; it must be safe for concurrent use.
 	OnGuardViolation func(address string)
+	// MaxIdleConnsPerHost is how many idle connections to one receiver are
+	// kept for reuse; zero means DefaultMaxIdleConnsPerHost. The engine sets
+	// its concurrency, so that a busy endpoint's attempts reuse connections
+	// instead of opening (and TLS-handshaking) new ones.
+	MaxIdleConnsPerHost int
 }
+
+// DefaultMaxIdleConnsPerHost is the idle connections kept per receiver when
+// Options.MaxIdleConnsPerHost is zero.
+const DefaultMaxIdleConnsPerHost = 16
 
 // Sender sends delivery attempts. It is safe for concurrent use and keeps
 // idle connections for reuse, so one Sender should serve the whole process.
@@ -106,6 +115,10 @@ func New(opts Options) *Sender {
 		Resolver: opts.Resolver,
 		Control:  s.control,
 	}
+	perHost := opts.MaxIdleConnsPerHost
+	if perHost <= 0 {
+		perHost = DefaultMaxIdleConnsPerHost
+	}
 	transport := &http.Transport{
 		Proxy:       nil,
 		DialContext: dialer.DialContext,
@@ -117,8 +130,8 @@ func New(opts Options) *Sender {
 		TLSHandshakeTimeout:    s.timeout,
 		ResponseHeaderTimeout:  s.timeout,
 		MaxResponseHeaderBytes: maxHeaderBytes,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    16,
+		MaxIdleConns:           max(100, 4*perHost),
+		MaxIdleConnsPerHost:    perHost,
 		// A kept-alive connection goes to the address that passed the
 		// check when it was opened, so reusing it reaches nothing new; the
 		// short idle timeout bounds how long a receiver's DNS move goes
