@@ -1,7 +1,8 @@
 // Package delivery sends events to webhooks: the event and its deliveries are
-// written to the store first, a queue schedules each attempt, and a worker
-// claims, signs, sends and records it. The store is the source of truth (a
-// sweeper re-enqueues anything due), so losing the queue loses no delivery.
+// written to the store, whose deliveries table is the queue, and an Engine
+// claims due deliveries in batches, signs, sends and records them, adapting
+// each endpoint's concurrency. The store holds the only copy, so there is
+// no second queue to lose or repair; wake-ups only save latency.
 package delivery
 
 import (
@@ -231,13 +232,6 @@ type Store interface {
 	// DeleteAttemptsBefore removes attempts older than cutoff (the 30-day
 	// retention) and returns how many.
 	DeleteAttemptsBefore(ctx context.Context, cutoff time.Time) (int, error)
-}
-
-// Queue schedules attempts. Enqueueing the same delivery for the same time
-// twice must be harmless (the claim decides who sends).
-// Deprecated: the asynq design's; the engine claims from the store.
-type Queue interface {
-	Enqueue(ctx context.Context, deliveryID string, at time.Time) error
 }
 
 // Wakeups tell an engine that deliveries may have become due (an event was

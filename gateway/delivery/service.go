@@ -15,21 +15,23 @@ import (
 )
 
 // Processor sends one delivery attempt now and returns it (nil when there
-// was nothing to claim); *Worker implements it.
+// was nothing to claim); *Engine implements it.
 type Processor interface {
 	Send(ctx context.Context, deliveryID string) (*Attempt, error)
 }
 
 // Service is the API side of delivery: publishing, test sends, retries and
-// logs. It writes to the store first and then enqueues; an enqueue that
-// fails is only logged, because the worker's sweeper finds every pending
-// delivery in the store anyway.
+// logs. It writes to the store, which is the queue, and then wakes the
+// engines through Notifier; a lost wake-up costs only latency (an engine
+// polls the store anyway).
 type Service struct {
 	Store     Store
-	Queue     Queue
 	Processor Processor
-	Clock     gateway.Clock
-	Logger    *slog.Logger
+	// Notifier wakes the engines after a publish or a retry; nil for
+	// none (the engines poll, or the store notifies by itself).
+	Notifier Notifier
+	Clock    gateway.Clock
+	Logger   *slog.Logger
 }
 
 // Published is the result of Publish.
@@ -41,7 +43,7 @@ type Published struct {
 	Created bool
 }
 
-// Publish stores an event and its deliveries and schedules them. An empty id
+// Publish stores an event and its deliveries and wakes the engines. An empty id
 // gets a new UUID; a given one makes publishing idempotent.
 func (s *Service) Publish(ctx context.Context, workspaceID, id, typ string, data json.RawMessage) (*Published, error) {
 	if _, ok := catalog.Lookup(typ); !ok {
@@ -62,19 +64,16 @@ func (s *Service) Publish(ctx context.Context, workspaceID, id, typ string, data
 	if err != nil {
 		return nil, gateway.Unavailable(fmt.Errorf("publish event: %w", err))
 	}
-	if created {
-		s.enqueue(ctx, deliveries)
+	if created && len(deliveries) > 0 {
+		s.notify(ctx)
 	}
 	return &Published{Event: ev, Deliveries: len(deliveries), Created: created}, nil
 }
 
-func (s *Service) enqueue(ctx context.Context, deliveries []Delivery) {
-	now := s.Clock.Now()
-	for _, d := range deliveries {
-		if err := s.Queue.Enqueue(context.WithoutCancel(ctx), d.ID, now); err != nil {
-			// The sweeper will find it; the event is already safe.
-			s.Logger.Warn("enqueue failed; the sweeper will pick the delivery up", "delivery_id", d.ID, "error", err.Error())
-		}
+// notify wakes the engines; the Notifier bounds its own time.
+func (s *Service) notify(ctx context.Context) {
+	if s.Notifier != nil {
+		s.Notifier.Notify(context.WithoutCancel(ctx))
 	}
 }
 
@@ -99,7 +98,7 @@ func (s *Service) SendTest(ctx context.Context, workspaceID, webhookID, typ stri
 	return a, nil
 }
 
-// Retry makes a delivery pending again and schedules it now.
+// Retry makes a delivery pending and due now, and wakes the engines.
 func (s *Service) Retry(ctx context.Context, workspaceID, webhookID, deliveryID string) (*Delivery, error) {
 	d, err := s.Store.RetryDelivery(ctx, workspaceID, webhookID, deliveryID, s.Clock.Now())
 	if errors.Is(err, ErrNotFound) {
@@ -108,7 +107,7 @@ func (s *Service) Retry(ctx context.Context, workspaceID, webhookID, deliveryID 
 	if err != nil {
 		return nil, gateway.Unavailable(fmt.Errorf("retry delivery: %w", err))
 	}
-	s.enqueue(ctx, []Delivery{*d})
+	s.notify(ctx)
 	return d, nil
 }
 

@@ -1,7 +1,6 @@
 package delivery_test
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"testing"
@@ -12,33 +11,42 @@ import (
 	"github.com/leadlex/api-gateway/gateway/delivery"
 )
 
-// service is the API side over the harness's store, queue and worker.
+// service is the API side over the harness's store, engine and notifier.
 func (h *harness) service() *delivery.Service {
-	return &delivery.Service{Store: h.store, Queue: h.queue, Processor: h.worker, Clock: h.clock, Logger: slog.New(slog.DiscardHandler)}
+	return &delivery.Service{Store: h.store, Notifier: h.notifier, Processor: h.engine, Clock: h.clock, Logger: slog.New(slog.DiscardHandler)}
 }
 
-func TestPublishSurvivesAQueueOutage(t *testing.T) {
+// TestPublishAndRetryNotify checks that a publish with deliveries and a
+// retry wake the engines, and that the stored data is compacted.
+func TestPublishAndRetryNotify(t *testing.T) {
 	h := newHarness(t)
-	h.queue.err = errors.New("redis: connection refused")
 	p, err := h.service().Publish(h.ctx, h.workspace, "", eventType, []byte("{ \"id\" :  \"c-1\" }"))
 	if err != nil || !p.Created || p.Deliveries != 1 {
-		t.Fatalf("Publish with the queue down = %+v, %v; the event must still be accepted", p, err)
+		t.Fatalf("Publish = %+v, %v", p, err)
 	}
 	if string(p.Event.Data) != `{"id":"c-1"}` {
 		t.Errorf("data stored as %s, want it compacted", p.Event.Data)
 	}
-	// The queue comes back; the sweeper finds the delivery in the store.
-	h.queue.err = nil
-	if n, err := h.worker.Sweep(h.ctx); err != nil || n != 1 {
-		t.Fatalf("Sweep = %d, %v; want the delivery the queue lost", n, err)
+	if n := h.notifier.n.Load(); n != 1 {
+		t.Errorf("%d wake-ups after a publish, want 1", n)
 	}
-	got := h.queue.take()
-	if len(got) != 1 {
-		t.Fatalf("enqueued %v", got)
+	// No subscriber: nothing to wake anyone for.
+	if _, err := h.service().Publish(h.ctx, uuid.NewString(), "", eventType, []byte(`{}`)); err != nil {
+		t.Fatal(err)
 	}
-	h.process(got[0].id)
-	if as := h.attempts(); len(as) != 1 || as[0].Status != delivery.StatusSuccess {
-		t.Fatalf("attempts %+v", as)
+	if n := h.notifier.n.Load(); n != 1 {
+		t.Errorf("%d wake-ups after a publish without deliveries, want still 1", n)
+	}
+	_, id := h.publish()
+	h.process(id)
+	if _, err := h.service().Retry(h.ctx, h.workspace, h.webhook, id); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.notifier.n.Load(); n != 2 {
+		t.Errorf("%d wake-ups after a retry, want 2", n)
+	}
+	if !h.due(id, h.clock.Now()) {
+		t.Error("the retried delivery is not due")
 	}
 }
 
@@ -53,8 +61,8 @@ func TestPublishIsIdempotentByID(t *testing.T) {
 	if err != nil || again.Created || again.Deliveries != 1 {
 		t.Fatalf("again = %+v, %v", again, err)
 	}
-	if n := len(h.queue.take()); n != 1 {
-		t.Errorf("%d enqueues, want 1: a repeated publish sends nothing new", n)
+	if n := h.notifier.n.Load(); n != 1 {
+		t.Errorf("%d wake-ups, want 1: a repeated publish sends nothing new", n)
 	}
 }
 
@@ -68,8 +76,8 @@ func TestServiceErrors(t *testing.T) {
 	if _, err := s.Publish(h.ctx, h.workspace, "", eventType, []byte(`{`)); gateway.CodeOf(err) != gateway.CodeValidation {
 		t.Errorf("broken data: %v", err)
 	}
-	if ids, _ := h.store.DueDeliveries(h.ctx, t0.Add(time.Hour), 10); len(ids) != 0 {
-		t.Errorf("rejected publishes stored deliveries %v", ids)
+	if b, _ := h.store.Backlog(h.ctx, t0.Add(time.Hour)); b.Due != 0 {
+		t.Errorf("rejected publishes stored %d deliveries", b.Due)
 	}
 	page := gateway.Page{Page: 1, PerPage: 50}
 	if _, _, err := s.Logs(h.ctx, h.workspace, h.webhook, "lost", page); gateway.CodeOf(err) != gateway.CodeValidation {

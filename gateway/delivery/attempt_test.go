@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,7 +18,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/leadlex/api-gateway/gateway/delivery"
-	"github.com/leadlex/api-gateway/gateway/delivery/queue"
 	"github.com/leadlex/api-gateway/gateway/delivery/sender"
 	"github.com/leadlex/api-gateway/gateway/secretbox"
 	"github.com/leadlex/api-gateway/gateway/signature"
@@ -47,45 +45,6 @@ type clock struct {
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
-// enqueued is one Queue.Enqueue call.
-type enqueued struct {
-	id string
-	at time.Time
-}
-
-// fakeQueue records enqueues; err, when set, makes them fail.
-type fakeQueue struct {
-	mu    sync.Mutex
-	calls []enqueued
-	err   error
-	added chan struct{} // receives after each call, if not nil
-}
-
-func (q *fakeQueue) Enqueue(_ context.Context, id string, at time.Time) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.err != nil {
-		return q.err
-	}
-	q.calls = append(q.calls, enqueued{id, at})
-	if q.added != nil {
-		select {
-		case q.added <- struct{}{}:
-		default:
-		}
-	}
-	return nil
-}
-
-// take returns the calls so far and forgets them.
-func (q *fakeQueue) take() []enqueued {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	out := q.calls
-	q.calls = nil
-	return out
-}
 
 // request is what the receiver got.
 type request struct {
@@ -137,7 +96,12 @@ func answer(code int, header ...string) http.HandlerFunc {
 	}
 }
 
-// harness is a worker wired to the real memory store, a real sender and a
+// notifier counts wake-ups.
+type notifier struct{ n atomic.Int32 }
+
+func (n *notifier) Notify(context.Context) { n.n.Add(1) }
+
+// harness is an engine wired to the real memory store, a real sender and a
 // local receiver, with one webhook subscribed to eventType.
 type harness struct {
 	t         *testing.T
@@ -145,9 +109,9 @@ type harness struct {
 	clock     *clock
 	store     *memory.Store
 	box       *secretbox.Box
-	queue     *fakeQueue
+	notifier  *notifier
 	recv      *receiver
-	worker    *delivery.Worker
+	engine    *delivery.Engine
 	logs      *bytes.Buffer
 	workspace string
 	webhook   string
@@ -157,7 +121,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{
 		t: t, ctx: context.Background(), clock: &clock{t: t0}, store: memory.New(),
-		queue: &fakeQueue{}, recv: &receiver{}, logs: &bytes.Buffer{},
+		notifier: &notifier{}, recv: &receiver{}, logs: &bytes.Buffer{},
 		workspace: uuid.NewString(), webhook: uuid.NewString(),
 	}
 	box, err := secretbox.New(bytes.Repeat([]byte{7}, 32))
@@ -178,8 +142,8 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.worker = &delivery.Worker{
-		Store: h.store, Queue: h.queue, Opener: box, Clock: h.clock,
+	h.engine = &delivery.Engine{
+		Store: h.store, Opener: box, Clock: h.clock,
 		Sender: sender.New(sender.Options{
 			Timeout: 5 * time.Second, RootCAs: pool,
 			AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
@@ -227,11 +191,12 @@ func (h *harness) publish() (delivery.Event, string) {
 	return ev, ds[0].ID
 }
 
-// process runs the worker on id and fails the test on an error.
+// process makes one attempt of id now (Engine.Send) and fails the test on
+// an error.
 func (h *harness) process(id string) {
 	h.t.Helper()
-	if err := h.worker.Process(h.ctx, id); err != nil {
-		h.t.Fatalf("Process: %v", err)
+	if _, err := h.engine.Send(h.ctx, id); err != nil {
+		h.t.Fatalf("Send: %v", err)
 	}
 }
 
@@ -252,15 +217,15 @@ func (h *harness) attempts() []delivery.Attempt {
 	return out
 }
 
-// due reports whether id is due (and not leased) at t.
+// due reports whether id is pending and due at t, as its log entry shows.
 func (h *harness) due(id string, t time.Time) bool {
 	h.t.Helper()
-	ids, err := h.store.DueDeliveries(h.ctx, t, 100)
+	as, _, err := h.store.ListAttempts(h.ctx, h.workspace, h.webhook, delivery.StatusPending, 0, 100)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	for _, d := range ids {
-		if d == id {
+	for _, a := range as {
+		if a.DeliveryID == id && a.NextAttemptAt != nil && !a.NextAttemptAt.After(t) {
 			return true
 		}
 	}
@@ -334,9 +299,6 @@ func TestProcessSuccess(t *testing.T) {
 	if as[0].ResponseBody != "" || !as[0].DeliveredAt.Equal(h.clock.Now()) || as[0].EventType != eventType {
 		t.Errorf("attempt %+v", as[0])
 	}
-	if q := h.queue.take(); len(q) != 0 {
-		t.Errorf("enqueued %v after a success", q)
-	}
 	if h.due(id, t0.Add(24*time.Hour)) {
 		t.Error("delivery still pending after a success")
 	}
@@ -362,12 +324,8 @@ func TestProcessRetriesOnSchedule(t *testing.T) {
 		if len(as) != n {
 			t.Fatalf("after attempt %d: %d attempts logged", n, len(as))
 		}
-		q := h.queue.take()
 		if n > len(delivery.DefaultSchedule) {
 			checkAttempt(t, as[n-1], n, delivery.StatusFailed, 500, delivery.ErrClassHTTP)
-			if len(q) != 0 {
-				t.Errorf("enqueued %v after the last attempt", q)
-			}
 			if h.due(id, now.Add(24*time.Hour)) {
 				t.Error("delivery still pending after the last attempt")
 			}
@@ -375,9 +333,6 @@ func TestProcessRetriesOnSchedule(t *testing.T) {
 		}
 		checkAttempt(t, as[n-1], n, delivery.StatusFailed, 500, delivery.ErrClassHTTP)
 		next := now.Add(delivery.DefaultSchedule[n-1])
-		if len(q) != 1 || q[0].id != id || !q[0].at.Equal(next) {
-			t.Fatalf("after attempt %d enqueued %v, want %s at %s", n, q, id, next)
-		}
 		if h.due(id, next.Add(-time.Millisecond)) || !h.due(id, next) {
 			t.Fatalf("after attempt %d the store does not schedule it at %s", n, next)
 		}
@@ -443,15 +398,14 @@ func TestProcessOutcomes(t *testing.T) {
 			if as[0].ResponseBody != "answer" && tc.code != 0 {
 				t.Errorf("response body %q", as[0].ResponseBody)
 			}
-			q := h.queue.take()
 			if tc.wait == 0 {
-				if len(q) != 0 || h.due(id, t0.Add(24*time.Hour)) {
-					t.Errorf("retry scheduled (%v), want none", q)
+				if h.due(id, t0.Add(24*time.Hour)) {
+					t.Error("retry scheduled, want none")
 				}
 				return
 			}
-			if len(q) != 1 || !q[0].at.Equal(t0.Add(tc.wait)) {
-				t.Errorf("enqueued %v, want at %s", q, t0.Add(tc.wait))
+			if h.due(id, t0.Add(tc.wait-time.Millisecond)) || !h.due(id, t0.Add(tc.wait)) {
+				t.Errorf("the next attempt is not due at %s", t0.Add(tc.wait))
 			}
 			// The log shows the waiting delivery on top: attempt 2, due then.
 			log, total, err := h.store.ListAttempts(h.ctx, h.workspace, h.webhook, "", 0, 10)
@@ -467,7 +421,7 @@ func TestProcessOutcomes(t *testing.T) {
 // logged with its class and no status, and retried.
 func TestProcessNetworkFailure(t *testing.T) {
 	h := newHarness(t)
-	h.worker.Sender = sender.New(sender.Options{}) // no test allowances: loopback is blocked
+	h.engine.Sender = sender.New(sender.Options{}) // no test allowances: loopback is blocked
 	_, id := h.publish()
 	h.process(id)
 	as := h.attempts()
@@ -555,10 +509,10 @@ func TestProcessSecretDoesNotOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.worker.Opener = other
+	h.engine.Opener = other
 	_, id := h.publish()
-	if err := h.worker.Process(h.ctx, id); err == nil {
-		t.Fatal("Process succeeded with a secret it cannot open")
+	if _, err := h.engine.Send(h.ctx, id); err == nil {
+		t.Fatal("Send succeeded with a secret it cannot open")
 	}
 	if n := len(h.recv.requests()); n != 0 {
 		t.Errorf("receiver got %d requests", n)
@@ -574,22 +528,6 @@ func TestProcessUnknownDelivery(t *testing.T) {
 	}
 	if n := len(h.recv.requests()); n != 0 {
 		t.Errorf("receiver got %d requests", n)
-	}
-}
-
-// TestProcessEnqueueFailure checks that a queue error after recording does
-// not fail the attempt: the store keeps the schedule for the sweeper.
-func TestProcessEnqueueFailure(t *testing.T) {
-	h := newHarness(t)
-	h.queue.err = errors.New("redis down")
-	h.recv.respond(answer(http.StatusBadGateway))
-	_, id := h.publish()
-	h.process(id)
-	if !h.due(id, t0.Add(5*time.Second)) {
-		t.Error("the store does not hold the next attempt")
-	}
-	if !strings.Contains(h.logs.String(), "sweeper will pick it up") {
-		t.Errorf("no warning logged:\n%s", h.logs)
 	}
 }
 
@@ -617,83 +555,6 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 }
 
-// TestSweep checks that due deliveries are re-enqueued for now, and that
-// scheduled, leased, finished and recently due ones are not.
-func TestSweep(t *testing.T) {
-	h := newHarness(t)
-	_, due := h.publish()
-	_, retried := h.publish()
-	_, done := h.publish()
-	h.process(done)
-	h.recv.respond(answer(http.StatusInternalServerError))
-	h.process(retried) // next attempt at t0+5s
-	h.queue.take()
-
-	tests := []struct {
-		name  string
-		at    time.Time
-		grace time.Duration
-		want  []string
-	}{
-		{"due now", t0, 0, []string{due}},
-		{"retry due", t0.Add(5 * time.Second), 0, []string{due, retried}},
-		{"grace skips the recently due", t0.Add(5 * time.Second), 3 * time.Second, []string{due}},
-		{"grace passed", t0.Add(time.Minute), 30 * time.Second, []string{due, retried}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h.clock.Set(tc.at)
-			h.worker.SweepGrace = tc.grace
-			n, err := h.worker.Sweep(h.ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q := h.queue.take()
-			got := map[string]bool{}
-			for _, e := range q {
-				got[e.id] = true
-				if !e.at.Equal(tc.at) {
-					t.Errorf("enqueued %s at %s, want now (%s)", e.id, e.at, tc.at)
-				}
-			}
-			if n != len(tc.want) || len(q) != len(tc.want) {
-				t.Errorf("Sweep = %d with %d enqueued, want %d", n, len(q), len(tc.want))
-			}
-			for _, id := range tc.want {
-				if !got[id] {
-					t.Errorf("%s not enqueued", id)
-				}
-			}
-		})
-	}
-
-	// A delivery leased by a worker that crashed mid-attempt is swept once
-	// its lease has expired.
-	h.worker.SweepGrace = 0
-	h.clock.Set(t0.Add(2 * time.Minute))
-	if _, err := h.store.ClaimDelivery(h.ctx, due, h.clock.Now(), time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := h.worker.Sweep(h.ctx); n != 1 { // retried only
-		t.Errorf("Sweep during the lease = %d, want 1", n)
-	}
-	h.clock.Set(t0.Add(3*time.Minute + time.Second))
-	if n, _ := h.worker.Sweep(h.ctx); n != 2 {
-		t.Errorf("Sweep after the lease = %d, want 2", n)
-	}
-}
-
-// TestSweepStopsOnQueueError checks that a failing queue ends the sweep with
-// an error.
-func TestSweepStopsOnQueueError(t *testing.T) {
-	h := newHarness(t)
-	h.publish()
-	h.queue.err = errors.New("redis down")
-	if n, err := h.worker.Sweep(h.ctx); err == nil || n != 0 {
-		t.Errorf("Sweep = %d, %v; want 0 and an error", n, err)
-	}
-}
-
 // TestCleanup checks that attempts older than the retention are deleted.
 func TestCleanup(t *testing.T) {
 	h := newHarness(t)
@@ -708,45 +569,18 @@ func TestCleanup(t *testing.T) {
 	}
 	for _, tc := range tests {
 		h.clock.Set(tc.at)
-		n, err := h.worker.Cleanup(h.ctx, 30*24*time.Hour)
+		n, err := h.engine.Cleanup(h.ctx, 30*24*time.Hour)
 		if err != nil || n != tc.want {
 			t.Errorf("Cleanup at %s = %d, %v; want %d", tc.at, n, err, tc.want)
 		}
 	}
 }
 
-// TestRun checks that Run sweeps at once and stops with its context.
-func TestRun(t *testing.T) {
-	h := newHarness(t)
-	_, id := h.publish()
-	h.queue.added = make(chan struct{}, 1)
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan struct{})
-	go func() {
-		h.worker.Run(ctx, time.Hour, time.Hour)
-		close(done)
-	}()
-	select {
-	case <-h.queue.added:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not sweep")
-	}
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after its context ended")
-	}
-	if q := h.queue.take(); len(q) != 1 || q[0].id != id {
-		t.Errorf("enqueued %v, want %s once", q, id)
-	}
-}
-
-// TestProcessDisableAfter checks that the worker hands DisableAfter to the
+// TestProcessDisableAfter checks that the engine hands DisableAfter to the
 // store: a webhook failing for that long is set inactive.
 func TestProcessDisableAfter(t *testing.T) {
 	h := newHarness(t)
-	h.worker.DisableAfter = time.Hour
+	h.engine.DisableAfter = time.Hour
 	h.recv.respond(answer(http.StatusInternalServerError))
 	_, id := h.publish()
 	h.process(id)
@@ -761,50 +595,5 @@ func TestProcessDisableAfter(t *testing.T) {
 	}
 	if n := len(h.attempts()); n != 2 {
 		t.Errorf("%d attempts, want 2", n)
-	}
-}
-
-// TestWorkerOnMemoryQueue runs the worker as the queue's hook, on the real
-// clock: a failed first attempt is retried through the queue and succeeds.
-func TestWorkerOnMemoryQueue(t *testing.T) {
-	h := newHarness(t)
-	var calls atomic.Int32
-	h.recv.respond(func(w http.ResponseWriter, _ *http.Request) {
-		if calls.Add(1) == 1 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-	})
-	q := queue.NewMemory(queue.MemoryOptions{})
-	h.worker.Queue = q
-	h.worker.Clock = nil // real time
-	h.worker.Schedule = delivery.Schedule{50 * time.Millisecond}
-	h.clock.Set(time.Now().UTC())
-	_, id := h.publish()
-
-	ctx, cancel := context.WithCancel(h.ctx)
-	served := make(chan error, 1)
-	go func() { served <- q.Serve(ctx, h.worker.Process, 2) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-	}()
-	if err := q.Enqueue(ctx, id, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		as := h.attempts()
-		if len(as) == 2 {
-			if as[0].Status != delivery.StatusFailed || as[1].Status != delivery.StatusSuccess {
-				t.Errorf("attempts %s then %s, want failed then success", as[0].Status, as[1].Status)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d attempts after 10s, want 2", len(as))
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -1,0 +1,174 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Recorder backoff between failed RecordAttempts calls: from the first to
+// the last, doubling, so that a restarting Postgres is retried often at
+// first and then without hammering it.
+const (
+	recordBackoffFirst = 10 * time.Millisecond
+	recordBackoffMax   = time.Second
+)
+
+// recorded is one outcome waiting to be recorded, with its endpoint's state
+// after it (only its ids are used: the batch carries each endpoint's latest
+// state when it is written).
+type recorded struct {
+	o  Outcome
+	st EndpointState
+}
+
+// recorder batches outcomes into RecordAttempts calls: it writes when a
+// batch is full or RecordDelay after its first outcome, and retries a
+// failed write with backoff until the store takes it, so that a made
+// attempt is never lost nor sent again because the store was down. While it
+// retries, its input fills and the attempts that wait to hand over their
+// outcomes keep their slots: the engine claims nothing new until the store
+// is back. After stopBy's deadline it tries each batch once more and drops
+// (and logs) what still fails: those deliveries' leases expire and they are
+// sent again.
+type recorder struct {
+	e  *Engine
+	in chan recorded
+
+	mu       sync.Mutex
+	deadline context.Context // nil until stopBy
+}
+
+func newRecorder(e *Engine) *recorder {
+	return &recorder{e: e, in: make(chan recorded, e.batch())}
+}
+
+// add hands over one outcome; it blocks while the recorder is behind.
+func (r *recorder) add(o Outcome, st EndpointState) {
+	r.e.eps.pending(st.WebhookID, 1)
+	r.in <- recorded{o: o, st: st}
+}
+
+// stopBy bounds the retries from now on by ctx.
+func (r *recorder) stopBy(ctx context.Context) {
+	r.mu.Lock()
+	r.deadline = ctx
+	r.mu.Unlock()
+}
+
+// close ends the input after the last add.
+func (r *recorder) close() { close(r.in) }
+
+// stopping returns the stop's context, nil while running.
+func (r *recorder) stopping() context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.deadline
+}
+
+// run writes batches until the input is closed and drained.
+func (r *recorder) run() {
+	max := r.e.batch()
+	batch := make([]recorded, 0, max)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		first, ok := <-r.in
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], first)
+		timer.Reset(r.e.recordDelay())
+	fill:
+		for len(batch) < max {
+			select {
+			case it, ok := <-r.in:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, it)
+			case <-timer.C:
+				break fill
+			}
+		}
+		timer.Stop()
+		r.write(batch)
+	}
+}
+
+// write records one batch, retrying until it is written or the stop's
+// deadline has passed.
+func (r *recorder) write(batch []recorded) {
+	e := r.e
+	outcomes := make([]Outcome, len(batch))
+	for i, it := range batch {
+		outcomes[i] = it.o
+	}
+	states := e.eps.latest(batch)
+	backoff := recordBackoffFirst
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		if stop := r.stopping(); stop != nil {
+			ctx, cancel = context.WithTimeout(stop, storeTimeout)
+		}
+		results, err := e.Store.RecordAttempts(ctx, outcomes, states)
+		cancel()
+		if err == nil && len(results) != len(outcomes) {
+			err = errors.New("the store answered a wrong number of results")
+		}
+		if err == nil {
+			r.done(batch, results)
+			return
+		}
+		e.stats.recordErrors.Add(1)
+		if try == 1 || try%50 == 0 {
+			e.logger().LogAttrs(context.Background(), slog.LevelError, "delivery engine: recording attempts failed; retrying",
+				slog.Int("outcomes", len(batch)), slog.Int("try", try), slog.String("error", err.Error()))
+		}
+		stop := r.stopping()
+		if stop != nil && stop.Err() != nil {
+			e.stats.dropped.Add(int64(len(batch)))
+			for _, it := range batch {
+				e.eps.pending(it.st.WebhookID, -1)
+			}
+			e.logger().LogAttrs(context.Background(), slog.LevelError, "delivery engine: stopped before the store took these attempts; their deliveries are sent again when their leases end",
+				slog.Int("outcomes", len(batch)), slog.String("error", err.Error()))
+			return
+		}
+		var stopDone <-chan struct{}
+		if stop != nil {
+			stopDone = stop.Done()
+		}
+		select {
+		case <-time.After(backoff):
+		case <-stopDone:
+		}
+		backoff = min(2*backoff, recordBackoffMax)
+	}
+}
+
+// done counts and logs a written batch.
+func (r *recorder) done(batch []recorded, results []error) {
+	e := r.e
+	e.stats.recordBatches.Add(1)
+	for i, it := range batch {
+		e.eps.pending(it.st.WebhookID, -1)
+		switch err := results[i]; {
+		case err == nil:
+			e.stats.recorded.Add(1)
+			e.logAttempt(context.Background(), it.o)
+		case errors.Is(err, ErrNotClaimed):
+			// The lease ran out during the attempt (or a heartbeat gave
+			// it up) and another claim took the delivery over: the
+			// attempt is logged, the delivery is theirs.
+			e.stats.stale.Add(1)
+			e.logger().LogAttrs(context.Background(), slog.LevelWarn, "delivery: lease lost during the attempt; the next claim decides",
+				slog.String("delivery_id", it.o.Attempt.DeliveryID), slog.Int("attempt", it.o.Attempt.Attempt))
+		default:
+			// ErrNotFound: the webhook was deleted with its deliveries.
+			e.stats.stale.Add(1)
+		}
+	}
+}
