@@ -56,10 +56,13 @@ type Config struct {
 	// IPLimitPerMinute bounds unauthenticated and failed-auth traffic per client IP.
 	IPLimitPerMinute int
 
-	MaxBodyBytes        int64
-	WebhookLimit        int           // WEBHOOK_LIMIT per workspace
-	KeyCacheTTL         time.Duration // how long a verified key is trusted without a store read
-	StoreTimeout        time.Duration // bound on every database call
+	MaxBodyBytes int64
+	WebhookLimit int           // WEBHOOK_LIMIT per workspace
+	KeyCacheTTL  time.Duration // how long a verified key is trusted without a store read
+	StoreTimeout time.Duration // bound on every database call
+	// DatabaseMaxConns is the postgres pool's size (DATABASE_MAX_CONNS):
+	// pgxpool's default of 4 on a 2-core machine starves the engine.
+	DatabaseMaxConns    int
 	RedisTimeout        time.Duration // bound on every Redis call
 	ShutdownTimeout     time.Duration
 	IdempotencyTTL      time.Duration
@@ -79,11 +82,24 @@ type Delivery struct {
 	RetrySchedule delivery.Schedule
 	Timeout       time.Duration // DELIVERY_TIMEOUT: a whole attempt
 	DisableAfter  time.Duration // DELIVERY_DISABLE_AFTER: auto-disable a webhook failing this long (0: never)
-	Lease         time.Duration // DELIVERY_LEASE: how long a worker owns a claimed attempt
-	SweepInterval time.Duration // DELIVERY_SWEEP_INTERVAL: how often lost deliveries are re-enqueued
+	Lease         time.Duration // DELIVERY_LEASE: how long a worker owns a claimed attempt (default DELIVERY_TIMEOUT + 15s)
 	Concurrency   int           // DELIVERY_CONCURRENCY: attempts in flight per worker
 	LogRetention  time.Duration // DELIVERY_LOG_RETENTION: how long attempts are kept
-	Queue         string        // DELIVERY_QUEUE: the queue's name in Redis
+	// EndpointConcurrency caps one endpoint's attempts in flight across
+	// all workers (DELIVERY_ENDPOINT_CONCURRENCY); EndpointInitial is the
+	// limit an endpoint starts with before it adapts
+	// (DELIVERY_ENDPOINT_INITIAL).
+	EndpointConcurrency int
+	EndpointInitial     int
+	Batch               int           // DELIVERY_BATCH: deliveries per claim and outcomes per record batch
+	PollInterval        time.Duration // DELIVERY_POLL_INTERVAL: an idle worker's claim interval without wake-ups
+	// CircuitOpenAfter consecutive failures open an endpoint's circuit
+	// (DELIVERY_CIRCUIT_OPEN_AFTER), pausing it for CircuitCooldown
+	// (DELIVERY_CIRCUIT_COOLDOWN, doubled per failed probe up to
+	// CircuitMaxCooldown, DELIVERY_CIRCUIT_MAX_COOLDOWN).
+	CircuitOpenAfter   int
+	CircuitCooldown    time.Duration
+	CircuitMaxCooldown time.Duration
 	// InProcess runs the worker inside `serve` (RUN_WORKER; default: in
 	// development yes, in production no — run `gateway worker` instead).
 	InProcess bool
@@ -136,6 +152,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		WebhookLimit:        p.intRange("WEBHOOK_LIMIT", 100, 1, 100_000),
 		KeyCacheTTL:         p.duration("KEY_CACHE_TTL", 5*time.Second, 0, time.Minute),
 		StoreTimeout:        p.duration("STORE_TIMEOUT", 5*time.Second, 10*time.Millisecond, time.Minute),
+		DatabaseMaxConns:    p.intRange("DATABASE_MAX_CONNS", 16, 1, 1000),
 		RedisTimeout:        p.duration("REDIS_TIMEOUT", 100*time.Millisecond, time.Millisecond, 10*time.Second),
 		ShutdownTimeout:     p.duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute),
 		IdempotencyTTL:      p.duration("IDEMPOTENCY_TTL", 24*time.Hour, time.Minute, 7*24*time.Hour),
@@ -145,18 +162,25 @@ func Load(getenv func(string) string) (*Config, error) {
 		Plans:               DefaultPlans(),
 	}
 	c.Delivery = Delivery{
-		Timeout:       p.duration("DELIVERY_TIMEOUT", 10*time.Second, 100*time.Millisecond, time.Minute),
-		DisableAfter:  p.duration("DELIVERY_DISABLE_AFTER", 72*time.Hour, 0, 365*24*time.Hour),
-		Lease:         p.duration("DELIVERY_LEASE", delivery.DefaultLease, time.Second, time.Hour),
-		SweepInterval: p.duration("DELIVERY_SWEEP_INTERVAL", 30*time.Second, 10*time.Millisecond, time.Hour),
-		Concurrency:   p.intRange("DELIVERY_CONCURRENCY", 20, 1, 1000),
-		LogRetention:  p.duration("DELIVERY_LOG_RETENTION", delivery.DefaultRetention, time.Minute, 365*24*time.Hour),
-		Queue:         p.str("DELIVERY_QUEUE", "leadlex-deliveries"),
-		InProcess:     p.boolean("RUN_WORKER", c.Env == EnvDevelopment),
-		CAFile:        p.str("DELIVERY_CA_FILE", ""),
-		DNSServer:     p.str("DNS_SERVER", ""),
-		AllowOnly:     p.boolean("DELIVERY_ALLOW_ONLY", false),
+		Timeout:      p.duration("DELIVERY_TIMEOUT", 10*time.Second, 100*time.Millisecond, time.Minute),
+		DisableAfter: p.duration("DELIVERY_DISABLE_AFTER", 72*time.Hour, 0, 365*24*time.Hour),
+		Concurrency:  p.intRange("DELIVERY_CONCURRENCY", delivery.DefaultConcurrency, 1, 4096),
+		LogRetention: p.duration("DELIVERY_LOG_RETENTION", delivery.DefaultRetention, time.Minute, 365*24*time.Hour),
+
+		EndpointConcurrency: p.intRange("DELIVERY_ENDPOINT_CONCURRENCY", delivery.DefaultEndpointMax, 1, 1024),
+		EndpointInitial:     p.intRange("DELIVERY_ENDPOINT_INITIAL", delivery.DefaultEndpointInitial, 1, 1024),
+		Batch:               p.intRange("DELIVERY_BATCH", delivery.DefaultBatch, 1, 1000),
+		PollInterval:        p.duration("DELIVERY_POLL_INTERVAL", delivery.DefaultPollInterval, 10*time.Millisecond, time.Minute),
+		CircuitOpenAfter:    p.intRange("DELIVERY_CIRCUIT_OPEN_AFTER", delivery.DefaultOpenAfter, 1, 10000),
+		CircuitCooldown:     p.duration("DELIVERY_CIRCUIT_COOLDOWN", delivery.DefaultCooldown, 10*time.Millisecond, time.Hour),
+		CircuitMaxCooldown:  p.duration("DELIVERY_CIRCUIT_MAX_COOLDOWN", delivery.DefaultMaxCooldown, 10*time.Millisecond, 24*time.Hour),
+		InProcess:           p.boolean("RUN_WORKER", c.Env == EnvDevelopment),
+		CAFile:              p.str("DELIVERY_CA_FILE", ""),
+		DNSServer:           p.str("DNS_SERVER", ""),
+		AllowOnly:           p.boolean("DELIVERY_ALLOW_ONLY", false),
 	}
+	// The lease outlasts an attempt with room for recording it.
+	c.Delivery.Lease = p.duration("DELIVERY_LEASE", c.Delivery.Timeout+delivery.LeaseMargin, time.Second, time.Hour)
 	c.Delivery.RetrySchedule = p.schedule("DELIVERY_RETRY_SCHEDULE", delivery.DefaultSchedule)
 	c.Delivery.AllowCIDRs = p.prefixes("DELIVERY_ALLOW_CIDRS")
 	c.SupabaseServiceRoleKey = getenv("SUPABASE_SERVICE_ROLE_KEY")
@@ -214,6 +238,12 @@ func (c *Config) validate(p *parser) {
 	}
 	if c.Delivery.Lease <= c.Delivery.Timeout {
 		p.errf("DELIVERY_LEASE: must be longer than DELIVERY_TIMEOUT (%s), or a slow attempt could be sent twice", c.Delivery.Timeout)
+	}
+	if c.Delivery.EndpointInitial > c.Delivery.EndpointConcurrency {
+		p.errf("DELIVERY_ENDPOINT_INITIAL: must not exceed DELIVERY_ENDPOINT_CONCURRENCY (%d)", c.Delivery.EndpointConcurrency)
+	}
+	if c.Delivery.CircuitMaxCooldown < c.Delivery.CircuitCooldown {
+		p.errf("DELIVERY_CIRCUIT_MAX_COOLDOWN: must be at least DELIVERY_CIRCUIT_COOLDOWN (%s)", c.Delivery.CircuitCooldown)
 	}
 	if c.Delivery.DNSServer != "" {
 		if _, _, err := net.SplitHostPort(c.Delivery.DNSServer); err != nil {

@@ -33,7 +33,7 @@ const usage = `Usage: gateway [command]
 
 Commands:
   serve       run the HTTP gateway (default); with RUN_WORKER=true it also delivers events
-  worker      deliver events: serve the queue, sweep lost deliveries, clean old logs
+  worker      deliver events: claim due deliveries from the store, send, record, clean old logs
   migrate     apply the SQL migrations to DATABASE_URL (idempotent)
   keys create --workspace UUID --permissions p1,p2 [--name N] [--plan starter|pro|org]
               [--tier standard|high|unmetered] [--expires-at RFC3339] [--json]
@@ -106,8 +106,9 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, stderr 
 	}
 	logger.Info("gateway listening", "addr", ln.Addr().String(), "base_path", cfg.BasePath, "env", cfg.Env,
 		"store", app.Stores.Kind, "redis", cfg.RedisURL != "")
-	// Without Redis the queue lives in this process, so the worker must too.
-	if !cfg.Delivery.InProcess && cfg.RedisURL != "" {
+	// The memory store (the queue) lives in this process, so the worker
+	// must too.
+	if !cfg.Delivery.InProcess && app.Stores.Kind != "memory" {
 		return app.Serve(ctx, ln)
 	}
 	workerDone := make(chan error, 1)
@@ -119,10 +120,17 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, stderr 
 	return err
 }
 
-// work runs `gateway worker` until SIGTERM: attempts in flight finish first.
+// work runs `gateway worker` until SIGTERM: attempts in flight finish and
+// are recorded first. The store is the queue, so a worker needs a shared
+// one; Redis only carries wake-ups (the postgres store wakes workers with
+// LISTEN/NOTIFY by itself; with supabase and no Redis a worker polls).
 func work(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
-	if cfg.RedisURL == "" {
-		return usageError{errors.New("REDIS_URL is not set: a separate worker needs the shared queue (in development, `serve` delivers in-process)")}
+	if cfg.StoreKind() == "memory" {
+		return usageError{errors.New("DATABASE_URL or SUPABASE_URL is not set: a separate worker needs the shared store, which is the queue (in development, `serve` delivers in-process)")}
+	}
+	if cfg.StoreKind() == "supabase" && cfg.RedisURL == "" {
+		logger.Warn("REDIS_URL is not set: with the supabase store the worker is not woken and polls every DELIVERY_POLL_INTERVAL",
+			"poll_interval", cfg.Delivery.PollInterval.String())
 	}
 	if cfg.DevSink {
 		return usageError{errors.New("DEV_SINK: the development sink runs inside `serve`, whose own worker delivers to it")}

@@ -26,10 +26,13 @@ const (
 	// DefaultPollInterval is how long an idle engine waits before it
 	// claims again without a wake-up: the most a lost wake-up costs.
 	DefaultPollInterval = 250 * time.Millisecond
-	// DefaultLease outlasts an attempt (the sender's 10 s bound) with room
-	// for the recording after it, so that a slow attempt is never claimed
-	// twice; a crashed worker's leases are released by heartbeat anyway.
-	DefaultLease = 25 * time.Second
+	// LeaseMargin is what a lease adds to the attempt's timeout: room for
+	// recording the outcome (DELIVERY_LEASE defaults to DELIVERY_TIMEOUT
+	// plus this), so that a slow attempt is never claimed twice.
+	LeaseMargin = 15 * time.Second
+	// DefaultLease is the lease for the sender's default 10 s timeout; a
+	// crashed worker's leases are released by heartbeat long before.
+	DefaultLease = 10*time.Second + LeaseMargin
 	// DefaultHeartbeat is how often an engine tells the store it is alive.
 	DefaultHeartbeat = time.Second
 	// DefaultDeadAfter is how long without a heartbeat makes a worker

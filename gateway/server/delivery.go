@@ -8,27 +8,16 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"sync"
-	"time"
 
 	"github.com/leadlex/api-gateway/config"
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/delivery"
-	"github.com/leadlex/api-gateway/gateway/delivery/queue"
 	"github.com/leadlex/api-gateway/gateway/delivery/sender"
+	"github.com/leadlex/api-gateway/gateway/delivery/wake"
 	"github.com/leadlex/api-gateway/gateway/devsink"
 	"github.com/leadlex/api-gateway/gateway/secretbox"
 	"github.com/redis/go-redis/v9"
 )
-
-// servingQueue is a delivery queue that can also be served.
-type servingQueue interface {
-	delivery.Queue
-	Serve(ctx context.Context, handler queue.Handler, concurrency int) error
-}
-
-// cleanupEvery is how often a worker deletes attempts past their retention.
-const cleanupEvery = time.Hour
 
 // dnsResolver returns a resolver that asks only DNS_SERVER (test-only), or
 // nil for the system's.
@@ -43,14 +32,15 @@ func dnsResolver(cfg *config.Config) *net.Resolver {
 	}}
 }
 
-// buildDelivery assembles the sender, the queue, the worker and the API
-// service. With Redis the queue is asynq; without it (development only) the
-// queue lives in the process and so must the worker.
+// buildDelivery assembles the sender, the engine and the API service, and
+// the wake-ups between them: the engine is woken directly in this process,
+// over Redis pub/sub (REDIS_URL) from and for other processes, and by the
+// store itself when it can notify (the postgres store's LISTEN).
 //
 // Under DELIVERY_ALLOW_ONLY the sender reaches only DELIVERY_ALLOW_CIDRS
 // (and the sink), reporting anything else to g; with the development sink
 // it trusts the sink's certificate and may reach exactly its address.
-func buildDelivery(cfg *config.Config, logger *slog.Logger, clock gateway.Clock, stores *Stores, box *secretbox.Box, g guard, sink *devsink.Sink) (*delivery.Service, *delivery.Worker, servingQueue, *redis.Client, error) {
+func buildDelivery(cfg *config.Config, logger *slog.Logger, clock gateway.Clock, stores *Stores, box *secretbox.Box, g guard, sink *devsink.Sink, rdb *redis.Client) (*delivery.Service, *delivery.Engine, error) {
 	var extra [][]byte // certificates trusted besides the system's
 	var allowAddrs []netip.AddrPort
 	if sink != nil {
@@ -60,10 +50,10 @@ func buildDelivery(cfg *config.Config, logger *slog.Logger, clock gateway.Clock,
 	if cfg.Delivery.CAFile != "" {
 		pem, err := os.ReadFile(cfg.Delivery.CAFile)
 		if err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("DELIVERY_CA_FILE: %w", err)
+			return nil, nil, fmt.Errorf("DELIVERY_CA_FILE: %w", err)
 		}
 		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
-			return nil, nil, nil, nil, fmt.Errorf("DELIVERY_CA_FILE: no PEM certificate in %s", cfg.Delivery.CAFile)
+			return nil, nil, fmt.Errorf("DELIVERY_CA_FILE: no PEM certificate in %s", cfg.Delivery.CAFile)
 		}
 		extra = append(extra, pem)
 	}
@@ -78,50 +68,52 @@ func buildDelivery(cfg *config.Config, logger *slog.Logger, clock gateway.Clock,
 			roots.AppendCertsFromPEM(pem)
 		}
 	}
-	snd := sender.New(sender.Options{Timeout: cfg.Delivery.Timeout, AllowCIDRs: cfg.Delivery.AllowCIDRs, RootCAs: roots,
-		Resolver: g.resolver(cfg), AllowAddrs: allowAddrs, Exclusive: cfg.Delivery.AllowOnly, OnGuardViolation: g.violation})
+	d := cfg.Delivery
+	snd := sender.New(sender.Options{Timeout: d.Timeout, AllowCIDRs: d.AllowCIDRs, RootCAs: roots,
+		Resolver: g.resolver(cfg), AllowAddrs: allowAddrs, Exclusive: d.AllowOnly, OnGuardViolation: g.violation,
+		MaxIdleConnsPerHost: max(d.Concurrency, d.EndpointConcurrency)})
 
-	var q servingQueue
-	var qrdb *redis.Client
-	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("REDIS_URL: %w", err)
-		}
-		// The queue's own client keeps go-redis's default read and write
-		// timeouts: asynq's scripts may take longer than the limiter's
-		// fail-fast budget. Dialing is bounded all the same, so that a
-		// dead Redis costs POST /v1/events one refused dial, not seconds.
-		boundDial(opts, cfg.RedisTimeout)
-		qrdb = redis.NewClient(opts)
-		q = queue.NewAsynq(qrdb, queue.AsynqOptions{Queue: cfg.Delivery.Queue, Logger: logger})
-	} else {
-		q = queue.NewMemory(queue.MemoryOptions{Logger: logger})
+	e := &delivery.Engine{
+		Store: stores, Sender: snd, Opener: box,
+		Schedule: d.RetrySchedule, Lease: d.Lease, DisableAfter: d.DisableAfter, Retention: d.LogRetention,
+		Concurrency: d.Concurrency, Batch: d.Batch, PollInterval: d.PollInterval,
+		Endpoint: delivery.EndpointPolicy{InitialLimit: d.EndpointInitial, MaxLimit: d.EndpointConcurrency,
+			OpenAfter: d.CircuitOpenAfter, Cooldown: d.CircuitCooldown, MaxCooldown: d.CircuitMaxCooldown},
+		StopTimeout: d.Timeout + cfg.ShutdownTimeout,
+		Clock:       clock, Logger: logger,
 	}
-	w := &delivery.Worker{
-		Store: stores, Queue: q, Sender: snd, Opener: box,
-		Schedule: cfg.Delivery.RetrySchedule, Lease: cfg.Delivery.Lease, DisableAfter: cfg.Delivery.DisableAfter,
-		Retention: cfg.Delivery.LogRetention, SweepGrace: cfg.Delivery.SweepInterval,
-		Clock: clock, Logger: logger,
+	notifiers := notifiers{e}
+	if rdb != nil {
+		r := &wake.Redis{Client: rdb, Channel: cfg.RedisKeyPrefix + wake.Channel, Timeout: cfg.RedisTimeout, Logger: logger}
+		notifiers = append(notifiers, r)
+		e.Wakeups = append(e.Wakeups, r)
 	}
-	svc := &delivery.Service{Store: stores, Queue: q, Processor: w, Clock: clock, Logger: logger}
-	return svc, w, q, qrdb, nil
+	if w, ok := stores.Store.(delivery.Wakeups); ok {
+		e.Wakeups = append(e.Wakeups, w)
+	}
+	svc := &delivery.Service{Store: stores, Processor: e, Notifier: notifiers, Clock: clock, Logger: logger}
+	return svc, e, nil
 }
 
-// RunWorker delivers events until ctx ends: it serves the queue and runs
-// the sweeper and the log cleanup. Attempts in flight finish before it
-// returns.
+// notifiers wakes every engine it can reach: the one in this process and,
+// through Redis, the others.
+type notifiers []delivery.Notifier
+
+// Notify calls each notifier in turn (each bounds its own time).
+func (n notifiers) Notify(ctx context.Context) {
+	for _, x := range n {
+		x.Notify(ctx)
+	}
+}
+
+// RunWorker delivers events until ctx ends: it runs the engine (claims,
+// sends, records, heartbeats, log cleanup). Attempts in flight finish and
+// are recorded before it returns.
 func (a *App) RunWorker(ctx context.Context) error {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		a.Worker.Run(ctx, a.Config.Delivery.SweepInterval, cleanupEvery)
-	}()
-	a.logger.Info("worker started", "queue", a.Config.Delivery.Queue, "concurrency", a.Config.Delivery.Concurrency,
-		"in_process_queue", a.Config.RedisURL == "")
-	err := a.queue.Serve(ctx, a.Worker.Process, a.Config.Delivery.Concurrency)
-	wg.Wait()
+	d := a.Config.Delivery
+	a.logger.Info("worker started", "store", a.Stores.Kind, "concurrency", d.Concurrency, "endpoint_concurrency", d.EndpointConcurrency,
+		"batch", d.Batch, "redis_wakeups", a.Redis != nil, "wakeups", len(a.Engine.Wakeups))
+	err := a.Engine.Run(ctx)
 	a.logger.Info("worker stopped")
 	return err
 }

@@ -46,12 +46,10 @@ type App struct {
 	Stores  *Stores
 	Redis   *redis.Client // nil without REDIS_URL
 	Limiter middleware.Limiter
-	// Worker delivers events; RunWorker runs it.
-	Worker *delivery.Worker
+	// Engine delivers events; RunWorker runs it.
+	Engine *delivery.Engine
 	// Sink is the development delivery sink (DEV_SINK), nil when off.
 	Sink   *devsink.Sink
-	queue  servingQueue
-	qredis *redis.Client
 	logger *slog.Logger
 	ready  atomic.Bool
 }
@@ -125,12 +123,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		app.Close()
 		return nil, fmt.Errorf("DEV_SINK: %w", err)
 	}
-	deliveries, worker, q, qrdb, err := buildDelivery(cfg, logger, clock, stores, box, g, app.Sink)
+	deliveries, engine, err := buildDelivery(cfg, logger, clock, stores, box, g, app.Sink, app.Redis)
 	if err != nil {
 		app.Close()
 		return nil, err
 	}
-	app.Worker, app.queue, app.qredis = worker, q, qrdb
+	app.Engine = engine
 	resolver := opts.Resolver
 	if r := g.resolver(cfg); r != nil && resolver == nil {
 		resolver = r
@@ -369,9 +367,6 @@ func (a *App) Close() {
 	}
 	if a.Redis != nil {
 		_ = a.Redis.Close()
-	}
-	if a.qredis != nil {
-		_ = a.qredis.Close()
 	}
 	a.Stores.Close()
 }

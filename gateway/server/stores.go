@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/leadlex/api-gateway/config"
@@ -40,6 +41,11 @@ func OpenStores(ctx context.Context, cfg *config.Config) (*Stores, error) {
 		pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		}
+		// A pool_max_conns in the URL wins; otherwise DATABASE_MAX_CONNS
+		// (pgxpool's own default, 4 on 2 cores, starves the engine).
+		if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") {
+			pcfg.MaxConns = int32(cfg.DatabaseMaxConns)
 		}
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
