@@ -207,7 +207,7 @@ func TestEngineIsolatesAHangingEndpoint(t *testing.T) {
 		if url == hang {
 			<-release
 		}
-		return ok200(nil, url)
+		return ok200(context.Background(), url)
 	})
 	e.publish(hang, 20)
 	e.publish(healthy, 60)
@@ -239,7 +239,7 @@ func TestEngineRetryAfterPausesTheEndpoint(t *testing.T) {
 		if url == limited {
 			return status(http.StatusTooManyRequests, time.Hour)
 		}
-		return ok200(nil, url)
+		return ok200(context.Background(), url)
 	})
 	e.publish(limited, 10)
 	e.publish(other, 10)
@@ -293,7 +293,7 @@ func TestEngineCircuitOpensAndProbes(t *testing.T) {
 		if probing.Add(1) == 1 {
 			return status(503, 0) // the first probe fails: the cooldown doubles
 		}
-		return ok200(nil, "")
+		return ok200(context.Background(), "")
 	})
 	e.clock.Set(t0.Add(1500 * time.Millisecond))
 	eng.Notify(e.ctx)
@@ -367,7 +367,7 @@ func TestEngineGracefulStopRecordsEverything(t *testing.T) {
 	e.snd.setHandler(func(_ context.Context, url string) delivery.Result {
 		started <- struct{}{}
 		<-release
-		return ok200(nil, url)
+		return ok200(context.Background(), url)
 	})
 	e.publish(url, 10)
 	eng := e.engine()
