@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
+	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/delivery"
 )
 
@@ -203,4 +205,213 @@ func DecodeLog(raw []byte) ([]delivery.Attempt, int, error) {
 		out[i] = a
 	}
 	return out, *doc.Total, nil
+}
+
+// endpoint is a delivery_endpoints row as gateway_claim_due renders it.
+type endpoint struct {
+	WebhookID   string `json:"webhook_id"`
+	WorkspaceID string `json:"workspace_id"`
+	Limit       int    `json:"limit"`
+	PausedUntil *Time  `json:"paused_until"`
+	Failures    int    `json:"failures"`
+	Circuit     string `json:"circuit"`
+}
+
+// DecodeClaims decodes gateway_claim_due's answer: an array of claims, each
+// as gateway_claim_delivery renders one plus "endpoint", the webhook's
+// stored endpoint state or null (a zero EndpointState, whose zero Limit
+// says that none is stored).
+func DecodeClaims(raw []byte) ([]delivery.Claim, error) {
+	var docs []json.RawMessage
+	if err := json.Unmarshal(raw, &docs); err != nil {
+		return nil, fmt.Errorf("decoding the claims: %w", err)
+	}
+	out := make([]delivery.Claim, 0, len(docs))
+	for _, doc := range docs {
+		c, err := DecodeClaim(doc)
+		if err != nil {
+			return nil, err
+		}
+		var withEndpoint struct {
+			Endpoint *endpoint `json:"endpoint"`
+		}
+		if err := json.Unmarshal(doc, &withEndpoint); err != nil {
+			return nil, fmt.Errorf("decoding the claim's endpoint: %w", err)
+		}
+		if e := withEndpoint.Endpoint; e != nil {
+			c.Endpoint = delivery.EndpointState{WebhookID: e.WebhookID, WorkspaceID: e.WorkspaceID, Limit: e.Limit,
+				PausedUntil: e.PausedUntil.Ptr(), Failures: e.Failures, Circuit: e.Circuit}
+		}
+		out = append(out, *c)
+	}
+	return out, nil
+}
+
+// DecodeBacklog decodes gateway_delivery_backlog's answer.
+func DecodeBacklog(raw []byte) (delivery.Backlog, error) {
+	var doc struct {
+		Due             *int  `json:"due"`
+		OldestDue       *Time `json:"oldest_due"`
+		InFlight        int   `json:"in_flight"`
+		PausedEndpoints int   `json:"paused_endpoints"`
+		OpenCircuits    int   `json:"open_circuits"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return delivery.Backlog{}, fmt.Errorf("decoding the backlog: %w", err)
+	}
+	if doc.Due == nil {
+		return delivery.Backlog{}, errors.New("the backlog lacks \"due\"")
+	}
+	return delivery.Backlog{Due: *doc.Due, OldestDue: doc.OldestDue.Ptr(), InFlight: doc.InFlight,
+		PausedEndpoints: doc.PausedEndpoints, OpenCircuits: doc.OpenCircuits}, nil
+}
+
+// Answers of gateway_record_attempt and gateway_record_attempts.
+const (
+	RecordRecorded = "recorded"
+	RecordNotFound = "not_found"
+	RecordStale    = "stale"
+)
+
+// outcomeDoc is one element of gateway_record_attempts' p_outcomes: the
+// arguments of gateway_record_attempt without their p_ prefix.
+type outcomeDoc struct {
+	ID                 *string `json:"id"`
+	WorkspaceID        string  `json:"workspace_id"`
+	WebhookID          string  `json:"webhook_id"`
+	DeliveryID         string  `json:"delivery_id"`
+	Attempt            int     `json:"attempt"`
+	Status             string  `json:"status"`
+	ResponseStatusCode *int    `json:"response_status_code"`
+	ResponseBody       string  `json:"response_body"`
+	DurationMS         int     `json:"duration_ms"`
+	Error              *string `json:"error"`
+	DeliveredAt        string  `json:"delivered_at"`
+	NextAttemptAt      *string `json:"next_attempt_at"`
+	DisableAfterMS     int64   `json:"disable_after_ms"`
+}
+
+// endpointDoc is one element of gateway_record_attempts' p_endpoints.
+type endpointDoc struct {
+	WebhookID   string  `json:"webhook_id"`
+	WorkspaceID string  `json:"workspace_id"`
+	Limit       int     `json:"limit"`
+	PausedUntil *string `json:"paused_until"`
+	Failures    int     `json:"failures"`
+	Circuit     string  `json:"circuit"`
+}
+
+// Batch is the arguments of gateway_record_attempts, built from a batch of
+// outcomes and endpoint states, and how its answers map back to them.
+type Batch struct {
+	// Outcomes and Endpoints are the JSON arrays p_outcomes and p_endpoints.
+	Outcomes, Endpoints json.RawMessage
+	// Sent[j] is the index in the caller's outcomes of the function's
+	// answer j; outcomes not sent (their ids are not UUIDs, so no such
+	// delivery can exist) are not found.
+	Sent []int
+}
+
+// NewBatch encodes outcomes and endpoints for gateway_record_attempts. now
+// replaces a zero DeliveredAt. An attempt id that is not a UUID, and a
+// response body that is not valid UTF-8 (which JSON cannot carry: it would
+// be silently replaced), are errors, as nothing of the batch may be written
+// then; endpoint states of ids that are not UUIDs are dropped, as they
+// cannot belong to a webhook.
+func NewBatch(outcomes []delivery.Outcome, endpoints []delivery.EndpointState, now time.Time) (*Batch, error) {
+	b := &Batch{Sent: make([]int, 0, len(outcomes))}
+	docs := make([]outcomeDoc, 0, len(outcomes))
+	for i, o := range outcomes {
+		a := o.Attempt
+		workspaceID, webhookID, deliveryID, ok := a.CanonicalIDs()
+		if !ok {
+			continue
+		}
+		var attemptID *string
+		if a.ID != "" {
+			id, ok := gateway.CanonicalID(a.ID)
+			if !ok {
+				return nil, fmt.Errorf("the attempt id %q is not a UUID", a.ID)
+			}
+			attemptID = &id
+		}
+		if !utf8.ValidString(a.ResponseBody) {
+			return nil, errors.New("the response body is not valid UTF-8")
+		}
+		deliveredAt := a.DeliveredAt
+		if deliveredAt.IsZero() {
+			deliveredAt = now
+		}
+		docs = append(docs, outcomeDoc{
+			ID: attemptID, WorkspaceID: workspaceID, WebhookID: webhookID, DeliveryID: deliveryID,
+			Attempt: a.Attempt, Status: a.Status, ResponseStatusCode: a.ResponseStatusCode,
+			ResponseBody: a.ResponseBody, DurationMS: a.DurationMS, Error: a.Error,
+			DeliveredAt: FormatTime(deliveredAt), NextAttemptAt: formatTimePtr(o.NextAttemptAt),
+			DisableAfterMS: max(o.DisableAfter.Milliseconds(), 0),
+		})
+		b.Sent = append(b.Sent, i)
+	}
+	eps := make([]endpointDoc, 0, len(endpoints))
+	for _, e := range endpoints {
+		webhookID, ok1 := gateway.CanonicalID(e.WebhookID)
+		workspaceID, ok2 := gateway.CanonicalID(e.WorkspaceID)
+		if !ok1 || !ok2 {
+			continue
+		}
+		eps = append(eps, endpointDoc{WebhookID: webhookID, WorkspaceID: workspaceID, Limit: e.Limit,
+			PausedUntil: formatTimePtr(e.PausedUntil), Failures: e.Failures, Circuit: e.Circuit})
+	}
+	var err error
+	if b.Outcomes, err = json.Marshal(docs); err != nil {
+		return nil, fmt.Errorf("encoding the outcomes: %w", err)
+	}
+	if b.Endpoints, err = json.Marshal(eps); err != nil {
+		return nil, fmt.Errorf("encoding the endpoint states: %w", err)
+	}
+	return b, nil
+}
+
+// Results maps gateway_record_attempts' answer back to the caller's n
+// outcomes: nil for recorded, notClaimed for stale, notFound for not found
+// and for the outcomes that were not sent. The store passes its own wrapped
+// sentinels.
+func (b *Batch) Results(raw []byte, n int, notClaimed, notFound func() error) ([]error, error) {
+	var answers []string
+	if err := json.Unmarshal(raw, &answers); err != nil {
+		return nil, fmt.Errorf("decoding the record answers: %w", err)
+	}
+	if len(answers) != len(b.Sent) {
+		return nil, fmt.Errorf("%d record answers for %d outcomes", len(answers), len(b.Sent))
+	}
+	results := make([]error, n)
+	for i := range results {
+		results[i] = notFound()
+	}
+	for j, answer := range answers {
+		switch answer {
+		case RecordRecorded:
+			results[b.Sent[j]] = nil
+		case RecordStale:
+			results[b.Sent[j]] = notClaimed()
+		case RecordNotFound:
+		default:
+			return nil, fmt.Errorf("unexpected record answer %q", answer)
+		}
+	}
+	return results, nil
+}
+
+// FormatTime renders t for a function's JSON argument: UTC, RFC 3339,
+// truncated to the microseconds Postgres keeps (as pgx does), so that what
+// is sent is what is stored.
+func FormatTime(t time.Time) string {
+	return t.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
+}
+
+func formatTimePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := FormatTime(*t)
+	return &s
 }

@@ -35,7 +35,7 @@ type DeliveryStore interface {
 // other subtest uses, and expect to see only their own rows there.
 func RunDelivery(t *testing.T, newStore func(t *testing.T) DeliveryStore) {
 	t.Helper()
-	runSuite(t, newStore, []suiteCase[DeliveryStore]{
+	runSuite(t, newStore, append([]suiteCase[DeliveryStore]{
 		{"PublishFansOut", testPublishFansOut},
 		{"PublishWithoutSubscribers", testPublishWithoutSubscribers},
 		{"PublishIsIdempotent", testPublishIsIdempotent},
@@ -69,7 +69,7 @@ func RunDelivery(t *testing.T, newStore func(t *testing.T) DeliveryStore) {
 		{"RetryDelivery", testRetryDelivery},
 		{"RetryUnknownDelivery", testRetryUnknownDelivery},
 		{"ReturnsCopies", testDeliveryReturnsCopies},
-	})
+	}, engineCases...))
 }
 
 // lease is the lease most claims take.
