@@ -55,15 +55,18 @@ const (
 // The scenarios, in the order they run.
 const (
 	scenCeiling = "ceiling"
-	scenOne     = "one"
-	scenFanout  = "fanout"
-	scenHang    = "hang"
-	scenStorm   = "storm"
-	scenSteady  = "steady"
+	// scenPlain is a reference beside the ceiling: the same sends with a
+	// plain client that keeps an idle connection per slot.
+	scenPlain  = "plain"
+	scenOne    = "one"
+	scenFanout = "fanout"
+	scenHang   = "hang"
+	scenStorm  = "storm"
+	scenSteady = "steady"
 )
 
 // allScenarios is the default -delivery list.
-var allScenarios = []string{scenCeiling, scenOne, scenFanout, scenHang, scenStorm, scenSteady}
+var allScenarios = []string{scenCeiling, scenPlain, scenOne, scenFanout, scenHang, scenStorm, scenSteady}
 
 // Periods of a scenario's publishing.
 const (
@@ -100,6 +103,8 @@ func scenarios(names []string, n int) []*scenario {
 	all := map[string]*scenario{
 		scenCeiling: {name: scenCeiling, title: "ceiling: sender straight to receiver", modes: []hookMode{modeHealthy}, events: n,
 			target: "the most this machine can do"},
+		scenPlain: {name: scenPlain, title: "reference: plain client, kept alive", modes: []hookMode{modeHealthy}, events: n,
+			target: "(a connection per slot)"},
 		scenOne: {name: scenOne, title: "one endpoint", modes: []hookMode{modeHealthy}, events: n,
 			target: ">= 2000/s and >= 0.1 x ceiling",
 			pass: func(r *scenarioResult, ceiling float64) bool {
@@ -210,7 +215,7 @@ func (b *bench) runScenarios(ctx context.Context) ([]*scenarioResult, error) {
 	var out []*scenarioResult
 	for _, sc := range scenarios(b.opts.scenarios, b.opts.deliveries) {
 		what := fmt.Sprintf("%d events x %d webhook(s)", sc.events, len(sc.modes))
-		if sc.name == scenCeiling {
+		if sc.name == scenCeiling || sc.name == scenPlain {
 			what = fmt.Sprintf("%d signed POSTs, %d at a time", sc.events, b.opts.deliveryConcurrency)
 		} else if sc.rate > 0 {
 			what += fmt.Sprintf(" at %.0f events/s", sc.rate)
@@ -218,7 +223,7 @@ func (b *bench) runScenarios(ctx context.Context) ([]*scenarioResult, error) {
 		fmt.Fprintf(b.stderr, "loadbench: %s %s: %s\n", phaseDelivery, sc.name, what)
 		var r *scenarioResult
 		var err error
-		if sc.name == scenCeiling {
+		if sc.name == scenCeiling || sc.name == scenPlain {
 			r, err = b.runCeiling(ctx, sc)
 		} else {
 			r, err = b.runScenario(ctx, sc)

@@ -24,7 +24,7 @@ func TestParseScenarios(t *testing.T) {
 		{"true", allScenarios, false},
 		{"one", []string{scenOne}, false},
 		// The ceiling runs first whatever the order, so ratios can use it.
-		{"steady, one,ceiling", []string{scenCeiling, scenOne, scenSteady}, false},
+		{"steady, one,ceiling,plain", []string{scenCeiling, scenPlain, scenOne, scenSteady}, false},
 		{"one,one", []string{scenOne}, false},
 		{"one,nope", nil, true},
 		{"one,", nil, true},
@@ -52,6 +52,7 @@ func TestScenarioSizes(t *testing.T) {
 		events, hooks, healthy int
 	}{
 		{scenCeiling, 20_000, 1, 1},
+		{scenPlain, 20_000, 1, 1},
 		{scenOne, 20_000, 1, 1},
 		{scenFanout, 2_000, 10, 10},
 		{scenHang, 1_000, 2, 1},
@@ -146,8 +147,8 @@ func TestScenarioTargets(t *testing.T) {
 			}
 		})
 	}
-	if byName[scenCeiling].pass != nil {
-		t.Error("the ceiling has a target; it is the reference")
+	if byName[scenCeiling].pass != nil || byName[scenPlain].pass != nil {
+		t.Error("the ceiling or the plain client has a target; they are references")
 	}
 }
 

@@ -180,7 +180,7 @@ func reportDelivery(w io.Writer, o options, results []*scenarioResult) {
 			fmt.Fprintf(w, "  the misbehaving endpoint got %d hits (attempts and retries)\n", r.other)
 		}
 		cpu := fmt.Sprintf("bench process %.2f s", r.cpuBench.Seconds())
-		if r.sc.name != scenCeiling {
+		if r.sc.name != scenCeiling && r.sc.name != scenPlain {
 			cpu = fmt.Sprintf("serve %.2f s, worker %.2f s (whole scenario), %s", r.cpuServe.Seconds(), r.cpuWorker.Seconds(), cpu)
 		}
 		if r.redisCPU >= 0 {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -224,7 +225,7 @@ func setup(ctx context.Context, opts options, stderr io.Writer) (*bench, error) 
 			return b, err
 		}
 	}
-	if len(opts.scenarios) > 0 && !(len(opts.scenarios) == 1 && opts.scenarios[0] == scenCeiling) {
+	if slices.ContainsFunc(opts.scenarios, func(s string) bool { return s != scenCeiling && s != scenPlain }) {
 		if err := b.setupBinary(ctx); err != nil {
 			return b, err
 		}
