@@ -50,6 +50,14 @@ const (
 	stormSchedule = "1s,1s,1s,1s,1s"
 	// steadyRate is the steady scenario's publishing rate, events/s.
 	steadyRate = 500
+	// stormRate is the retry storm's publishing rate, events/s: paced, so
+	// that the failing endpoint's retries come due while the healthy
+	// endpoint's deliveries are still being published and sent.
+	stormRate = 100
+	// pacedPublishers is the least number of publishers of a paced
+	// scenario, so that a slow answer does not make the publishers fall
+	// behind the rate by themselves.
+	pacedPublishers = 128
 )
 
 // The scenarios, in the order they run.
@@ -115,7 +123,7 @@ func scenarios(names []string, n int) []*scenario {
 			pass:   func(r *scenarioResult, _ float64) bool { return healthyOnly(r) && r.rate() >= 3000 }},
 		scenHang: {name: scenHang, title: "healthy beside one hanging 12 s", modes: []hookMode{modeHealthy, modeHang}, events: max(n/20, 1),
 			target: "healthy p99 < 1 s", pass: p99Under(time.Second)},
-		scenStorm: {name: scenStorm, title: "healthy beside one failing (500)", modes: []hookMode{modeHealthy, modeFail}, events: max(n/20, 1),
+		scenStorm: {name: scenStorm, title: "healthy beside one failing (500)", modes: []hookMode{modeHealthy, modeFail}, events: max(n/20, 1), rate: stormRate,
 			env:    map[string]string{"DELIVERY_RETRY_SCHEDULE": stormSchedule},
 			target: "healthy p99 < 1 s", pass: p99Under(time.Second)},
 		scenSteady: {name: scenSteady, title: "steady 500 events/s", modes: []hookMode{modeHealthy}, events: max(n/4, 1), rate: steadyRate,
@@ -284,8 +292,16 @@ func (b *bench) runScenario(ctx context.Context, sc *scenario) (*scenarioResult,
 			probeWait, st.hits, st.badSignatures, st.malformed, st.samples, s.worker.logs.tail())
 	}
 
+	publishers := b.opts.publishers
+	if sc.rate > 0 {
+		publishers = max(publishers, pacedPublishers)
+		tr.CloseIdleConnections()
+		tr = newTransport(publishers)
+		defer tr.CloseIdleConnections()
+		r.notes = append(r.notes, fmt.Sprintf("published at %.0f events/s by up to %d publishers; publish -> receipt counts from when each publish was due", sc.rate, publishers))
+	}
 	cpu0, redis0, conns0 := processCPU(), b.redisCPU(ctx), s.recv.connections()
-	pub := s.publish(ctx, tr, sc.events, b.opts.publishers, sc.rate, periodMeasured)
+	pub := s.publish(ctx, tr, sc.events, publishers, sc.rate, periodMeasured)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("interrupted: %w", err)
 	}

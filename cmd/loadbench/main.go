@@ -151,7 +151,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", testdb.DefaultURL), "PostgreSQL server on which to create the throwaway database")
 	fs.StringVar(&o.redisURL, "redis-url", envOr("REDIS_URL", testredis.DefaultURL), "Redis server")
 	fs.StringVar(&delivery, "delivery", strings.Join(allScenarios, ","), "delivery scenarios to run, comma-separated ("+strings.Join(allScenarios, ",")+"), all, or none")
-	fs.IntVar(&o.deliveries, "deliveries", 20_000, "delivery: size of the scenarios: the ceiling's and one endpoint's deliveries; fan-out N/10 events x 10; hang and storm N/20 events x 2; steady N/4 events at 500/s")
+	fs.IntVar(&o.deliveries, "deliveries", 20_000, "delivery: size of the scenarios: the ceiling's and one endpoint's deliveries; fan-out N/10 events x 10; hang N/20 events x 2; storm N/20 events x 2 at 100/s; steady N/4 events at 500/s")
 	fs.IntVar(&o.publishers, "publishers", 0, "delivery: concurrent publishers; 0 means -c")
 	fs.IntVar(&o.deliveryConcurrency, "delivery-concurrency", 64, "delivery: the worker's DELIVERY_CONCURRENCY, and the ceiling's concurrency")
 	fs.IntVar(&o.endpointConcurrency, "endpoint-concurrency", 32, "delivery: DELIVERY_ENDPOINT_CONCURRENCY (ignored by a binary that does not know it)")
