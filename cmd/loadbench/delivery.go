@@ -3,15 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,137 +21,483 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
-	"github.com/leadlex/api-gateway/gateway"
+	"github.com/leadlex/api-gateway/internal/testdb"
 )
 
-// The delivery phase measures event delivery end to end: publishers POST
-// /v1/events to a second gateway (the same assembly, configured to deliver
-// to a local receiver), its worker (app.RunWorker, in this process) takes
-// the deliveries off a private asynq queue and sends them, signed, over
-// HTTPS to a receiver on 127.0.0.1, which verifies every signature and
-// notes when each delivery arrived.
+// The delivery phase measures event delivery end to end, in production
+// mode, as scenarios run one after the other in one run (issue 10, "How it
+// is measured"). Each scenario has a throwaway database, a private queue
+// and Redis key prefix, a local HTTPS receiver on 127.0.0.1, and its own
+// `gateway serve` and one `gateway worker` process of the real binary:
+// publishers POST /v1/events to serve through the whole API chain, the
+// worker sends each delivery signed to the receiver, and the receiver
+// verifies every signature and notes when each delivery arrived. The
+// ceiling scenario sends the same signed POSTs with the gateway's own
+// sender straight to the receiver, with no store or queue.
 const (
 	phaseDelivery = "delivery"
 	// deliveryEventType is the event published; every webhook subscribes
 	// to it.
 	deliveryEventType = "contact.created"
-	// workerStopTimeout bounds stopping the worker: asynq lets running
-	// attempts finish for up to 30 s.
-	workerStopTimeout = 45 * time.Second
 	// waitPoll is how often a wait for deliveries looks at the receiver.
-	waitPoll = 5 * time.Millisecond
-	// minProbeWait is the least time the probe event's deliveries get to
-	// arrive, whatever -delivery-wait says: the worker is just starting.
-	minProbeWait = 10 * time.Second
+	waitPoll = 10 * time.Millisecond
+	// probeWait is how long the probe event's deliveries (the worker is
+	// just starting) may take.
+	probeWait = 30 * time.Second
+	// stormSchedule is the shortened retry schedule of the retry-storm
+	// scenario (DELIVERY_RETRY_SCHEDULE): six attempts in about five
+	// seconds for every delivery to the failing endpoint.
+	stormSchedule = "1s,1s,1s,1s,1s"
+	// steadyRate is the steady scenario's publishing rate, events/s.
+	steadyRate = 500
+	// stormRate is the retry storm's publishing rate, events/s: paced, so
+	// that the failing endpoint's retries come due while the healthy
+	// endpoint's deliveries are still being published and sent.
+	stormRate = 100
+	// pacedPublishers is the least number of publishers of a paced
+	// scenario, so that a slow answer does not make the publishers fall
+	// behind the rate by themselves.
+	pacedPublishers = 128
 )
 
-// Periods of the delivery phase, in the order they run.
+// The scenarios, in the order they run.
+const (
+	scenCeiling = "ceiling"
+	// scenPlain is a reference beside the ceiling: the same sends with a
+	// plain client that keeps an idle connection per slot.
+	scenPlain  = "plain"
+	scenOne    = "one"
+	scenFanout = "fanout"
+	scenHang   = "hang"
+	scenStorm  = "storm"
+	scenSteady = "steady"
+)
+
+// allScenarios is the default -delivery list.
+var allScenarios = []string{scenCeiling, scenPlain, scenOne, scenFanout, scenHang, scenStorm, scenSteady}
+
+// Periods of a scenario's publishing.
 const (
 	periodProbe = iota
-	periodWarmup
 	periodMeasured
 	periods
 )
 
-// deliveryBench is what the delivery phase set up.
-type deliveryBench struct {
-	gw      *gatewayServer
+// scenario is one delivery measurement.
+type scenario struct {
+	name  string
+	title string
+	// modes has one entry per webhook; the healthy ones are measured.
+	modes []hookMode
+	// events is how many events are published (for the ceiling: how
+	// many deliveries are sent).
+	events int
+	// rate is the publishing rate in events/s; 0 means closed loop.
+	rate float64
+	// env adds to the processes' environment.
+	env map[string]string
+	// target describes the goal; pass judges a result against it.
+	target string
+	pass   func(r *scenarioResult, ceiling float64) bool
+}
+
+// scenarios returns the scenarios named in names, sized for n deliveries
+// (the issue's sizes at n = 20,000).
+func scenarios(names []string, n int) []*scenario {
+	healthyOnly := func(r *scenarioResult) bool { return r.losses == 0 && r.duplicates == 0 && r.received > 0 }
+	p99Under := func(limit time.Duration) func(*scenarioResult, float64) bool {
+		return func(r *scenarioResult, _ float64) bool { return healthyOnly(r) && !r.p99Lost && r.p99 < limit }
+	}
+	all := map[string]*scenario{
+		scenCeiling: {name: scenCeiling, title: "ceiling: sender straight to receiver", modes: []hookMode{modeHealthy}, events: n,
+			target: "the most this machine can do"},
+		scenPlain: {name: scenPlain, title: "reference: plain client, kept alive", modes: []hookMode{modeHealthy}, events: n,
+			target: "(a connection per slot)"},
+		scenOne: {name: scenOne, title: "one endpoint", modes: []hookMode{modeHealthy}, events: n,
+			target: ">= 2000/s and >= 0.1 x ceiling",
+			pass: func(r *scenarioResult, ceiling float64) bool {
+				return healthyOnly(r) && r.rate() >= 2000 && ceiling > 0 && r.rate() >= 0.1*ceiling
+			}},
+		scenFanout: {name: scenFanout, title: "10-way fan-out", modes: slices.Repeat([]hookMode{modeHealthy}, 10), events: max(n/10, 1),
+			target: ">= 3000/s in all",
+			pass:   func(r *scenarioResult, _ float64) bool { return healthyOnly(r) && r.rate() >= 3000 }},
+		scenHang: {name: scenHang, title: "healthy beside one hanging 12 s", modes: []hookMode{modeHealthy, modeHang}, events: max(n/20, 1),
+			target: "healthy p99 < 1 s", pass: p99Under(time.Second)},
+		scenStorm: {name: scenStorm, title: "healthy beside one failing (500)", modes: []hookMode{modeHealthy, modeFail}, events: max(n/20, 1), rate: stormRate,
+			env:    map[string]string{"DELIVERY_RETRY_SCHEDULE": stormSchedule},
+			target: "healthy p99 < 1 s", pass: p99Under(time.Second)},
+		scenSteady: {name: scenSteady, title: "steady 500 events/s", modes: []hookMode{modeHealthy}, events: max(n/4, 1), rate: steadyRate,
+			target: "p99 < 100 ms", pass: p99Under(100 * time.Millisecond)},
+	}
+	out := make([]*scenario, 0, len(names))
+	for _, name := range names {
+		out = append(out, all[name])
+	}
+	return out
+}
+
+// healthy reports whether webhook i of the scenario is measured.
+func (sc *scenario) healthy(i int) bool {
+	return i >= 0 && i < len(sc.modes) && sc.modes[i] == modeHealthy
+}
+
+// healthyHooks counts the scenario's healthy webhooks.
+func (sc *scenario) healthyHooks() int {
+	n := 0
+	for i := range sc.modes {
+		if sc.healthy(i) {
+			n++
+		}
+	}
+	return n
+}
+
+// parseScenarios reads the -delivery list: scenario names separated by
+// commas, "all" (or "true") for every one, "none" (or "false", or empty)
+// for none.
+func parseScenarios(v string) ([]string, error) {
+	switch strings.TrimSpace(v) {
+	case "", "none", "false":
+		return nil, nil
+	case "all", "true":
+		return slices.Clone(allScenarios), nil
+	}
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if !slices.Contains(allScenarios, s) {
+			return nil, fmt.Errorf("-delivery: unknown scenario %q (known: %s)", s, strings.Join(allScenarios, ","))
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	// They run in the canonical order, the ceiling first, so that every
+	// ratio can use it.
+	slices.SortFunc(out, func(a, b string) int { return slices.Index(allScenarios, a) - slices.Index(allScenarios, b) })
+	return out, nil
+}
+
+// scenarioResult is what one scenario measured and checked.
+type scenarioResult struct {
+	sc *scenario
+	// events were accepted in the measured publishing; promised are the
+	// deliveries to healthy webhooks they announced, received those that
+	// arrived before the deadline.
+	events, promised, received int64
+	// other counts the hits at the misbehaving webhook (attempts, retries
+	// included).
+	other int64
+	// losses were promised and never received before the deadline;
+	// duplicates arrived again after the receiver had answered 2xx.
+	losses, duplicates int64
+	// publish is the publishing: its rate, answer latency and errors.
+	publish *pubResult
+	// window runs from the first publish to the last healthy receipt.
+	window time.Duration
+	// p50 and p99 run from a publish (its planned time, in the open-loop
+	// scenario) to the delivery's receipt, over every promised healthy
+	// delivery; a lost delivery counts as longer than any, so a quantile
+	// that falls on one is lost.
+	p50, p99         time.Duration
+	p50Lost, p99Lost bool
+	connections      int64
+	// cpu is the serve and worker processes' CPU time over the whole
+	// scenario, and this process's (publishers and receiver) over the
+	// measured part; redisCPU the Redis server's (-1 when unknown).
+	cpuServe, cpuWorker, cpuBench, redisCPU time.Duration
+	notes                                   []string
+	checks                                  []checkLine
+}
+
+// rate is healthy deliveries received per second of the window.
+func (r *scenarioResult) rate() float64 {
+	if r.window <= 0 {
+		return 0
+	}
+	return float64(r.received) / r.window.Seconds()
+}
+
+// runScenarios runs the delivery scenarios in order.
+func (b *bench) runScenarios(ctx context.Context) ([]*scenarioResult, error) {
+	var out []*scenarioResult
+	for _, sc := range scenarios(b.opts.scenarios, b.opts.deliveries) {
+		what := fmt.Sprintf("%d events x %d webhook(s)", sc.events, len(sc.modes))
+		if sc.name == scenCeiling || sc.name == scenPlain {
+			what = fmt.Sprintf("%d signed POSTs, %d at a time", sc.events, b.opts.deliveryConcurrency)
+		} else if sc.rate > 0 {
+			what += fmt.Sprintf(" at %.0f events/s", sc.rate)
+		}
+		fmt.Fprintf(b.stderr, "loadbench: %s %s: %s\n", phaseDelivery, sc.name, what)
+		var r *scenarioResult
+		var err error
+		if sc.name == scenCeiling || sc.name == scenPlain {
+			r, err = b.runCeiling(ctx, sc)
+		} else {
+			r, err = b.runScenario(ctx, sc)
+		}
+		if err != nil {
+			return out, fmt.Errorf("%s %s: %w", phaseDelivery, sc.name, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// scenarioRun is what one scenario set up.
+type scenarioRun struct {
+	sc      *scenario
+	bin     string
+	env     map[string]string
 	recv    *receiver
-	queue   string // the private asynq queue
+	pool    *pgxpool.Pool
+	serve   *process
+	worker  *process
 	url     string // POST /v1/events
 	headers http.Header
 	keyID   string
 	// workspace holds the key and the webhooks, and nothing else.
 	workspace string
-	webhooks  int
-	// creates counts the setup's successful requests (webhook creates),
-	// each one rate-limit decision.
-	creates int64
-	sent    *publishLog
-	seq     atomic.Int64
+	prefix    string // REDIS_KEY_PREFIX
+	creates   int64
+	sent      *publishLog
+	seq       atomic.Int64
 }
 
-// setupDelivery starts the receiver and a gateway that delivers to it on a
-// private queue, issues a key of a new workspace with events:publish and
-// webhooks:write, creates the webhooks through the API and publishes one
-// event, which is delivered when the phase starts its worker.
-func (b *bench) setupDelivery(ctx context.Context, dbURL string, headers http.Header) (*deliveryBench, error) {
-	recv, err := startReceiver(b.opts.receiverHTTP2, b.stderr)
+// runScenario sets a scenario up, publishes, waits for the deliveries (at
+// most -delivery-wait after publishing ended), stops the processes and
+// judges what arrived.
+func (b *bench) runScenario(ctx context.Context, sc *scenario) (*scenarioResult, error) {
+	s := &scenarioRun{sc: sc, bin: b.gatewayBin, sent: newPublishLog(), workspace: uuid.NewString()}
+	cleanup, err := b.setupScenario(ctx, s)
+	defer cleanup()
 	if err != nil {
 		return nil, err
 	}
-	b.onClose(recv.close)
-	caFile, err := recv.writeCA()
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = os.Remove(caFile) }() // read once, by server.New
+	r := &scenarioResult{sc: sc}
 
-	// asynq has no key prefix: the queue's name is its namespace. Its keys
-	// are deleted at the end with the run's other Redis keys, and the name
-	// leaves the shared set of queues once the gateway has stopped (this
-	// cleanup is registered before the gateway's, so it runs after it).
-	queue := "gwbench-" + b.runID
-	b.redisPatterns = append(b.redisPatterns, "asynq:{"+queue+"}*")
-	b.onClose(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// The probe: one event, delivered to every healthy webhook, shows the
+	// worker is up before anything is measured.
+	tr := newTransport(b.opts.publishers)
+	defer tr.CloseIdleConnections()
+	probe := s.publish(ctx, tr, 1, 1, 0, periodProbe)
+	if probe.ok != 1 {
+		return nil, fmt.Errorf("the probe publish was answered wrongly: %v", probe.samples)
+	}
+	if ok, err := s.waitHealthy(ctx, probeWait); err != nil {
+		return nil, err
+	} else if !ok {
+		st := s.recv.stats()
+		return nil, fmt.Errorf("the probe event's deliveries did not arrive within %s (the receiver had %d hits, %d with a bad signature, %d otherwise wrong: %q; worker: %s)",
+			probeWait, st.hits, st.badSignatures, st.malformed, st.samples, s.worker.logs.tail())
+	}
+
+	publishers := b.opts.publishers
+	if sc.rate > 0 {
+		publishers = max(publishers, pacedPublishers)
+		tr.CloseIdleConnections()
+		tr = newTransport(publishers)
+		defer tr.CloseIdleConnections()
+		r.notes = append(r.notes, fmt.Sprintf("published at %.0f events/s by up to %d publishers; publish -> receipt counts from when each publish was due", sc.rate, publishers))
+	}
+	cpu0, redis0, conns0 := processCPU(), b.redisCPU(ctx), s.recv.connections()
+	pub := s.publish(ctx, tr, sc.events, publishers, sc.rate, periodMeasured)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
+	complete, err := s.waitHealthy(ctx, b.opts.deliveryWait)
+	if err != nil {
+		return nil, err
+	}
+	r.cpuBench = processCPU() - cpu0
+	r.connections = s.recv.connections() - conns0
+	r.redisCPU = -1
+	if redis1 := b.redisCPU(ctx); redis0 >= 0 && redis1 >= redis0 {
+		r.redisCPU = redis1 - redis0
+	}
+	r.publish = pub
+	if !complete {
+		r.notes = append(r.notes, fmt.Sprintf("not every healthy delivery arrived within -delivery-wait=%s of the end of publishing", b.opts.deliveryWait))
+	}
+
+	// Hangs end now, so that the worker stops without waiting them out.
+	s.recv.releaseHangs()
+	workerErr := s.worker.stop()
+	serveErr := s.serve.stop()
+	r.cpuServe, r.cpuWorker = s.serve.cpu, s.worker.cpu
+	s.analyse(r)
+	r.checks = b.checkScenario(context.Background(), s, r, complete, errors.Join(workerErr, serveErr))
+	return r, nil
+}
+
+// setupScenario creates the scenario's database, receiver, key, serve
+// process and webhooks, then starts the worker. The returned cleanup stops
+// whatever started, removes the files and drops the database; it must be
+// called also when setup fails.
+func (b *bench) setupScenario(ctx context.Context, s *scenarioRun) (cleanup func(), err error) {
+	var undo []func()
+	cleanup = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	db, err := testdb.Create(ctx, testdb.Options{BaseURL: b.opts.databaseURL, Prefix: databasePrefix})
+	if err != nil {
+		return cleanup, err
+	}
+	s.pool = db.Pool
+	undo = append(undo, func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := b.redis.SRem(ctx, "asynq:queues", queue).Err(); err != nil {
+		if err := db.Close(cctx); err != nil {
+			b.warnf("%v (drop it by hand)", err)
+		}
+	})
+
+	s.recv, err = startReceiver(b.opts.receiverHTTP2, b.stderr)
+	if err != nil {
+		return cleanup, err
+	}
+	undo = append(undo, s.recv.close)
+	s.recv.setModes(s.sc.modes)
+	caFile, err := s.recv.writeCA()
+	if err != nil {
+		return cleanup, err
+	}
+	undo = append(undo, func() { _ = os.Remove(caFile) })
+
+	// The queue's name and the key prefix are the scenario's own; the
+	// run's Redis keys under them are deleted at the end, and the queue
+	// leaves asynq's set of queues.
+	queue := "gwbench-" + b.runID + "-" + s.sc.name
+	s.prefix = "gwbench:" + b.runID + ":" + s.sc.name + ":"
+	b.redisPatterns = append(b.redisPatterns, s.prefix+"*", "asynq:{"+queue+"}*")
+	b.onClose(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := b.redis.SRem(cctx, "asynq:queues", queue).Err(); err != nil {
 			b.warnf("remove queue %s from asynq:queues: %v", queue, err)
 		}
 	})
-	gw, err := b.startGateway(ctx, dbURL, map[string]string{
-		// Test-only settings, refused in production: the receiver is on
-		// loopback and its certificate is httptest's.
+	port, err := freePort()
+	if err != nil {
+		return cleanup, err
+	}
+	s.env, err = b.processEnv(db.URL, caFile, queue, s.prefix, port, s.sc.env)
+	if err != nil {
+		return cleanup, err
+	}
+
+	out, err := runCLI(ctx, s.bin, s.env, "keys", "create", "--workspace", s.workspace,
+		"--permissions", "events:publish,webhooks:write", "--plan", "org", "--tier", "standard",
+		"--name", "loadbench "+b.runID, "--json")
+	if err != nil {
+		return cleanup, err
+	}
+	var key struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal(out, &key); err != nil || key.Key == "" {
+		return cleanup, fmt.Errorf("gateway keys create printed %q: %v", truncate(string(out), 200), err)
+	}
+	s.keyID = key.ID
+
+	s.serve, err = startProcess(s.bin, "serve", s.env)
+	if err != nil {
+		return cleanup, err
+	}
+	undo = append(undo, func() { _ = s.serve.stop() })
+	base := "http://127.0.0.1:" + port
+	if err := waitHealthy(ctx, s.serve, base); err != nil {
+		return cleanup, err
+	}
+
+	s.headers = http.Header{}
+	s.headers.Set("X-Forwarded-For", b.clientIP)
+	s.headers.Set(echo.HeaderAuthorization, "Bearer "+key.Key)
+	s.headers.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	s.url = base + basePath + "/v1/events"
+	tr := newTransport(1)
+	defer tr.CloseIdleConnections()
+	secrets := make([]string, len(s.sc.modes))
+	for i := range secrets {
+		secrets[i], err = s.createWebhook(ctx, tr, base+basePath+"/v1/webhooks", s.recv.hookURL(i))
+		if err != nil {
+			return cleanup, err
+		}
+		s.creates++
+	}
+	s.recv.setSecrets(secrets)
+
+	s.worker, err = startProcess(s.bin, "worker", s.env)
+	if err != nil {
+		return cleanup, err
+	}
+	undo = append(undo, func() { _ = s.worker.stop() })
+	return cleanup, nil
+}
+
+// processEnv is the environment of a scenario's serve and worker
+// processes: development mode (the test-only delivery settings need it)
+// with the tests' delivery guard armed, the engine's settings from the
+// flags, and extra on top.
+func (b *bench) processEnv(dbURL, caFile, queue, prefix, port string, extra map[string]string) (map[string]string, error) {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, fmt.Errorf("random encryption key: %w", err)
+	}
+	level, _ := b.opts.logLevel.MarshalText()
+	env := map[string]string{
+		"GATEWAY_ENV":      "development",
+		"PORT":             port,
+		"LOG_LEVEL":        string(level),
+		"BASE_PATH":        basePath,
+		"DATABASE_URL":     dbURL,
+		"REDIS_URL":        b.opts.redisURL,
+		"REDIS_KEY_PREFIX": prefix,
+		// As for the in-process gateways: no request is refused, and the
+		// limiter still decides every one in Redis.
+		"RATE_LIMIT_ORG":           "100000000/1000000000",
+		"IP_RATE_LIMIT_PER_MINUTE": "1000000",
+		"SECRET_ENCRYPTION_KEY":    base64.StdEncoding.EncodeToString(secret),
+		"TRUSTED_PROXIES":          "127.0.0.1",
+		"SHUTDOWN_TIMEOUT":         "5s",
+		// serve only accepts; the one worker process delivers.
+		"RUN_WORKER": "false",
+		// The tests' delivery guard (test-only, refused in production):
+		// only the receiver on 127.0.0.1 may be reached, with its CA.
+		"DELIVERY_ALLOW_ONLY":  "true",
 		"DELIVERY_ALLOW_CIDRS": "127.0.0.1/32",
 		"DELIVERY_CA_FILE":     caFile,
 		"DELIVERY_QUEUE":       queue,
-		"DELIVERY_CONCURRENCY": strconv.Itoa(b.opts.deliveryConcurrency),
-		// The phase runs the worker itself, only while it measures.
-		"RUN_WORKER": "false",
-	})
+		// The engine's settings (issue 10); a binary that does not know
+		// one ignores it.
+		"DELIVERY_CONCURRENCY":          strconv.Itoa(b.opts.deliveryConcurrency),
+		"DELIVERY_ENDPOINT_CONCURRENCY": strconv.Itoa(b.opts.endpointConcurrency),
+		"DATABASE_MAX_CONNS":            strconv.Itoa(b.opts.databaseMaxConns),
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env, nil
+}
+
+// freePort returns a port of 127.0.0.1 that was free a moment ago.
+func freePort() (string, error) {
+	ln, base, err := listen()
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-
-	workspace := uuid.NewString()
-	key, err := b.issueKeyIn(ctx, gw, workspace, gateway.PermEventsPublish, gateway.PermWebhooksWrite)
-	if err != nil {
-		return nil, err
+	if err := ln.Close(); err != nil {
+		return "", err
 	}
-	h := headers.Clone()
-	h.Set(echo.HeaderAuthorization, "Bearer "+key.plain)
-	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-	d := &deliveryBench{
-		gw: gw, recv: recv, queue: queue, url: gw.url + basePath + "/v1/events", headers: h,
-		keyID: key.id, workspace: workspace, webhooks: b.opts.webhooks, sent: newPublishLog(),
-	}
-
-	tr := newTransport(1)
-	defer tr.CloseIdleConnections()
-	secrets := make([]string, d.webhooks)
-	for i := range secrets {
-		secrets[i], err = d.createWebhook(ctx, tr, gw.url+basePath+"/v1/webhooks", recv.hookURL(i))
-		if err != nil {
-			return nil, err
-		}
-		d.creates++
-	}
-	recv.setSecrets(secrets)
-
-	res := drive(ctx, tr, d.target(periodProbe), 1, 10*time.Second, 1)
-	if res.ok != 1 {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("interrupted: %w", err)
-		}
-		return nil, fmt.Errorf("%s: the first publish was answered wrongly: %v", phaseDelivery, res.samples)
-	}
-	return d, nil
+	return base[strings.LastIndexByte(base, ':')+1:], nil
 }
 
 // createWebhook registers url for the event type through the API and
 // returns the webhook's signing secret.
-func (d *deliveryBench) createWebhook(ctx context.Context, tr *http.Transport, api, url string) (string, error) {
+func (s *scenarioRun) createWebhook(ctx context.Context, tr *http.Transport, api, url string) (string, error) {
 	body, err := json.Marshal(map[string]any{"url": url, "events": []string{deliveryEventType}, "description": "loadbench"})
 	if err != nil {
 		return "", err
@@ -159,7 +506,7 @@ func (d *deliveryBench) createWebhook(ctx context.Context, tr *http.Transport, a
 	if err != nil {
 		return "", err
 	}
-	req.Header = d.headers.Clone()
+	req.Header = s.headers.Clone()
 	status, answer, err := roundTrip(tr, req, make([]byte, 8<<10))
 	if err != nil {
 		return "", fmt.Errorf("create a webhook: %w", err)
@@ -167,7 +514,6 @@ func (d *deliveryBench) createWebhook(ctx context.Context, tr *http.Transport, a
 	var created struct {
 		Data struct {
 			Webhook struct {
-				ID     string `json:"id"`
 				Secret string `json:"secret"`
 			} `json:"webhook"`
 		} `json:"data"`
@@ -178,54 +524,228 @@ func (d *deliveryBench) createWebhook(ctx context.Context, tr *http.Transport, a
 	return created.Data.Webhook.Secret, nil
 }
 
-// target publishes a new event per request and wants 202 with one delivery
-// per webhook; the publish log records each accepted event's id and when
-// its request was sent.
-func (d *deliveryBench) target(period int) *target {
-	return &target{
-		want:       http.StatusAccepted,
-		wantPrefix: []byte(`{"data":{"event":{`),
-		newWorker: func(ctx context.Context, _ int) func() (*http.Request, error) {
-			h := d.headers.Clone()
-			return func() (*http.Request, error) {
-				n := d.seq.Add(1)
-				body := fmt.Appendf(nil, `{"type":%q,"data":{"id":%q,"email":"bench-%d@example.com"}}`,
-					deliveryEventType, uuid.NewString(), n)
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(body))
-				if err != nil {
-					return nil, err
-				}
-				req.Header = h
-				return req, nil
-			}
-		},
-		accept: func(body []byte, sent time.Time) error {
-			return d.sent.record(body, sent, period, d.webhooks)
-		},
-	}
+// pubResult is what a publishing did.
+type pubResult struct {
+	ok, errors int64
+	start      time.Time
+	elapsed    time.Duration
+	// p50 and p99 are the publish answers' latency.
+	p50, p99 time.Duration
+	samples  []string
 }
 
-// sentEvent is an accepted event: when its publish was sent, and in which
-// period.
+// acceptedPerSecond is events accepted per second of publishing.
+func (p *pubResult) acceptedPerSecond() float64 {
+	if p.elapsed <= 0 {
+		return 0
+	}
+	return float64(p.ok) / p.elapsed.Seconds()
+}
+
+// publish sends n events with the given number of publishers: closed loop
+// (each sends its next event when the last was answered) when rate is 0,
+// otherwise open loop at rate events/s, each event's time being when it
+// was due, so that a publisher falling behind shows in the latencies.
+func (s *scenarioRun) publish(ctx context.Context, tr *http.Transport, n, publishers int, rate float64, period int) *pubResult {
+	due := make(chan time.Time, n)
+	start := time.Now()
+	if rate <= 0 {
+		for range n {
+			due <- time.Time{}
+		}
+		close(due)
+	} else {
+		go func() {
+			defer close(due)
+			interval := time.Duration(float64(time.Second) / rate)
+			for i := range n {
+				at := start.Add(time.Duration(i) * interval)
+				if d := time.Until(at); d > 0 {
+					select {
+					case <-time.After(d):
+					case <-ctx.Done():
+						return
+					}
+				}
+				due <- at
+			}
+		}()
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res := &pubResult{start: start}
+	var mu sync.Mutex
+	var latencies []time.Duration
+	var wg sync.WaitGroup
+	for range min(publishers, n) {
+		wg.Go(func() {
+			buf := make([]byte, 512)
+			var mine []time.Duration
+			var ok, bad int64
+			var samples []string
+			fail := func(s string) {
+				bad++
+				if len(samples) < maxSamples {
+					samples = append(samples, s)
+				}
+			}
+			for at := range due {
+				if pctx.Err() != nil {
+					break
+				}
+				req, err := s.newPublish(pctx)
+				if err != nil {
+					fail("build request: " + err.Error())
+					continue
+				}
+				began := time.Now()
+				if at.IsZero() {
+					at = began
+				}
+				status, body, err := roundTrip(tr, req, buf)
+				mine = append(mine, time.Since(began))
+				switch {
+				case err != nil:
+					fail(err.Error())
+				case status != http.StatusAccepted:
+					fail(fmt.Sprintf("status %d, want 202: %s", status, bytes.TrimSpace(body)))
+				default:
+					if err := s.sent.record(body, at, period, len(s.sc.modes), s.sc.healthyHooks()); err != nil {
+						fail(err.Error())
+						continue
+					}
+					ok++
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			latencies = append(latencies, mine...)
+			res.ok += ok
+			res.errors += bad
+			for _, smp := range samples {
+				if len(res.samples) < maxSamples && !slices.Contains(res.samples, smp) {
+					res.samples = append(res.samples, smp)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	slices.Sort(latencies)
+	res.p50, res.p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
+	return res
+}
+
+// newPublish is one POST /v1/events of a new event.
+func (s *scenarioRun) newPublish(ctx context.Context) (*http.Request, error) {
+	n := s.seq.Add(1)
+	body := fmt.Appendf(nil, `{"type":%q,"data":{"id":%q,"email":"bench-%d@example.com"}}`,
+		deliveryEventType, uuid.NewString(), n)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = s.headers.Clone()
+	return req, nil
+}
+
+// waitHealthy waits until every healthy delivery promised so far has
+// arrived, for at most wait, and reports whether they all did. A worker
+// that ended by itself is an error.
+func (s *scenarioRun) waitHealthy(ctx context.Context, wait time.Duration) (bool, error) {
+	want := s.sent.healthyTotal()
+	deadline := time.Now().Add(wait)
+	for int64(s.recv.deliveredTo(s.sc.healthy)) < want {
+		if ctx.Err() != nil {
+			return false, fmt.Errorf("interrupted: %w", ctx.Err())
+		}
+		if s.worker.exited() {
+			return false, fmt.Errorf("the worker stopped by itself: %v; output: %s", s.worker.err, s.worker.logs.tail())
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		time.Sleep(waitPoll)
+	}
+	return true, nil
+}
+
+// analyse joins the receiver's arrivals at the healthy webhooks with the
+// publishers' send times of the measured events.
+func (s *scenarioRun) analyse(r *scenarioResult) {
+	st := s.recv.stats()
+	s.sent.mu.Lock()
+	r.events, r.promised = s.sent.accepted[periodMeasured], s.sent.healthy[periodMeasured]
+	var latencies []time.Duration
+	var last time.Time
+	for _, rc := range st.first {
+		if !s.sc.healthy(rc.hook) {
+			continue
+		}
+		ev, ok := s.sent.events[rc.event]
+		if !ok || ev.period != periodMeasured {
+			continue
+		}
+		r.received++
+		latencies = append(latencies, rc.at.Sub(ev.at))
+		if rc.at.After(last) {
+			last = rc.at
+		}
+	}
+	s.sent.mu.Unlock()
+	for hook, n := range st.hookHits {
+		if hook >= 0 && !s.sc.healthy(hook) {
+			r.other += n
+		}
+	}
+	r.duplicates = st.duplicates
+	r.losses = max(r.promised-r.received, 0)
+	if !last.IsZero() {
+		r.window = last.Sub(r.publish.start)
+	}
+	slices.Sort(latencies)
+	r.p50, r.p50Lost = quantileWithLosses(latencies, r.losses, 0.50)
+	r.p99, r.p99Lost = quantileWithLosses(latencies, r.losses, 0.99)
+}
+
+// quantileWithLosses is the nearest-rank p-quantile of the received
+// latencies (sorted) and lost deliveries together, a lost one counting as
+// longer than any: lost reports that the quantile falls on one.
+func quantileWithLosses(sorted []time.Duration, lost int64, p float64) (time.Duration, bool) {
+	total := int64(len(sorted)) + lost
+	if total == 0 {
+		return 0, false
+	}
+	i := int64(float64(total)*p+0.999999) - 1
+	i = max(0, min(i, total-1))
+	if i >= int64(len(sorted)) {
+		return 0, true
+	}
+	return sorted[i], false
+}
+
+// sentEvent is an accepted event: when its publish was sent (or due), and
+// in which period.
 type sentEvent struct {
 	at     time.Time
 	period int
 }
 
-// publishLog is every event the gateway accepted in the phase.
+// publishLog is every event the gateway accepted in a scenario.
 type publishLog struct {
 	mu     sync.Mutex
 	events map[string]sentEvent
 	// accepted and promised count, by period, the accepted events and the
-	// deliveries their answers announced.
-	accepted, promised [periods]int64
+	// deliveries their answers announced; healthy counts those of them to
+	// healthy webhooks.
+	accepted, promised, healthy [periods]int64
 }
 
 func newPublishLog() *publishLog { return &publishLog{events: map[string]sentEvent{}} }
 
-// record checks a 202 answer (its body starts with the event) and notes the
-// event.
-func (l *publishLog) record(body []byte, sent time.Time, period, webhooks int) error {
+// record checks a 202 answer (its body starts with the event, announcing
+// one delivery per webhook) and notes the event.
+func (l *publishLog) record(body []byte, sent time.Time, period, webhooks, healthy int) error {
 	var answer struct {
 		Data struct {
 			Event struct {
@@ -255,6 +775,7 @@ func (l *publishLog) record(body []byte, sent time.Time, period, webhooks int) e
 	l.events[ev.ID] = sentEvent{at: sent, period: period}
 	l.accepted[period]++
 	l.promised[period] += int64(ev.Deliveries)
+	l.healthy[period] += int64(healthy)
 	return nil
 }
 
@@ -270,396 +791,14 @@ func (l *publishLog) totals() (accepted, promised int64) {
 	return accepted, promised
 }
 
-// deliveryResult is what the delivery phase measured and checked.
-type deliveryResult struct {
-	publishers, webhooks, concurrency int
-	http2                             bool
-	// publish is the measured publishing, as the other phases' results.
-	publish *result
-	// events and deliveries were accepted (deliveries as promised) in the
-	// measured period; delivered of those deliveries arrived, duringPublish
-	// of them before publishing ended.
-	events, deliveries, delivered, duringPublish int64
-	// window runs from the first measured publish to the last arrival of a
-	// measured delivery; drain from the end of publishing to that arrival.
-	window, drain time.Duration
-	// complete reports that every delivery of the phase arrived within
-	// -delivery-wait of the end of publishing.
-	complete bool
-	// latency runs from sending a publish to its delivery's arrival.
-	min, p50, p99, max time.Duration
-	cpu, redisCPU      time.Duration
-	// connections counts the connections the receiver accepted in the
-	// measured window.
-	connections int64
-	notes       []string
-	checks      []checkLine
-}
-
-// measureDelivery runs the delivery phase: it starts the worker, waits for
-// the setup's probe event to arrive, publishes for the warm-up and waits for
-// its deliveries, then publishes for the measured duration and waits (at
-// most -delivery-wait) until every delivery has arrived. The worker is
-// stopped before the database is checked.
-func (b *bench) measureDelivery(ctx context.Context) (*deliveryResult, error) {
-	d, o := b.delivery, b.opts
-	r := &deliveryResult{publishers: o.publishers, webhooks: d.webhooks, concurrency: o.deliveryConcurrency, http2: o.receiverHTTP2}
-
-	worker := startWorker(d.gw)
-	defer func() {
-		if err := worker.stop(); err != nil {
-			b.warnf("%s: %v", phaseDelivery, err)
-		}
-	}()
-
-	if ok, err := waitDelivered(ctx, d, worker, max(o.deliveryWait, minProbeWait)); err != nil {
-		return nil, err
-	} else if !ok {
-		st := d.recv.stats()
-		return nil, fmt.Errorf("the probe event's deliveries did not arrive within %s (the receiver had %d hits, %d with a bad signature, %d otherwise wrong: %q)",
-			max(o.deliveryWait, minProbeWait), st.hits, st.badSignatures, st.malformed, st.samples)
+// healthyTotal returns the promised deliveries to healthy webhooks of every
+// period so far.
+func (l *publishLog) healthyTotal() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n int64
+	for p := range periods {
+		n += l.healthy[p]
 	}
-
-	tr := newTransport(o.publishers)
-	defer tr.CloseIdleConnections()
-	runtime.GC()
-	warm := drive(ctx, tr, d.target(periodWarmup), o.publishers, o.warmup, o.maxRequests)
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("interrupted: %w", err)
-	}
-	if ok, err := waitDelivered(ctx, d, worker, o.deliveryWait); err != nil {
-		return nil, err
-	} else if !ok {
-		r.notes = append(r.notes, fmt.Sprintf("the warm-up's deliveries had not all arrived %s after it ended; the measured period overlaps them", o.deliveryWait))
-	}
-	runtime.GC()
-
-	stopProfile := func() {}
-	if o.cpuProfile != "" && o.profilePhase == phaseDelivery {
-		stop, err := startCPUProfile(o.cpuProfile)
-		if err != nil {
-			return nil, err
-		}
-		stopProfile = stop
-	}
-	pool := d.gw.app.Stores.Pool
-	var pool0 *pgxpool.Stat
-	if pool != nil {
-		pool0 = pool.Stat()
-	}
-	cpu0, redis0, conns0 := processCPU(), b.redisCPU(ctx), d.recv.connections()
-	start := time.Now()
-	pub := drive(ctx, tr, d.target(periodMeasured), o.publishers, o.duration, o.maxRequests)
-	published := time.Now()
-	if err := ctx.Err(); err != nil {
-		stopProfile()
-		return nil, fmt.Errorf("interrupted: %w", err)
-	}
-	complete, err := waitDelivered(ctx, d, worker, o.deliveryWait)
-	if err != nil {
-		stopProfile()
-		return nil, err
-	}
-	stopProfile()
-	r.cpu = processCPU() - cpu0
-	r.connections = d.recv.connections() - conns0
-	r.redisCPU = -1
-	if redis1 := b.redisCPU(ctx); redis0 >= 0 && redis1 >= redis0 {
-		r.redisCPU = redis1 - redis0
-	}
-	if pool0 != nil {
-		r.notes = append(r.notes, poolNote(pool0, pool.Stat()))
-	}
-	pub.name = phaseDelivery
-	pub.absorbWarmup(warm)
-	r.publish, r.complete = pub, complete
-
-	workerErr := worker.stop()
-	r.analyse(d, start, published)
-	r.checks = b.checkDelivery(context.Background(), d, r, workerErr)
-	return r, nil
-}
-
-// runningWorker is the delivery gateway's worker running in this process.
-type runningWorker struct {
-	cancel  context.CancelFunc
-	done    chan struct{}
-	err     error // what RunWorker returned, once done is closed
-	stopped bool
-}
-
-// startWorker runs gw's worker (app.RunWorker) until stop.
-func startWorker(gw *gatewayServer) *runningWorker {
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &runningWorker{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		w.err = gw.app.RunWorker(ctx)
-	}()
-	return w
-}
-
-// exited reports whether the worker has returned by itself.
-func (w *runningWorker) exited() bool {
-	select {
-	case <-w.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop ends the worker, letting attempts in flight finish, and returns
-// what RunWorker returned; later calls do nothing.
-func (w *runningWorker) stop() error {
-	if w.stopped {
-		return nil
-	}
-	w.stopped = true
-	w.cancel()
-	select {
-	case <-w.done:
-		return w.err
-	case <-time.After(workerStopTimeout):
-		return fmt.Errorf("the worker did not stop within %s", workerStopTimeout)
-	}
-}
-
-// waitDelivered waits until every delivery promised so far has arrived, for
-// at most wait, and reports whether they all did. A worker that ended by
-// itself is an error.
-func waitDelivered(ctx context.Context, d *deliveryBench, worker *runningWorker, wait time.Duration) (bool, error) {
-	_, want := d.sent.totals()
-	deadline := time.Now().Add(wait)
-	for int64(d.recv.delivered()) < want {
-		if ctx.Err() != nil {
-			return false, fmt.Errorf("interrupted: %w", ctx.Err())
-		}
-		if worker.exited() {
-			return false, fmt.Errorf("the worker stopped by itself: %v", worker.err)
-		}
-		if time.Now().After(deadline) {
-			return false, nil
-		}
-		time.Sleep(waitPoll)
-	}
-	return true, nil
-}
-
-// analyse joins the receiver's arrivals with the publishers' send times of
-// the measured events.
-func (r *deliveryResult) analyse(d *deliveryBench, start, published time.Time) {
-	st := d.recv.stats()
-	d.sent.mu.Lock()
-	defer d.sent.mu.Unlock()
-	r.events, r.deliveries = d.sent.accepted[periodMeasured], d.sent.promised[periodMeasured]
-	var latencies []time.Duration
-	var last time.Time
-	for _, rc := range st.first {
-		ev, ok := d.sent.events[rc.event]
-		if !ok || ev.period != periodMeasured {
-			continue
-		}
-		r.delivered++
-		latencies = append(latencies, rc.at.Sub(ev.at))
-		if rc.at.After(last) {
-			last = rc.at
-		}
-		if rc.at.Before(published) {
-			r.duringPublish++
-		}
-	}
-	if !last.IsZero() {
-		r.window = last.Sub(start)
-		r.drain = max(last.Sub(published), 0)
-	}
-	slices.Sort(latencies)
-	r.p50, r.p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
-	if n := len(latencies); n > 0 {
-		r.min, r.max = latencies[0], latencies[n-1]
-	}
-}
-
-// eventsPerSecond is measured events accepted per second of publishing.
-func (r *deliveryResult) eventsPerSecond() float64 { return r.publish.rps() }
-
-// deliveriesPerSecond is measured deliveries arrived per second of the
-// window from the first publish to the last arrival.
-func (r *deliveryResult) deliveriesPerSecond() float64 {
-	if r.window <= 0 {
-		return 0
-	}
-	return float64(r.delivered) / r.window.Seconds()
-}
-
-// checkDelivery verifies that the phase measured a working delivery:
-// every publish answered 202, every accepted event arrived at every
-// webhook exactly once in effect (one delivery ID each) with a valid
-// signature, the database has nothing pending, the publisher's key made
-// its rate-limit decisions in Redis, and the worker stopped.
-func (b *bench) checkDelivery(ctx context.Context, d *deliveryBench, r *deliveryResult, workerErr error) []checkLine {
-	var lines []checkLine
-	add := func(ok bool, format string, args ...any) {
-		lines = append(lines, checkLine{ok, phaseDelivery + ": " + fmt.Sprintf(format, args...)})
-	}
-	p := r.publish
-	accepted, promised := d.sent.totals()
-	if wrong := p.errors + p.warmupErrors; wrong == 0 && p.ok > 0 {
-		add(true, "all %d publishes (probe, warm-up, measured) answered 202 with %d deliveries each", accepted, d.webhooks)
-	} else {
-		text := fmt.Sprintf("%d wrong publish answers, %d measured successes", wrong, p.ok)
-		for _, s := range p.samples {
-			text += "\n      " + truncate(s, 300)
-		}
-		lines = append(lines, checkLine{false, phaseDelivery + ": " + text})
-	}
-
-	st := d.recv.stats()
-	d.sent.mu.Lock()
-	type pair struct {
-		event string
-		hook  int
-	}
-	pairs := make(map[pair]int, len(st.first))
-	foreign := 0
-	for _, rc := range st.first {
-		if _, ok := d.sent.events[rc.event]; !ok {
-			foreign++
-		}
-		pairs[pair{rc.event, rc.hook}]++
-	}
-	d.sent.mu.Unlock()
-	twice := 0
-	for _, n := range pairs {
-		if n > 1 {
-			twice += n - 1
-		}
-	}
-	distinct := int64(len(st.first))
-	repeated := ""
-	if st.repeats > 0 {
-		repeated = fmt.Sprintf("; %d hits repeated a delivery ID (at least once: receivers de-duplicate)", st.repeats)
-	}
-	switch {
-	case foreign > 0 || twice > 0:
-		add(false, "%d deliveries of events this run did not publish, %d second delivery IDs for one event and webhook", foreign, twice)
-	case distinct < promised:
-		add(false, "only %d of %d deliveries (%d events x %d webhooks) arrived within %s of the end of publishing: %d missing",
-			distinct, promised, accepted, d.webhooks, b.opts.deliveryWait, promised-distinct)
-	case distinct > promised:
-		add(false, "%d distinct delivery IDs arrived for %d promised deliveries", distinct, promised)
-	default:
-		add(true, "every accepted event delivered once in effect: %d distinct delivery IDs = %d events x %d webhooks, one per event and webhook%s",
-			distinct, accepted, d.webhooks, repeated)
-	}
-
-	if bad := st.badSignatures + st.malformed; bad == 0 {
-		add(true, "all %d receiver hits carried valid signatures (both schemes) for their webhook's secret", st.hits)
-	} else {
-		text := fmt.Sprintf("%d of %d receiver hits had a bad signature, %d another fault", st.badSignatures, st.hits, st.malformed)
-		for _, s := range st.samples {
-			text += "\n      " + truncate(s, 300)
-		}
-		lines = append(lines, checkLine{false, phaseDelivery + ": " + text})
-	}
-	if st.serverErrors > 0 {
-		add(false, "the receiver's HTTP server logged %d errors (the first %d are on stderr)", st.serverErrors, min(st.serverErrors, maxAlerts))
-	}
-
-	if workerErr != nil {
-		add(false, "stop the worker: %v", workerErr)
-	}
-	lines = append(lines, checkDeliveryStore(ctx, d, promised))
-
-	decided, err := sumCounters(ctx, b.redis, limiterPrefix+"{key:"+d.keyID+"}:d:*")
-	lines = append(lines, decisionsLine(phaseDelivery, decided, accepted+d.creates, err))
-	return lines
-}
-
-// checkDeliveryStore reads the workspace's deliveries and attempts: none may
-// be left pending, and each promised delivery must have succeeded.
-func checkDeliveryStore(ctx context.Context, d *deliveryBench, promised int64) checkLine {
-	pool := d.gw.app.Stores.Pool
-	fail := func(err error) checkLine {
-		return checkLine{false, fmt.Sprintf("%s: read the deliveries from the database: %v", phaseDelivery, err)}
-	}
-	if pool == nil {
-		return fail(errors.New("the gateway has no database pool"))
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var pending, success, failed, cancelled, attempts, unsuccessful int64
-	err := pool.QueryRow(ctx, `select
-		count(*) filter (where status = 'pending'),
-		count(*) filter (where status = 'success'),
-		count(*) filter (where status = 'failed'),
-		count(*) filter (where status = 'cancelled')
-		from deliveries where workspace_id = $1`, d.workspace).Scan(&pending, &success, &failed, &cancelled)
-	if err != nil {
-		return fail(err)
-	}
-	err = pool.QueryRow(ctx, `select count(*), count(*) filter (where status <> 'success')
-		from delivery_attempts where workspace_id = $1`, d.workspace).Scan(&attempts, &unsuccessful)
-	if err != nil {
-		return fail(err)
-	}
-	text := fmt.Sprintf("%s: database at the end: %d pending, %d success, %d failed, %d cancelled deliveries; %d attempts, %d of them unsuccessful",
-		phaseDelivery, pending, success, failed, cancelled, attempts, unsuccessful)
-	return checkLine{pending == 0 && failed == 0 && cancelled == 0 && success == promised, text}
-}
-
-// reportDelivery prints the delivery phase's section.
-func reportDelivery(w io.Writer, r *deliveryResult) {
-	proto := "HTTP/1.1"
-	if r.http2 {
-		proto = "HTTP/2"
-	}
-	fmt.Fprintf(w, "\ndelivery: POST /v1/events -> asynq (Redis) -> worker -> signed HTTPS POST to a %s receiver on 127.0.0.1\n", proto)
-	fmt.Fprintf(w, "%d publishers (closed loop), %d webhook(s) subscribed, DELIVERY_CONCURRENCY=%d; worker and receiver run in this process\n\n",
-		r.publishers, r.webhooks, r.concurrency)
-	const row = "%-30s %12s  %s\n"
-	fmt.Fprintf(w, row, "delivery", "value", "")
-	fmt.Fprintf(w, row, dashes(30), dashes(12), "")
-	name := "events accepted/s"
-	if r.publish.capped {
-		name += "*"
-	}
-	fmt.Fprintf(w, row, name, fmt.Sprintf("%.0f", r.eventsPerSecond()),
-		fmt.Sprintf("%d events in %.2f s; publish answer p50 %s ms, p99 %s ms", r.events, r.publish.elapsed.Seconds(), ms(r.publish.p50), ms(r.publish.p99)))
-	fmt.Fprintf(w, row, "deliveries completed/s", fmt.Sprintf("%.0f", r.deliveriesPerSecond()),
-		fmt.Sprintf("%d of %d deliveries arrived, %.2f s from the first publish to the last arrival", r.delivered, r.deliveries, r.window.Seconds()))
-	during := 0.0
-	if s := r.publish.elapsed.Seconds(); s > 0 {
-		during = float64(r.duringPublish) / s
-	}
-	fmt.Fprintf(w, row, "  while publishing/s", fmt.Sprintf("%.0f", during),
-		fmt.Sprintf("%d arrived before publishing ended", r.duringPublish))
-	fmt.Fprintf(w, row, "  drain after publishing s", fmt.Sprintf("%.2f", r.drain.Seconds()), "last arrival after the last publish answer")
-	latency := func(d time.Duration) string {
-		if r.delivered == 0 {
-			return "-"
-		}
-		return ms(d)
-	}
-	fmt.Fprintf(w, row, "publish->receipt p50 ms", latency(r.p50), "from sending the publish to the delivery's arrival")
-	fmt.Fprintf(w, row, "publish->receipt p99 ms", latency(r.p99), fmt.Sprintf("min %s ms, max %s ms", latency(r.min), latency(r.max)))
-	perEvent := func(d time.Duration) string {
-		if r.events == 0 || d < 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond)/float64(r.events))
-	}
-	fmt.Fprintf(w, row, "receiver connections", strconv.FormatInt(r.connections, 10),
-		"opened by the sender in that window (each a TLS handshake)")
-	fmt.Fprintf(w, row, "cpu us/event", perEvent(r.cpu), "this process (publishers, gateway, worker, receiver), publish to last arrival")
-	fmt.Fprintf(w, row, "redis us/event", perEvent(r.redisCPU), "the Redis server's")
-	if r.publish.capped {
-		fmt.Fprintf(w, "* stopped by -max before the duration ended; events accepted/s is over the time it ran.\n")
-	}
-	if !r.complete {
-		fmt.Fprintf(w, "not every delivery arrived within -delivery-wait; deliveries completed/s counts those that did (see the checks).\n")
-	}
-	for _, n := range r.notes {
-		fmt.Fprintf(w, "%s: %s\n", phaseDelivery, n)
-	}
+	return n
 }

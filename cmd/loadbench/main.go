@@ -13,16 +13,18 @@
 //     points at a closed local port, so that limits fall back to
 //     in-process ones; the report prints the p99 a dead Redis adds;
 //   - create: POST /v1/webhooks on the same gateway, down to PostgreSQL;
-//   - delivery: event delivery end to end, on a second gateway configured
-//     to deliver to a local HTTPS receiver: POST /v1/events stores each
-//     event with one delivery per subscribed webhook and enqueues it on a
-//     private asynq queue, the worker (app.RunWorker, in this process)
-//     sends each delivery signed, and the receiver verifies the signature
-//     and notes the arrival. It reports events accepted per second,
-//     deliveries completed per second (first publish to last arrival) and
-//     the publish-to-receipt latency, and checks that every accepted event
-//     arrived once in effect at every webhook and that nothing is left
-//     pending in the database.
+//   - delivery: event delivery end to end in production mode, as the
+//     scenarios of issue 10 (-delivery selects them, -deliveries sizes
+//     them): the real binary built once, and per scenario a throwaway
+//     database, a private queue and Redis key prefix, a local HTTPS
+//     receiver, `gateway serve` taking POST /v1/events and one `gateway
+//     worker` process delivering. The ceiling sends the same signed POSTs
+//     with the gateway's sender straight to the receiver; then one
+//     endpoint, a 10-way fan-out, a healthy endpoint beside one that hangs
+//     12 s and beside one that answers 500 (retry storm), and a steady 500
+//     events/s. One table puts deliveries/s, p50/p99 publish->receipt, the
+//     ratio to the ceiling, losses, duplicates and the publish rate next
+//     to each target, with PASS or MISS.
 //
 // It creates a throwaway database (gwbench_<hex>), a Redis key prefix and an
 // asynq queue (gwbench-<hex>) of its own, and removes them at the end, also
@@ -69,12 +71,15 @@ type options struct {
 	redisURL     string
 
 	// The delivery phase's settings.
-	delivery            bool
+	scenarios           []string
+	deliveries          int
 	publishers          int
-	webhooks            int
 	deliveryConcurrency int
+	endpointConcurrency int
+	databaseMaxConns    int
 	deliveryWait        time.Duration
 	receiverHTTP2       bool
+	gatewayBin          string
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -116,21 +121,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		results = append(results, res)
 	}
-	var delivery *deliveryResult
-	if b.delivery != nil {
-		fmt.Fprintf(stderr, "loadbench: %s: warm-up %s, then %s with %d publishers, %d webhook(s), DELIVERY_CONCURRENCY=%d\n",
-			phaseDelivery, opts.warmup, opts.duration, opts.publishers, opts.webhooks, opts.deliveryConcurrency)
-		delivery, err = b.measureDelivery(ctx)
-		if err != nil {
-			fmt.Fprintf(stderr, "loadbench: %s: %v\n", phaseDelivery, err)
-			return 1
-		}
+	delivery, err := b.runScenarios(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "loadbench: %v\n", err)
+		return 1
 	}
 
 	report(stdout, opts, results)
-	if delivery != nil {
-		reportDelivery(stdout, delivery)
-	}
+	reportDelivery(stdout, opts, delivery)
 	if !printChecks(stdout, b.check(context.Background(), results, delivery)) {
 		return 1
 	}
@@ -142,22 +140,25 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("loadbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	var level string
+	var level, delivery string
 	fs.IntVar(&o.concurrency, "c", 32, "concurrent workers (closed loop, one keep-alive connection each)")
 	fs.DurationVar(&o.duration, "d", 5*time.Second, "measured duration per server")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up per server")
 	fs.IntVar(&o.maxRequests, "max", 2_000_000, "most requests per server and period (warm-up or measured)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of one measured period to this file")
-	fs.StringVar(&o.profilePhase, "profile-phase", phaseChain, "which phase -cpuprofile covers: "+phaseBare+", "+phaseRedisRate+", "+phaseChain+", "+phaseRedisDown+", "+phaseCreate+" or "+phaseDelivery+" (publishing and the wait for its deliveries)")
+	fs.StringVar(&o.profilePhase, "profile-phase", phaseChain, "which phase -cpuprofile covers: "+phaseBare+", "+phaseRedisRate+", "+phaseChain+", "+phaseRedisDown+" or "+phaseCreate+" (the delivery scenarios run the gateway in processes of its own)")
 	fs.StringVar(&level, "log-level", "info", "level of the gateway's (discarded) logs: info formats every access-log line as production does")
 	fs.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", testdb.DefaultURL), "PostgreSQL server on which to create the throwaway database")
 	fs.StringVar(&o.redisURL, "redis-url", envOr("REDIS_URL", testredis.DefaultURL), "Redis server")
-	fs.BoolVar(&o.delivery, "delivery", true, "run the delivery phase (publishing for -d after -warmup)")
-	fs.IntVar(&o.publishers, "publishers", 0, "delivery: concurrent publishers (closed loop); 0 means -c")
-	fs.IntVar(&o.webhooks, "webhooks", 1, "delivery: webhooks subscribed to the published event (deliveries per event)")
-	fs.IntVar(&o.deliveryConcurrency, "delivery-concurrency", 50, "delivery: the worker's DELIVERY_CONCURRENCY")
-	fs.DurationVar(&o.deliveryWait, "delivery-wait", time.Minute, "delivery: longest wait for the deliveries after publishing ends")
+	fs.StringVar(&delivery, "delivery", strings.Join(allScenarios, ","), "delivery scenarios to run, comma-separated ("+strings.Join(allScenarios, ",")+"), all, or none")
+	fs.IntVar(&o.deliveries, "deliveries", 20_000, "delivery: size of the scenarios: the ceiling's and one endpoint's deliveries; fan-out N/10 events x 10; hang N/20 events x 2; storm N/20 events x 2 at 100/s; steady N/4 events at 500/s")
+	fs.IntVar(&o.publishers, "publishers", 0, "delivery: concurrent publishers; 0 means -c")
+	fs.IntVar(&o.deliveryConcurrency, "delivery-concurrency", 64, "delivery: the worker's DELIVERY_CONCURRENCY, and the ceiling's concurrency")
+	fs.IntVar(&o.endpointConcurrency, "endpoint-concurrency", 32, "delivery: DELIVERY_ENDPOINT_CONCURRENCY (ignored by a binary that does not know it)")
+	fs.IntVar(&o.databaseMaxConns, "database-max-conns", 16, "delivery: DATABASE_MAX_CONNS (ignored by a binary that does not know it)")
+	fs.DurationVar(&o.deliveryWait, "delivery-wait", time.Minute, "delivery: how long after publishing ends a healthy delivery may still arrive before it counts as lost")
 	fs.BoolVar(&o.receiverHTTP2, "receiver-http2", false, "delivery: the receiver speaks HTTP/2 (default HTTP/1.1)")
+	fs.StringVar(&o.gatewayBin, "gateway-bin", "", "delivery: the gateway binary to run; empty builds it from this module (go build) into a temporary directory")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -177,7 +178,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-max must be from -c to 50000000, got %d", o.maxRequests)
 	}
 	switch o.profilePhase {
-	case phaseBare, phaseRedisRate, phaseChain, phaseRedisDown, phaseCreate, phaseDelivery:
+	case phaseBare, phaseRedisRate, phaseChain, phaseRedisDown, phaseCreate:
 	default:
 		return o, fmt.Errorf("-profile-phase must name a phase, got %q", o.profilePhase)
 	}
@@ -187,11 +188,21 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.publishers < 1 || o.publishers > 1024 || o.publishers > o.maxRequests {
 		return o, fmt.Errorf("-publishers must be from 1 to 1024 and at most -max, got %d", o.publishers)
 	}
-	if o.webhooks < 1 || o.webhooks > 100 {
-		return o, fmt.Errorf("-webhooks must be from 1 to 100, got %d", o.webhooks)
+	var err error
+	if o.scenarios, err = parseScenarios(delivery); err != nil {
+		return o, err
+	}
+	if o.deliveries < 20 || o.deliveries > 1_000_000 {
+		return o, fmt.Errorf("-deliveries must be from 20 to 1000000, got %d", o.deliveries)
 	}
 	if o.deliveryConcurrency < 1 || o.deliveryConcurrency > 1000 {
 		return o, fmt.Errorf("-delivery-concurrency must be from 1 to 1000, got %d", o.deliveryConcurrency)
+	}
+	if o.endpointConcurrency < 1 || o.endpointConcurrency > 1000 {
+		return o, fmt.Errorf("-endpoint-concurrency must be from 1 to 1000, got %d", o.endpointConcurrency)
+	}
+	if o.databaseMaxConns < 1 || o.databaseMaxConns > 1000 {
+		return o, fmt.Errorf("-database-max-conns must be from 1 to 1000, got %d", o.databaseMaxConns)
 	}
 	if o.deliveryWait < time.Second || o.deliveryWait > 10*time.Minute {
 		return o, fmt.Errorf("-delivery-wait must be from 1s to 10m, got %s", o.deliveryWait)

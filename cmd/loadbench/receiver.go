@@ -33,6 +33,37 @@ type receipt struct {
 	event string // the "id" of the delivered payload: the event's id
 	hook  int    // which webhook's URL it came to
 	at    time.Time
+	// ok reports that the receiver has answered this delivery ID 2xx, so
+	// that any later arrival of it is a duplicate, not a retry.
+	ok bool
+}
+
+// hookMode is how the receiver answers the valid deliveries of one webhook.
+type hookMode int
+
+const (
+	// modeHealthy answers 200 at once.
+	modeHealthy hookMode = iota
+	// modeHang holds the request for hangFor (longer than the sender's
+	// timeout), or until the receiver is released, then answers 500.
+	modeHang
+	// modeFail answers 500 at once, to every attempt.
+	modeFail
+)
+
+// hangFor is how long a hanging webhook holds each request.
+const hangFor = 12 * time.Second
+
+// String names the mode as the report does.
+func (m hookMode) String() string {
+	switch m {
+	case modeHang:
+		return "hangs " + hangFor.String()
+	case modeFail:
+		return "answers 500"
+	default:
+		return "healthy"
+	}
 }
 
 // receiver is the delivery phase's check on the shared local HTTPS receiver
@@ -45,12 +76,23 @@ type receiver struct {
 	core *testreceiver.Receiver
 
 	mu sync.Mutex
-	// secrets are the webhooks' signing secrets, by index.
+	// secrets are the webhooks' signing secrets, by index, and modes how
+	// each webhook answers (healthy when missing).
 	secrets []string
-	first   map[string]receipt
-	hits    int64
-	// repeats are valid hits for a delivery ID seen before.
-	repeats int64
+	modes   []hookMode
+	// release ends every hang at once, so that the receiver and the
+	// worker stop without waiting the hangs out.
+	release     chan struct{}
+	releaseOnce sync.Once
+	// hookFirst and hookHits count, by webhook, the distinct deliveries
+	// that arrived valid and every hit.
+	hookFirst map[int]int
+	hookHits  map[int]int64
+	first     map[string]receipt
+	hits      int64
+	// repeats are valid hits for a delivery ID seen before; duplicates
+	// are those of them that came after the ID had been answered 2xx.
+	repeats, duplicates int64
 	// badSignatures are hits whose signature did not verify; malformed
 	// ones had another fault (path, method, payload, or a delivery ID
 	// reused for another event or webhook).
@@ -62,7 +104,7 @@ type receiver struct {
 // HTTP/2 when asked to and HTTP/1.1 otherwise, until close. The first lines
 // its HTTP server logs are copied to stderr.
 func startReceiver(http2 bool, stderr io.Writer) (*receiver, error) {
-	rc := &receiver{first: map[string]receipt{}}
+	rc := &receiver{first: map[string]receipt{}, release: make(chan struct{}), hookFirst: map[int]int{}, hookHits: map[int]int64{}}
 	core, err := testreceiver.Start(testreceiver.Options{
 		HTTP2:    http2,
 		MaxBody:  maxReceiverBody,
@@ -76,8 +118,23 @@ func startReceiver(http2 bool, stderr io.Writer) (*receiver, error) {
 	return rc, nil
 }
 
-// close stops the receiver.
-func (rc *receiver) close() { rc.core.Close() }
+// close stops the receiver, ending any hang first.
+func (rc *receiver) close() {
+	rc.releaseHangs()
+	rc.core.Close()
+}
+
+// releaseHangs makes every held and future request of a hanging webhook
+// answer at once.
+func (rc *receiver) releaseHangs() { rc.releaseOnce.Do(func() { close(rc.release) }) }
+
+// setModes tells the receiver how each webhook answers, by index, before
+// any delivery is made; webhooks past the end of modes are healthy.
+func (rc *receiver) setModes(modes []hookMode) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.modes = slices.Clone(modes)
+}
 
 // hookURL is webhook i's URL: an IP literal, so that no DNS is involved.
 func (rc *receiver) hookURL(i int) string { return rc.core.URL(hookPath + strconv.Itoa(i)) }
@@ -95,9 +152,9 @@ func (rc *receiver) setSecrets(secrets []string) {
 func (rc *receiver) writeCA() (string, error) { return rc.core.WriteCA("") }
 
 // answer checks one delivery and replies to it.
-func (rc *receiver) answer(w http.ResponseWriter, _ *http.Request, got *testreceiver.Request) {
+func (rc *receiver) answer(w http.ResponseWriter, r *http.Request, got *testreceiver.Request) {
 	id := got.Header.Get(signature.HeaderDeliveryID)
-	hook, secret := rc.hook(got.Path)
+	hook, secret, mode := rc.hook(got.Path)
 
 	var payload struct {
 		ID   string `json:"id"`
@@ -124,13 +181,23 @@ func (rc *receiver) answer(w http.ResponseWriter, _ *http.Request, got *testrece
 
 	rc.mu.Lock()
 	rc.hits++
+	rc.hookHits[hook]++
 	if problem == "" {
+		healthy := mode == modeHealthy
 		if prev, seen := rc.first[id]; !seen {
-			rc.first[id] = receipt{event: payload.ID, hook: hook, at: got.At}
+			rc.first[id] = receipt{event: payload.ID, hook: hook, at: got.At, ok: healthy}
+			rc.hookFirst[hook]++
 		} else if prev.event != payload.ID || prev.hook != hook {
 			problem = "delivery ID " + id + " came before for another event or webhook"
 		} else {
 			rc.repeats++
+			if prev.ok {
+				rc.duplicates++
+			}
+			if healthy && !prev.ok {
+				prev.ok = true
+				rc.first[id] = prev
+			}
 		}
 	}
 	if problem != "" {
@@ -150,26 +217,41 @@ func (rc *receiver) answer(w http.ResponseWriter, _ *http.Request, got *testrece
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 	case problem != "":
 		http.Error(w, "bad delivery", http.StatusBadRequest)
+	case mode == modeHang:
+		t := time.NewTimer(hangFor)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-rc.release:
+		case <-r.Context().Done():
+		}
+		http.Error(w, "hung", http.StatusInternalServerError)
+	case mode == modeFail:
+		http.Error(w, "failing on purpose", http.StatusInternalServerError)
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"received":true}`)
 	}
 }
 
-// hook returns the index and secret of the webhook whose URL path is path,
-// or -1 when there is none.
-func (rc *receiver) hook(path string) (int, string) {
+// hook returns the index, secret and mode of the webhook whose URL path is
+// path, or -1 when there is none.
+func (rc *receiver) hook(path string) (int, string, hookMode) {
 	s, ok := strings.CutPrefix(path, hookPath)
 	if !ok {
-		return -1, ""
+		return -1, "", modeHealthy
 	}
 	i, err := strconv.Atoi(s)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if err != nil || i < 0 || i >= len(rc.secrets) {
-		return -1, ""
+		return -1, "", modeHealthy
 	}
-	return i, rc.secrets[i]
+	mode := modeHealthy
+	if i < len(rc.modes) {
+		mode = rc.modes[i]
+	}
+	return i, rc.secrets[i], mode
 }
 
 // delivered returns how many distinct deliveries have arrived valid.
@@ -179,16 +261,32 @@ func (rc *receiver) delivered() int {
 	return len(rc.first)
 }
 
+// deliveredTo returns how many distinct deliveries have arrived valid at
+// the webhooks for which pick is true.
+func (rc *receiver) deliveredTo(pick func(hook int) bool) int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	n := 0
+	for hook, c := range rc.hookFirst {
+		if pick(hook) {
+			n += c
+		}
+	}
+	return n
+}
+
 // connections counts the connections the gateway's sender opened: one per
 // delivery would mean a TLS handshake per delivery.
 func (rc *receiver) connections() int64 { return rc.core.Connections() }
 
 // receiverStats is a copy of what the receiver saw.
 type receiverStats struct {
-	first                                   map[string]receipt
-	hits, repeats, badSignatures, malformed int64
-	samples                                 []string
-	serverErrors, connections               int64
+	first                                               map[string]receipt
+	hits, repeats, duplicates, badSignatures, malformed int64
+	samples                                             []string
+	serverErrors, connections                           int64
+	// hookHits counts every hit by webhook (-1: no webhook).
+	hookHits map[int]int64
 }
 
 // stats returns a copy of what the receiver has seen so far.
@@ -197,8 +295,9 @@ func (rc *receiver) stats() receiverStats {
 	defer rc.mu.Unlock()
 	return receiverStats{
 		first: maps.Clone(rc.first),
-		hits:  rc.hits, repeats: rc.repeats, badSignatures: rc.badSignatures, malformed: rc.malformed,
+		hits:  rc.hits, repeats: rc.repeats, duplicates: rc.duplicates, badSignatures: rc.badSignatures, malformed: rc.malformed,
 		samples:      slices.Clone(rc.samples),
+		hookHits:     maps.Clone(rc.hookHits),
 		serverErrors: rc.core.ServerErrors(),
 		connections:  rc.core.Connections(),
 	}

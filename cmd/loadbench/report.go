@@ -93,7 +93,7 @@ type checkLine struct {
 // Redis (not in the in-process fallback), the delivery phase (when it ran)
 // passed its own checks, and the gateway logged no warning. results[i]
 // belongs to b.phases[i].
-func (b *bench) check(ctx context.Context, results []*result, delivery *deliveryResult) []checkLine {
+func (b *bench) check(ctx context.Context, results []*result, delivery []*scenarioResult) []checkLine {
 	var lines []checkLine
 	for i, r := range results {
 		p := b.phases[i]
@@ -123,8 +123,8 @@ func (b *bench) check(ctx context.Context, results []*result, delivery *delivery
 		}
 		lines = append(lines, decisionsLine(r.name, decided, total, err))
 	}
-	if delivery != nil {
-		lines = append(lines, delivery.checks...)
+	for _, r := range delivery {
+		lines = append(lines, r.checks...)
 	}
 	if n := b.warnings.Load(); n > 0 {
 		lines = append(lines, checkLine{false, fmt.Sprintf("the gateway logged %d records at warn level or above (the first %d are on stderr)", n, min(n, maxAlerts))})

@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -111,8 +113,8 @@ type bench struct {
 	// redisPatterns match every Redis key the run may have created; they
 	// are deleted at the end.
 	redisPatterns []string
-	// delivery is the delivery phase's setup, nil when it does not run.
-	delivery *deliveryBench
+	// gatewayBin is the gateway binary the delivery scenarios run.
+	gatewayBin string
 	// warnings counts gateway log records at Warn and above.
 	warnings atomic.Int64
 	cleanups []func()
@@ -137,8 +139,8 @@ func (b *bench) warnf(format string, args ...any) {
 	fmt.Fprintf(b.stderr, "loadbench: "+format+"\n", args...)
 }
 
-// setup starts the four servers and prepares their phases, and the delivery
-// phase's gateway and receiver unless -delivery=false. The returned
+// setup starts the four servers and prepares their phases, and finds (or
+// builds) the gateway binary when a delivery scenario needs it. The returned
 // bench is non-nil whenever something was set up, also on error, and must
 // then be closed.
 func setup(ctx context.Context, opts options, stderr io.Writer) (*bench, error) {
@@ -223,12 +225,30 @@ func setup(ctx context.Context, opts options, stderr io.Writer) (*bench, error) 
 			return b, err
 		}
 	}
-	if opts.delivery {
-		if b.delivery, err = b.setupDelivery(ctx, dbURL, headers); err != nil {
+	if slices.ContainsFunc(opts.scenarios, func(s string) bool { return s != scenCeiling && s != scenPlain }) {
+		if err := b.setupBinary(ctx); err != nil {
 			return b, err
 		}
 	}
 	return b, nil
+}
+
+// setupBinary finds the gateway binary for the delivery scenarios: the
+// -gateway-bin one, or one built from this module into a temporary
+// directory that is removed at the end.
+func (b *bench) setupBinary(ctx context.Context) error {
+	if b.opts.gatewayBin != "" {
+		b.gatewayBin = b.opts.gatewayBin
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "gwbench-bin-")
+	if err != nil {
+		return err
+	}
+	b.onClose(func() { _ = os.RemoveAll(dir) })
+	fmt.Fprintf(b.stderr, "loadbench: building the gateway binary for the delivery scenarios\n")
+	b.gatewayBin, err = buildGateway(ctx, dir, b.stderr)
+	return err
 }
 
 // probe sends one request of phase p and checks the answer.
