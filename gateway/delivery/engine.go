@@ -221,7 +221,8 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // dispatch is the claim loop: while slots are free it claims up to a batch
 // and starts one goroutine per claim; a full claim claims again at once,
-// a short one waits for a wake-up, a freed slot or the poll interval.
+// a short one waits for a wake-up (a publish, or the recorder releasing
+// leases) or the poll interval, and with no slot free it waits for one.
 func (e *Engine) dispatch(ctx context.Context, worker string, rec *recorder, inflight *sync.WaitGroup) {
 	conc, batch, poll := e.concurrency(), e.batch(), e.pollInterval()
 	slots := make(chan struct{}, conc) // a token per attempt in flight
@@ -248,6 +249,7 @@ func (e *Engine) dispatch(ctx context.Context, worker string, rec *recorder, inf
 			for _, c := range claims {
 				slots <- struct{}{}
 				e.stats.inFlight.Add(1)
+				e.stats.sending.Add(1)
 				inflight.Go(func() {
 					defer func() {
 						<-slots
@@ -262,11 +264,19 @@ func (e *Engine) dispatch(ctx context.Context, worker string, rec *recorder, inf
 		if full {
 			continue
 		}
+		// A freed slot matters only when the slots were what stopped the
+		// claim; after a short claim, what was left is not claimable yet
+		// (not due, or its endpoint at its limit until the recorder
+		// releases leases, which wakes the engine).
+		var freed <-chan struct{}
+		if free == 0 {
+			freed = e.freed
+		}
 		timer.Reset(poll)
 		select {
 		case <-ctx.Done():
 		case <-e.wake:
-		case <-e.freed:
+		case <-freed:
 		case <-timer.C:
 		}
 	}
@@ -297,6 +307,7 @@ func (e *Engine) claim(ctx context.Context, worker string, n int) ([]Claim, erro
 // sent (never unsigned) and the delivery waits for its lease to end.
 func (e *Engine) attempt(ctx context.Context, c Claim, rec *recorder) {
 	o, res, ok := e.send(ctx, &c)
+	e.stats.sending.Add(-1) // before the hand-over: see recorder.run
 	if !ok {
 		return
 	}

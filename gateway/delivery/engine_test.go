@@ -87,7 +87,7 @@ func status(c int, retryAfter time.Duration) delivery.Result {
 // engineEnv is an engine over the memory store with a fake sender and a
 // settable clock; every webhook is in its own workspace.
 type engineEnv struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	store delivery.Store
 	mem   *memory.Store
@@ -97,7 +97,7 @@ type engineEnv struct {
 	hooks map[string]*webhooks.Webhook // by URL
 }
 
-func newEngineEnv(t *testing.T) *engineEnv {
+func newEngineEnv(t testing.TB) *engineEnv {
 	t.Helper()
 	box, err := secretbox.New(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
@@ -440,4 +440,35 @@ func TestEngineNotifyWakesIt(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("delivered %s after Notify", d)
 	}
+}
+
+// BenchmarkEngineOneEndpoint measures the engine's own overhead: deliveries
+// to one endpoint through the memory store and a sender that answers at
+// once, so that the in-flight limit is the endpoint's (16) and every cycle
+// is claim, send, record.
+func BenchmarkEngineOneEndpoint(b *testing.B) {
+	const n = 2000
+	for range b.N {
+		b.StopTimer()
+		e := newEngineEnv(b)
+		e.clock.Set(time.Now())
+		const url = "https://fast.example/h"
+		e.webhook(url)
+		e.publish(url, n)
+		eng := e.engine()
+		eng.Clock = nil
+		eng.Concurrency, eng.Batch, eng.PollInterval = 64, 64, 250*time.Millisecond
+		eng.Endpoint = delivery.EndpointPolicy{InitialLimit: 16, MaxLimit: 16}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		b.StartTimer()
+		go func() { done <- eng.Run(ctx) }()
+		for eng.Stats().Recorded < n {
+			time.Sleep(100 * time.Microsecond)
+		}
+		b.StopTimer()
+		cancel()
+		<-done
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "deliveries/s")
 }

@@ -25,7 +25,8 @@ type recorded struct {
 }
 
 // recorder batches outcomes into RecordAttempts calls: it writes when a
-// batch is full or RecordDelay after its first outcome, and retries a
+// batch is full, when no other attempt is still being sent, or RecordDelay
+// after its first outcome, and retries a
 // failed write with backoff until the store takes it, so that a made
 // attempt is never lost nor sent again because the store was down. While it
 // retries, its input fills and the attempts that wait to hand over their
@@ -83,6 +84,13 @@ func (r *recorder) run() {
 		timer.Reset(r.e.recordDelay())
 	fill:
 		for len(batch) < max {
+			// Nothing more is coming soon: no attempt is still being sent
+			// (each counts itself out before it hands over) and nothing
+			// waits in the input. Waiting for the delay would only add
+			// latency.
+			if r.e.stats.sending.Load() == 0 && len(r.in) == 0 {
+				break fill
+			}
 			select {
 			case it, ok := <-r.in:
 				if !ok {
@@ -120,6 +128,9 @@ func (r *recorder) write(batch []recorded) {
 		}
 		if err == nil {
 			r.done(batch, results)
+			// The batch released its leases: endpoints that were at
+			// their limit may take more now.
+			signal(e.wake)
 			return
 		}
 		e.stats.recordErrors.Add(1)
