@@ -177,8 +177,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	for _, w := range e.Wakeups {
 		ch := w.Subscribe(bg)
 		jobs.Go(func() {
-			for range ch {
-				signal(e.wake)
+			for {
+				select {
+				case <-bg.Done(): // even if the subscription never closes ch
+					return
+				case _, ok := <-ch:
+					if !ok {
+						return
+					}
+					signal(e.wake)
+				}
 			}
 		})
 	}

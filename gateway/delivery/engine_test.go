@@ -472,3 +472,28 @@ func BenchmarkEngineOneEndpoint(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "deliveries/s")
 }
+
+// chanWakeups is a delivery.Wakeups whose channel the test drives and that
+// never closes it.
+type chanWakeups chan struct{}
+
+func (c chanWakeups) Subscribe(context.Context) <-chan struct{} { return c }
+
+// A subscribed wake-up (Redis, LISTEN) wakes the engine, and a subscription
+// that never closes its channel does not keep Run from returning.
+func TestEngineSubscribedWakeups(t *testing.T) {
+	t.Parallel()
+	e := newEngineEnv(t)
+	const url = "https://ok.example/h"
+	e.webhook(url)
+	wakes := make(chanWakeups)
+	eng := e.engine()
+	eng.PollInterval = time.Hour
+	eng.Wakeups = []delivery.Wakeups{wakes}
+	stop := e.run(eng)
+	waitFor(t, "the first claim", func() bool { return eng.Stats().ClaimCalls >= 1 })
+	e.publish(url, 1)
+	wakes <- struct{}{}
+	waitFor(t, "the woken delivery", func() bool { return e.successes(url) == 1 })
+	stop() // fails the test if Run does not return
+}
