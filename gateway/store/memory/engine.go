@@ -46,6 +46,12 @@ func (s *Store) ClaimDue(ctx context.Context, p delivery.ClaimParams) ([]deliver
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// As gateway_claim_due: a claiming worker is known from its first
+	// claim, so that its leases are released if it dies before its first
+	// heartbeat.
+	if _, known := s.delivery.workers[worker]; !known {
+		s.delivery.workers[worker] = now
+	}
 
 	// In flight per endpoint, and the claimable deliveries per endpoint.
 	inFlight := map[string]int{}
