@@ -129,6 +129,8 @@ type Engine struct {
 	worker   atomic.Value  // string: the running worker id
 	stats    counters
 	eps      endpoints
+	// recordFailing is set while the recorder's last write failed.
+	recordFailing atomic.Bool
 }
 
 // init makes the channels; every entry point calls it.
@@ -240,6 +242,13 @@ func (e *Engine) dispatch(ctx context.Context, worker string, rec *recorder, inf
 	for ctx.Err() == nil {
 		free := conc - len(slots)
 		full := false
+		// While the recorder cannot write, claim nothing: the store is
+		// likely down, and once it is back the outcomes must be written
+		// before any claim, or a claim could take over a delivery whose
+		// lease ran out during the outage and send it again.
+		if e.recordFailing.Load() {
+			free = -1
+		}
 		if free > 0 {
 			want := min(free, batch)
 			claims, err := e.claim(ctx, worker, want)
@@ -277,7 +286,7 @@ func (e *Engine) dispatch(ctx context.Context, worker string, rec *recorder, inf
 		// (not due, or its endpoint at its limit until the recorder
 		// releases leases, which wakes the engine).
 		var freed <-chan struct{}
-		if free == 0 {
+		if free == 0 { // (free < 0: the recorder's success wakes it)
 			freed = e.freed
 		}
 		timer.Reset(poll)

@@ -497,3 +497,50 @@ func TestEngineSubscribedWakeups(t *testing.T) {
 	waitFor(t, "the woken delivery", func() bool { return e.successes(url) == 1 })
 	stop() // fails the test if Run does not return
 }
+
+// switchStore fails RecordAttempts while down is set.
+type switchStore struct {
+	delivery.Store
+	down atomic.Bool
+}
+
+func (s *switchStore) RecordAttempts(ctx context.Context, o []delivery.Outcome, eps []delivery.EndpointState) ([]error, error) {
+	if s.down.Load() {
+		return nil, errors.New("the database system is starting up")
+	}
+	return s.Store.RecordAttempts(ctx, o, eps)
+}
+
+// While the store refuses the outcomes, the engine claims nothing, so that
+// a delivery whose lease runs out during the outage is not taken over and
+// sent again: once the store is back, the outcomes are written first.
+func TestEngineClaimsNothingWhileRecordingFails(t *testing.T) {
+	t.Parallel()
+	e := newEngineEnv(t)
+	sw := &switchStore{Store: e.mem}
+	sw.down.Store(true)
+	e.store = sw
+	const url = "https://ok.example/h"
+	e.webhook(url)
+	e.publish(url, 6)
+	eng := e.engine()
+	eng.Lease = time.Second
+	stop := e.run(eng)
+	waitFor(t, "a failed record", func() bool { return eng.Stats().RecordErrors >= 1 })
+	claims := eng.Stats().ClaimCalls
+	e.clock.Set(t0.Add(5 * time.Second)) // past the leases of the attempts made
+	eng.Notify(e.ctx)
+	time.Sleep(100 * time.Millisecond)
+	if n := eng.Stats().ClaimCalls; n != claims {
+		t.Errorf("%d claims while recording failed, want none", n-claims)
+	}
+	sw.down.Store(false)
+	waitFor(t, "every delivery", func() bool { return e.successes(url) == 6 })
+	stop()
+	if d := e.snd.duplicates(); d != 0 {
+		t.Errorf("%d deliveries sent twice", d)
+	}
+	if s := eng.Stats(); s.Stale != 0 {
+		t.Errorf("stats %+v, want no stale outcome", s)
+	}
+}

@@ -127,6 +127,7 @@ func (r *recorder) write(batch []recorded) {
 			err = errors.New("the store answered a wrong number of results")
 		}
 		if err == nil {
+			e.recordFailing.Store(false)
 			r.done(batch, results)
 			// The batch released its leases: endpoints that were at
 			// their limit may take more now.
@@ -134,6 +135,7 @@ func (r *recorder) write(batch []recorded) {
 			return
 		}
 		e.stats.recordErrors.Add(1)
+		e.recordFailing.Store(true)
 		if try == 1 || try%50 == 0 {
 			e.logger().LogAttrs(context.Background(), slog.LevelError, "delivery engine: recording attempts failed; retrying",
 				slog.Int("outcomes", len(batch)), slog.Int("try", try), slog.String("error", err.Error()))
