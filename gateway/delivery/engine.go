@@ -43,6 +43,8 @@ const (
 	// DefaultStopTimeout bounds a graceful stop's wait for the attempts in
 	// flight and their recording.
 	DefaultStopTimeout = 30 * time.Second
+	// DefaultRecordGiveUp: see Engine.RecordGiveUp.
+	DefaultRecordGiveUp = 30 * time.Second
 	// cleanupEvery is how often an engine deletes attempts past retention.
 	cleanupEvery = time.Hour
 	// storeTimeout bounds every store call of the engine.
@@ -102,6 +104,12 @@ type Engine struct {
 	DeadAfter      time.Duration
 	// StopTimeout bounds the graceful stop; zero means DefaultStopTimeout.
 	StopTimeout time.Duration
+	// RecordGiveUp is how long the recorder retries a batch the store
+	// refuses (other than by timing out) while the store answers
+	// heartbeats, before it looks for the one outcome it refuses and
+	// drops it; zero means DefaultRecordGiveUp. A store that is down
+	// answers no heartbeat, so its outcomes are retried until it is back.
+	RecordGiveUp time.Duration
 	// DisableAfter is passed to the store with every outcome (the
 	// auto-disable rule); zero disables the rule.
 	DisableAfter time.Duration
@@ -486,7 +494,10 @@ func (e *Engine) heartbeatEvery() time.Duration {
 }
 func (e *Engine) deadAfter() time.Duration   { return orDefault(e.DeadAfter, DefaultDeadAfter) }
 func (e *Engine) stopTimeout() time.Duration { return orDefault(e.StopTimeout, DefaultStopTimeout) }
-func (e *Engine) retention() time.Duration   { return orDefault(e.Retention, DefaultRetention) }
+func (e *Engine) recordGiveUp() time.Duration {
+	return orDefault(e.RecordGiveUp, DefaultRecordGiveUp)
+}
+func (e *Engine) retention() time.Duration { return orDefault(e.Retention, DefaultRetention) }
 
 func (e *Engine) schedule() Schedule {
 	if e.Schedule == nil {

@@ -544,3 +544,50 @@ func TestEngineClaimsNothingWhileRecordingFails(t *testing.T) {
 		t.Errorf("stats %+v, want no stale outcome", s)
 	}
 }
+
+// poisonStore refuses every batch holding an outcome of one delivery,
+// while answering everything else.
+type poisonStore struct {
+	delivery.Store
+	mu     sync.Mutex
+	poison string // a delivery id
+}
+
+func (p *poisonStore) RecordAttempts(ctx context.Context, o []delivery.Outcome, eps []delivery.EndpointState) ([]error, error) {
+	p.mu.Lock()
+	poison := p.poison
+	p.mu.Unlock()
+	for _, x := range o {
+		if x.Attempt.DeliveryID == poison {
+			return nil, errors.New("new row violates check constraint")
+		}
+	}
+	return p.Store.RecordAttempts(ctx, o, eps)
+}
+
+// An outcome the store refuses while it is up is isolated and dropped; the
+// rest of its batch is recorded and the engine keeps delivering.
+func TestEngineDropsAnOutcomeTheStoreRefuses(t *testing.T) {
+	t.Parallel()
+	e := newEngineEnv(t)
+	ps := &poisonStore{Store: e.mem}
+	e.store = ps
+	const url = "https://ok.example/h"
+	e.webhook(url)
+	e.publish(url, 12)
+	w := e.hooks[url]
+	log, _, err := e.mem.ListAttempts(e.ctx, w.WorkspaceID, w.ID, delivery.StatusPending, 0, 1)
+	if err != nil || len(log) != 1 {
+		t.Fatal(log, err)
+	}
+	ps.poison = log[0].DeliveryID
+	eng := e.engine()
+	eng.Endpoint.InitialLimit, eng.Endpoint.MaxLimit = 4, 4
+	eng.RecordGiveUp = 50 * time.Millisecond
+	stop := e.run(eng)
+	waitFor(t, "the other deliveries", func() bool { return e.successes(url) == 11 })
+	stop()
+	if s := eng.Stats(); s.Dropped != 1 {
+		t.Errorf("stats %+v, want exactly the refused outcome dropped", s)
+	}
+}
