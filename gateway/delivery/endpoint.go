@@ -84,9 +84,11 @@ func (p EndpointPolicy) withDefaults() EndpointPolicy {
 //   - Failures counts consecutive failed attempts; a success resets it and
 //     closes an open circuit.
 //   - At p.OpenAfter consecutive failures the circuit opens: the endpoint
-//     is paused for the cooldown (p.Cooldown, doubled by every further
-//     failure, at most p.MaxCooldown) with Limit 1, so that afterwards one
-//     probe at a time goes out until one succeeds.
+//     is paused for the cooldown (p.Cooldown, doubled by every failed
+//     probe, at most p.MaxCooldown) with Limit 1, so that afterwards one
+//     probe at a time goes out until one succeeds. Failures of attempts
+//     that were in flight when it opened, arriving during the cooldown,
+//     change nothing (they would otherwise double the cooldown each).
 //
 // A pause never shortens one already in state. A zero state (none stored
 // yet) starts at p.InitialLimit, closed.
@@ -115,11 +117,17 @@ func Adapt(state EndpointState, res Result, now time.Time, p EndpointPolicy) End
 		return state
 	}
 
-	if overloaded(res.ErrClass, code) {
-		state.Limit = max(state.Limit/2, 1)
-	}
 	if res.RetryAfter > 0 && (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) {
 		state.PausedUntil = later(state.PausedUntil, now.Add(min(res.RetryAfter, p.MaxPause)))
+	}
+	if state.Circuit == CircuitOpen && state.PausedUntil != nil && now.Before(*state.PausedUntil) {
+		// An attempt sent before the circuit opened, failing during its
+		// cooldown: the circuit knows already. Counting it would double
+		// the cooldown once per attempt that was in flight.
+		return state
+	}
+	if overloaded(res.ErrClass, code) {
+		state.Limit = max(state.Limit/2, 1)
 	}
 	state.Failures++
 	if state.Failures >= p.OpenAfter {

@@ -43,6 +43,8 @@ const (
 	// DefaultStopTimeout bounds a graceful stop's wait for the attempts in
 	// flight and their recording.
 	DefaultStopTimeout = 30 * time.Second
+	// DefaultRecordGiveUp: see Engine.RecordGiveUp.
+	DefaultRecordGiveUp = 30 * time.Second
 	// cleanupEvery is how often an engine deletes attempts past retention.
 	cleanupEvery = time.Hour
 	// storeTimeout bounds every store call of the engine.
@@ -102,6 +104,12 @@ type Engine struct {
 	DeadAfter      time.Duration
 	// StopTimeout bounds the graceful stop; zero means DefaultStopTimeout.
 	StopTimeout time.Duration
+	// RecordGiveUp is how long the recorder retries a batch the store
+	// refuses (other than by timing out) while the store answers
+	// heartbeats, before it looks for the one outcome it refuses and
+	// drops it; zero means DefaultRecordGiveUp. A store that is down
+	// answers no heartbeat, so its outcomes are retried until it is back.
+	RecordGiveUp time.Duration
 	// DisableAfter is passed to the store with every outcome (the
 	// auto-disable rule); zero disables the rule.
 	DisableAfter time.Duration
@@ -129,6 +137,8 @@ type Engine struct {
 	worker   atomic.Value  // string: the running worker id
 	stats    counters
 	eps      endpoints
+	// recordFailing is set while the recorder's last write failed.
+	recordFailing atomic.Bool
 }
 
 // init makes the channels; every entry point calls it.
@@ -177,8 +187,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	for _, w := range e.Wakeups {
 		ch := w.Subscribe(bg)
 		jobs.Go(func() {
-			for range ch {
-				signal(e.wake)
+			for {
+				select {
+				case <-bg.Done(): // even if the subscription never closes ch
+					return
+				case _, ok := <-ch:
+					if !ok {
+						return
+					}
+					signal(e.wake)
+				}
 			}
 		})
 	}
@@ -221,7 +239,8 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // dispatch is the claim loop: while slots are free it claims up to a batch
 // and starts one goroutine per claim; a full claim claims again at once,
-// a short one waits for a wake-up, a freed slot or the poll interval.
+// a short one waits for a wake-up (a publish, or the recorder releasing
+// leases) or the poll interval, and with no slot free it waits for one.
 func (e *Engine) dispatch(ctx context.Context, worker string, rec *recorder, inflight *sync.WaitGroup) {
 	conc, batch, poll := e.concurrency(), e.batch(), e.pollInterval()
 	slots := make(chan struct{}, conc) // a token per attempt in flight
@@ -231,6 +250,13 @@ func (e *Engine) dispatch(ctx context.Context, worker string, rec *recorder, inf
 	for ctx.Err() == nil {
 		free := conc - len(slots)
 		full := false
+		// While the recorder cannot write, claim nothing: the store is
+		// likely down, and once it is back the outcomes must be written
+		// before any claim, or a claim could take over a delivery whose
+		// lease ran out during the outage and send it again.
+		if e.recordFailing.Load() {
+			free = -1
+		}
 		if free > 0 {
 			want := min(free, batch)
 			claims, err := e.claim(ctx, worker, want)
@@ -248,6 +274,7 @@ func (e *Engine) dispatch(ctx context.Context, worker string, rec *recorder, inf
 			for _, c := range claims {
 				slots <- struct{}{}
 				e.stats.inFlight.Add(1)
+				e.stats.sending.Add(1)
 				inflight.Go(func() {
 					defer func() {
 						<-slots
@@ -262,11 +289,19 @@ func (e *Engine) dispatch(ctx context.Context, worker string, rec *recorder, inf
 		if full {
 			continue
 		}
+		// A freed slot matters only when the slots were what stopped the
+		// claim; after a short claim, what was left is not claimable yet
+		// (not due, or its endpoint at its limit until the recorder
+		// releases leases, which wakes the engine).
+		var freed <-chan struct{}
+		if free == 0 { // (free < 0: the recorder's success wakes it)
+			freed = e.freed
+		}
 		timer.Reset(poll)
 		select {
 		case <-ctx.Done():
 		case <-e.wake:
-		case <-e.freed:
+		case <-freed:
 		case <-timer.C:
 		}
 	}
@@ -297,6 +332,7 @@ func (e *Engine) claim(ctx context.Context, worker string, n int) ([]Claim, erro
 // sent (never unsigned) and the delivery waits for its lease to end.
 func (e *Engine) attempt(ctx context.Context, c Claim, rec *recorder) {
 	o, res, ok := e.send(ctx, &c)
+	e.stats.sending.Add(-1) // before the hand-over: see recorder.run
 	if !ok {
 		return
 	}
@@ -458,7 +494,10 @@ func (e *Engine) heartbeatEvery() time.Duration {
 }
 func (e *Engine) deadAfter() time.Duration   { return orDefault(e.DeadAfter, DefaultDeadAfter) }
 func (e *Engine) stopTimeout() time.Duration { return orDefault(e.StopTimeout, DefaultStopTimeout) }
-func (e *Engine) retention() time.Duration   { return orDefault(e.Retention, DefaultRetention) }
+func (e *Engine) recordGiveUp() time.Duration {
+	return orDefault(e.RecordGiveUp, DefaultRecordGiveUp)
+}
+func (e *Engine) retention() time.Duration { return orDefault(e.Retention, DefaultRetention) }
 
 func (e *Engine) schedule() Schedule {
 	if e.Schedule == nil {

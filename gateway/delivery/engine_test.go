@@ -87,7 +87,7 @@ func status(c int, retryAfter time.Duration) delivery.Result {
 // engineEnv is an engine over the memory store with a fake sender and a
 // settable clock; every webhook is in its own workspace.
 type engineEnv struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	store delivery.Store
 	mem   *memory.Store
@@ -97,7 +97,7 @@ type engineEnv struct {
 	hooks map[string]*webhooks.Webhook // by URL
 }
 
-func newEngineEnv(t *testing.T) *engineEnv {
+func newEngineEnv(t testing.TB) *engineEnv {
 	t.Helper()
 	box, err := secretbox.New(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
@@ -439,5 +439,155 @@ func TestEngineNotifyWakesIt(t *testing.T) {
 	waitFor(t, "the woken delivery", func() bool { return e.successes(url) == 1 })
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("delivered %s after Notify", d)
+	}
+}
+
+// BenchmarkEngineOneEndpoint measures the engine's own overhead: deliveries
+// to one endpoint through the memory store and a sender that answers at
+// once, so that the in-flight limit is the endpoint's (16) and every cycle
+// is claim, send, record.
+func BenchmarkEngineOneEndpoint(b *testing.B) {
+	const n = 2000
+	for range b.N {
+		b.StopTimer()
+		e := newEngineEnv(b)
+		e.clock.Set(time.Now())
+		const url = "https://fast.example/h"
+		e.webhook(url)
+		e.publish(url, n)
+		eng := e.engine()
+		eng.Clock = nil
+		eng.Concurrency, eng.Batch, eng.PollInterval = 64, 64, 250*time.Millisecond
+		eng.Endpoint = delivery.EndpointPolicy{InitialLimit: 16, MaxLimit: 16}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		b.StartTimer()
+		go func() { done <- eng.Run(ctx) }()
+		for eng.Stats().Recorded < n {
+			time.Sleep(100 * time.Microsecond)
+		}
+		b.StopTimer()
+		cancel()
+		<-done
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// chanWakeups is a delivery.Wakeups whose channel the test drives and that
+// never closes it.
+type chanWakeups chan struct{}
+
+func (c chanWakeups) Subscribe(context.Context) <-chan struct{} { return c }
+
+// A subscribed wake-up (Redis, LISTEN) wakes the engine, and a subscription
+// that never closes its channel does not keep Run from returning.
+func TestEngineSubscribedWakeups(t *testing.T) {
+	t.Parallel()
+	e := newEngineEnv(t)
+	const url = "https://ok.example/h"
+	e.webhook(url)
+	wakes := make(chanWakeups)
+	eng := e.engine()
+	eng.PollInterval = time.Hour
+	eng.Wakeups = []delivery.Wakeups{wakes}
+	stop := e.run(eng)
+	waitFor(t, "the first claim", func() bool { return eng.Stats().ClaimCalls >= 1 })
+	e.publish(url, 1)
+	wakes <- struct{}{}
+	waitFor(t, "the woken delivery", func() bool { return e.successes(url) == 1 })
+	stop() // fails the test if Run does not return
+}
+
+// switchStore fails RecordAttempts while down is set.
+type switchStore struct {
+	delivery.Store
+	down atomic.Bool
+}
+
+func (s *switchStore) RecordAttempts(ctx context.Context, o []delivery.Outcome, eps []delivery.EndpointState) ([]error, error) {
+	if s.down.Load() {
+		return nil, errors.New("the database system is starting up")
+	}
+	return s.Store.RecordAttempts(ctx, o, eps)
+}
+
+// While the store refuses the outcomes, the engine claims nothing, so that
+// a delivery whose lease runs out during the outage is not taken over and
+// sent again: once the store is back, the outcomes are written first.
+func TestEngineClaimsNothingWhileRecordingFails(t *testing.T) {
+	t.Parallel()
+	e := newEngineEnv(t)
+	sw := &switchStore{Store: e.mem}
+	sw.down.Store(true)
+	e.store = sw
+	const url = "https://ok.example/h"
+	e.webhook(url)
+	e.publish(url, 6)
+	eng := e.engine()
+	eng.Lease = time.Second
+	stop := e.run(eng)
+	waitFor(t, "a failed record", func() bool { return eng.Stats().RecordErrors >= 1 })
+	claims := eng.Stats().ClaimCalls
+	e.clock.Set(t0.Add(5 * time.Second)) // past the leases of the attempts made
+	eng.Notify(e.ctx)
+	time.Sleep(100 * time.Millisecond)
+	if n := eng.Stats().ClaimCalls; n != claims {
+		t.Errorf("%d claims while recording failed, want none", n-claims)
+	}
+	sw.down.Store(false)
+	waitFor(t, "every delivery", func() bool { return e.successes(url) == 6 })
+	stop()
+	if d := e.snd.duplicates(); d != 0 {
+		t.Errorf("%d deliveries sent twice", d)
+	}
+	if s := eng.Stats(); s.Stale != 0 {
+		t.Errorf("stats %+v, want no stale outcome", s)
+	}
+}
+
+// poisonStore refuses every batch holding an outcome of one delivery,
+// while answering everything else.
+type poisonStore struct {
+	delivery.Store
+	mu     sync.Mutex
+	poison string // a delivery id
+}
+
+func (p *poisonStore) RecordAttempts(ctx context.Context, o []delivery.Outcome, eps []delivery.EndpointState) ([]error, error) {
+	p.mu.Lock()
+	poison := p.poison
+	p.mu.Unlock()
+	for _, x := range o {
+		if x.Attempt.DeliveryID == poison {
+			return nil, errors.New("new row violates check constraint")
+		}
+	}
+	return p.Store.RecordAttempts(ctx, o, eps)
+}
+
+// An outcome the store refuses while it is up is isolated and dropped; the
+// rest of its batch is recorded and the engine keeps delivering.
+func TestEngineDropsAnOutcomeTheStoreRefuses(t *testing.T) {
+	t.Parallel()
+	e := newEngineEnv(t)
+	ps := &poisonStore{Store: e.mem}
+	e.store = ps
+	const url = "https://ok.example/h"
+	e.webhook(url)
+	e.publish(url, 12)
+	w := e.hooks[url]
+	log, _, err := e.mem.ListAttempts(e.ctx, w.WorkspaceID, w.ID, delivery.StatusPending, 0, 1)
+	if err != nil || len(log) != 1 {
+		t.Fatal(log, err)
+	}
+	ps.poison = log[0].DeliveryID
+	eng := e.engine()
+	eng.Endpoint.InitialLimit, eng.Endpoint.MaxLimit = 4, 4
+	eng.RecordGiveUp = 50 * time.Millisecond
+	stop := e.run(eng)
+	waitFor(t, "the other deliveries", func() bool { return e.successes(url) == 11 })
+	stop()
+	if s := eng.Stats(); s.Dropped != 1 {
+		t.Errorf("stats %+v, want exactly the refused outcome dropped", s)
 	}
 }

@@ -25,14 +25,17 @@ type recorded struct {
 }
 
 // recorder batches outcomes into RecordAttempts calls: it writes when a
-// batch is full or RecordDelay after its first outcome, and retries a
+// batch is full, when no other attempt is still being sent, or RecordDelay
+// after its first outcome, and retries a
 // failed write with backoff until the store takes it, so that a made
 // attempt is never lost nor sent again because the store was down. While it
 // retries, its input fills and the attempts that wait to hand over their
 // outcomes keep their slots: the engine claims nothing new until the store
 // is back. After stopBy's deadline it tries each batch once more and drops
 // (and logs) what still fails: those deliveries' leases expire and they are
-// sent again.
+// sent again. An outcome the store keeps refusing while it answers
+// heartbeats is isolated by halving its batch and dropped the same way, so
+// that one write that can never succeed does not stop the engine.
 type recorder struct {
 	e  *Engine
 	in chan recorded
@@ -83,6 +86,13 @@ func (r *recorder) run() {
 		timer.Reset(r.e.recordDelay())
 	fill:
 		for len(batch) < max {
+			// Nothing more is coming soon: no attempt is still being sent
+			// (each counts itself out before it hands over) and nothing
+			// waits in the input. Waiting for the delay would only add
+			// latency.
+			if r.e.stats.sending.Load() == 0 && len(r.in) == 0 {
+				break fill
+			}
 			select {
 			case it, ok := <-r.in:
 				if !ok {
@@ -100,7 +110,11 @@ func (r *recorder) run() {
 
 // write records one batch, retrying until it is written or the stop's
 // deadline has passed.
-func (r *recorder) write(batch []recorded) {
+func (r *recorder) write(batch []recorded) { r.writeSuspect(batch, false) }
+
+// writeSuspect is write; a suspect batch is half of one the store kept
+// refusing while it answered, so its own refusal is believed at once.
+func (r *recorder) writeSuspect(batch []recorded, suspect bool) {
 	e := r.e
 	outcomes := make([]Outcome, len(batch))
 	for i, it := range batch {
@@ -108,6 +122,7 @@ func (r *recorder) write(batch []recorded) {
 	}
 	states := e.eps.latest(batch)
 	backoff := recordBackoffFirst
+	var failingSince time.Time
 	for try := 1; ; try++ {
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 		if stop := r.stopping(); stop != nil {
@@ -119,23 +134,44 @@ func (r *recorder) write(batch []recorded) {
 			err = errors.New("the store answered a wrong number of results")
 		}
 		if err == nil {
+			e.recordFailing.Store(false)
 			r.done(batch, results)
+			// The batch released its leases: endpoints that were at
+			// their limit may take more now.
+			signal(e.wake)
 			return
 		}
 		e.stats.recordErrors.Add(1)
+		e.recordFailing.Store(true)
+		if failingSince.IsZero() {
+			failingSince = time.Now()
+		}
 		if try == 1 || try%50 == 0 {
 			e.logger().LogAttrs(context.Background(), slog.LevelError, "delivery engine: recording attempts failed; retrying",
 				slog.Int("outcomes", len(batch)), slog.Int("try", try), slog.String("error", err.Error()))
 		}
 		stop := r.stopping()
 		if stop != nil && stop.Err() != nil {
-			e.stats.dropped.Add(int64(len(batch)))
-			for _, it := range batch {
-				e.eps.pending(it.st.WebhookID, -1)
-			}
-			e.logger().LogAttrs(context.Background(), slog.LevelError, "delivery engine: stopped before the store took these attempts; their deliveries are sent again when their leases end",
-				slog.Int("outcomes", len(batch)), slog.String("error", err.Error()))
+			r.drop(batch, "delivery engine: stopped before the store took these attempts; their deliveries are sent again when their leases end", err)
 			return
+		}
+		if (suspect || time.Since(failingSince) >= e.recordGiveUp()) && !errors.Is(err, context.DeadlineExceeded) {
+			// The store may be up and refusing this batch itself (a
+			// write that can never succeed must not stop the engine):
+			// halve it until the outcome it refuses is alone, and drop
+			// that one if the store answers otherwise.
+			if len(batch) > 1 {
+				h := len(batch) / 2
+				r.writeSuspect(batch[:h], true)
+				r.writeSuspect(batch[h:], true)
+				return
+			}
+			if r.storeAnswers() {
+				r.drop(batch, "delivery engine: the store refuses this attempt while it answers; dropped (the delivery is sent again when its lease ends)", err)
+				e.recordFailing.Store(false)
+				signal(e.wake)
+				return
+			}
 		}
 		var stopDone <-chan struct{}
 		if stop != nil {
@@ -147,6 +183,31 @@ func (r *recorder) write(batch []recorded) {
 		}
 		backoff = min(2*backoff, recordBackoffMax)
 	}
+}
+
+// drop gives up a batch: counted, logged with why and the store's error,
+// and no longer pending for its endpoints.
+func (r *recorder) drop(batch []recorded, why string, err error) {
+	e := r.e
+	e.stats.dropped.Add(int64(len(batch)))
+	for _, it := range batch {
+		e.eps.pending(it.st.WebhookID, -1)
+	}
+	e.logger().LogAttrs(context.Background(), slog.LevelError, why,
+		slog.Int("outcomes", len(batch)), slog.String("error", err.Error()))
+}
+
+// storeAnswers reports whether the store takes a heartbeat now, which tells
+// a store that is down from one that refuses a particular write.
+func (r *recorder) storeAnswers() bool {
+	worker, _ := r.e.worker.Load().(string)
+	if worker == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	_, err := r.e.Store.Heartbeat(ctx, worker, r.e.now(), r.e.deadAfter())
+	return err == nil
 }
 
 // done counts and logs a written batch.

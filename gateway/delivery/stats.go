@@ -39,6 +39,7 @@ type Stats struct {
 // counters are the engine's live counters.
 type counters struct {
 	inFlight                                         atomic.Int64
+	sending                                          atomic.Int64 // attempts not yet handed to the recorder
 	claimCalls, claimed, claimErrors                 atomic.Int64
 	recordBatches, recorded, stale, recordErrors     atomic.Int64
 	dropped, secretErrors, heartbeatErrors, released atomic.Int64

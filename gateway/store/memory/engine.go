@@ -46,6 +46,12 @@ func (s *Store) ClaimDue(ctx context.Context, p delivery.ClaimParams) ([]deliver
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// As gateway_claim_due: a claiming worker is known from its first
+	// claim, so that its leases are released if it dies before its first
+	// heartbeat.
+	if _, known := s.delivery.workers[worker]; !known {
+		s.delivery.workers[worker] = now
+	}
 
 	// In flight per endpoint, and the claimable deliveries per endpoint.
 	inFlight := map[string]int{}
@@ -87,9 +93,8 @@ func (s *Store) ClaimDue(ctx context.Context, p delivery.ClaimParams) ([]deliver
 	}
 	bySpace := map[string][]*ranked{}
 	for webhookID, ds := range byWebhook {
-		slices.SortFunc(ds, byDue)
 		free := endpointLimit(s.delivery.endpoints[webhookID], p) - inFlight[webhookID]
-		for i, d := range ds[:max(0, min(free, len(ds)))] {
+		for i, d := range smallest(ds, max(0, min(free, p.Limit))) {
 			bySpace[d.d.WorkspaceID] = append(bySpace[d.d.WorkspaceID], &ranked{d: d, webhookRank: i + 1})
 		}
 	}
@@ -143,6 +148,31 @@ func (s *Store) ClaimDue(ctx context.Context, p delivery.ClaimParams) ([]deliver
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// smallest returns the k first of ds in byDue order, sorted, without
+// sorting all of ds: a claim takes a few deliveries of each endpoint however
+// many wait.
+func smallest(ds []*storedDelivery, k int) []*storedDelivery {
+	if k <= 0 {
+		return nil
+	}
+	if k >= len(ds) {
+		slices.SortFunc(ds, byDue)
+		return ds
+	}
+	out := make([]*storedDelivery, 0, k+1)
+	for _, d := range ds {
+		if len(out) == k && byDue(d, out[k-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(out, d, byDue)
+		out = slices.Insert(out, i, d)
+		if len(out) > k {
+			out = out[:k]
+		}
+	}
+	return out
 }
 
 // byDue orders deliveries oldest due first, ties by id.

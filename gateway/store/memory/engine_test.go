@@ -348,3 +348,18 @@ func TestBacklogCounts(t *testing.T) {
 		t.Errorf("backlog = %+v, want 3 due (oldest at +2s), 2 in flight", b)
 	}
 }
+
+// A worker that claimed but never heartbeat is known from its claim: its
+// leases are released like any dead worker's.
+func TestClaimDueRegistersTheWorker(t *testing.T) {
+	t.Parallel()
+	f := newEngineFixture(t)
+	a := f.webhook("")
+	f.publish(a, 2, f.t0)
+	now := f.t0.Add(time.Hour)
+	f.claim(delivery.ClaimParams{Worker: uuid.NewString(), Now: now, Limit: 2, InitialLimit: 4, MaxLimit: 16})
+	n, err := f.s.Heartbeat(f.ctx, uuid.NewString(), now.Add(6*time.Second), 5*time.Second)
+	if err != nil || n != 2 {
+		t.Errorf("Heartbeat = %d, %v; want the 2 leases of the silent claimer released", n, err)
+	}
+}
