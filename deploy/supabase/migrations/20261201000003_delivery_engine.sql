@@ -144,14 +144,20 @@ begin
           join webhooks w on w.id = h.webhook_id
           left join delivery_endpoints e on e.webhook_id = h.webhook_id
          where h.webhook_id is not null
+    ), open as (
+        -- The free slots of the active, unpaused webhooks (the in-flight
+        -- count only for those).
+        select s.webhook_id,
+               least(s.lim - (select count(*) from deliveries f
+                               where f.webhook_id = s.webhook_id and f.lease_until >= p_now),
+                     p_limit)::integer as take
+          from state s
+         where s.active and not s.paused
     )
-    select array_agg(s.webhook_id) filter (where s.active and not s.paused),
-           array_agg(least(s.lim - (select count(*) from deliveries f
-                                      where f.webhook_id = s.webhook_id and f.lease_until >= p_now),
-                           p_limit)::integer) filter (where s.active and not s.paused),
-           array_agg(s.webhook_id) filter (where not s.active)
-      into v_hooks, v_take, v_inactive
-      from state s;
+    select (select array_agg(o.webhook_id order by o.webhook_id) from open o where o.take > 0),
+           (select array_agg(o.take order by o.webhook_id) from open o where o.take > 0),
+           (select array_agg(s.webhook_id) from state s where not s.active)
+      into v_hooks, v_take, v_inactive;
 
     if v_inactive is not null then
         update deliveries d
