@@ -103,6 +103,10 @@ declare
     v_hooks uuid[];
     v_take integer[];
     v_inactive uuid[];
+    v_ids uuid[];
+    v_depth integer;
+    v_last_rank bigint;
+    v_cut boolean;
     v_claims jsonb;
 begin
     if p_lease_ms is null or p_lease_ms <= 0 then
@@ -140,14 +144,20 @@ begin
           join webhooks w on w.id = h.webhook_id
           left join delivery_endpoints e on e.webhook_id = h.webhook_id
          where h.webhook_id is not null
+    ), open as (
+        -- The free slots of the active, unpaused webhooks (the in-flight
+        -- count only for those).
+        select s.webhook_id,
+               least(s.lim - (select count(*) from deliveries f
+                               where f.webhook_id = s.webhook_id and f.lease_until >= p_now),
+                     p_limit)::integer as take
+          from state s
+         where s.active and not s.paused
     )
-    select array_agg(s.webhook_id) filter (where s.active and not s.paused),
-           array_agg(least(s.lim - (select count(*) from deliveries f
-                                      where f.webhook_id = s.webhook_id and f.lease_until >= p_now),
-                           p_limit)::integer) filter (where s.active and not s.paused),
-           array_agg(s.webhook_id) filter (where not s.active)
-      into v_hooks, v_take, v_inactive
-      from state s;
+    select (select array_agg(o.webhook_id order by o.webhook_id) from open o where o.take > 0),
+           (select array_agg(o.take order by o.webhook_id) from open o where o.take > 0),
+           (select array_agg(s.webhook_id) from state s where not s.active)
+      into v_hooks, v_take, v_inactive;
 
     if v_inactive is not null then
         update deliveries d
@@ -164,34 +174,63 @@ begin
         return '[]'::jsonb;
     end if;
 
-    with candidates as (
-        select c.id, c.workspace_id, c.next_attempt_at,
-               row_number() over (partition by c.webhook_id order by c.next_attempt_at, c.id) as hook_rank
-          from unnest(v_hooks, v_take) as s(webhook_id, take)
-          cross join lateral (
-              select d.id, d.workspace_id, d.webhook_id, d.next_attempt_at
-                from deliveries d
-               where d.webhook_id = s.webhook_id
-                 and d.status = 'pending' and not d.test
-                 and d.next_attempt_at <= p_now
-                 and (d.lease_until is null or d.lease_until < p_now)
-               order by d.next_attempt_at, d.id
-               limit greatest(s.take, 0)) c
-    ), ranked as (
-        select c.id, c.next_attempt_at,
-               row_number() over (partition by c.workspace_id
-                                  order by c.hook_rank, c.next_attempt_at, c.id) as workspace_rank
-          from candidates c
-    ), picked as (
-        select r.id, r.next_attempt_at, r.workspace_rank
-          from ranked r
-         order by r.workspace_rank, r.next_attempt_at, r.id
-         limit p_limit
+    -- The fair order, found by iterative deepening: take at most v_depth
+    -- rows per webhook (its oldest), rank them, and keep the first p_limit.
+    -- Within a workspace every row of webhook rank <= v_depth comes before
+    -- any row of a deeper rank, so the ranks of the rows taken are their
+    -- ranks among all the claimable; the answer is exact when no webhook
+    -- was cut short, or when p_limit rows were picked and none has a
+    -- workspace rank above v_depth (every row left out ranks after it).
+    -- Otherwise the depth doubles. With many webhooks due, depth
+    -- ceil(p_limit / webhooks) suffices at once: one probe per webhook.
+    v_depth := greatest(1, ceil(p_limit::numeric / cardinality(v_hooks))::integer);
+    loop
+        with candidates as (
+            select c.id, c.workspace_id, c.next_attempt_at, c.hook_rank,
+                   (count(*) over (partition by c.webhook_id) = v_depth and s.take > v_depth) as cut
+              from unnest(v_hooks, v_take) as s(webhook_id, take)
+              cross join lateral (
+                  select d.id, d.workspace_id, d.webhook_id, d.next_attempt_at,
+                         row_number() over (order by d.next_attempt_at, d.id) as hook_rank
+                    from (select d.id, d.workspace_id, d.webhook_id, d.next_attempt_at
+                            from deliveries d
+                           where d.webhook_id = s.webhook_id
+                             and d.status = 'pending' and not d.test
+                             and d.next_attempt_at <= p_now
+                             and (d.lease_until is null or d.lease_until < p_now)
+                           order by d.next_attempt_at, d.id
+                           limit greatest(least(s.take, v_depth), 0)) d) c
+        ), ranked as (
+            select c.id, c.next_attempt_at, c.cut,
+                   row_number() over (partition by c.workspace_id
+                                      order by c.hook_rank, c.next_attempt_at, c.id) as workspace_rank
+              from candidates c
+        ), picked as (
+            select r.id, r.next_attempt_at, r.workspace_rank
+              from ranked r
+             order by r.workspace_rank, r.next_attempt_at, r.id
+             limit p_limit
+        )
+        select (select array_agg(p.id order by p.workspace_rank, p.next_attempt_at, p.id) from picked p),
+               (select max(p.workspace_rank) from picked p),
+               (select coalesce(bool_or(r.cut), false) from ranked r)
+          into v_ids, v_last_rank, v_cut;
+        exit when not v_cut
+               or (coalesce(cardinality(v_ids), 0) = p_limit and v_last_rank <= v_depth);
+        v_depth := v_depth * 2;
+    end loop;
+
+    if v_ids is null then
+        return '[]'::jsonb;
+    end if;
+
+    with picked as (
+        select p.id, p.ord from unnest(v_ids) with ordinality as p(id, ord)
     ), locked as (
-        -- The conditions again: a row changed since this statement's
-        -- snapshot is re-checked against them when it is locked.
+        -- The conditions again: a row changed since the ranking's snapshot
+        -- is re-checked against them when it is locked.
         select d.id from deliveries d
-         where d.id in (select p.id from picked p)
+         where d.id = any (v_ids)
            and d.status = 'pending' and not d.test
            and d.next_attempt_at <= p_now
            and (d.lease_until is null or d.lease_until < p_now)
@@ -220,7 +259,7 @@ begin
                    'webhook_id', ep.webhook_id, 'workspace_id', ep.workspace_id,
                    'limit', ep.in_flight_limit, 'paused_until', ep.paused_until,
                    'failures', ep.failures, 'circuit', ep.circuit) end)
-             order by p.workspace_rank, p.next_attempt_at, p.id)
+             order by p.ord)
       into v_claims
       from claimed d
       join picked p on p.id = d.id
@@ -245,8 +284,8 @@ $$;
 -- the batch is stale. A stale attempt is logged, but changes neither the
 -- delivery nor the webhook.
 --
--- Each webhook row is updated at most once per batch, and not at all when
--- nothing of it changes: its last_delivery_status/at, failing_since and the
+-- Each webhook row is updated at most once per batch (in one statement for
+-- all of them), and not at all when nothing of it changes: its last_delivery_status/at, failing_since and the
 -- auto-disable rule come out as if the applied attempts had been recorded one
 -- by one in delivered_at order (ties in input order).
 --
@@ -269,14 +308,16 @@ set search_path = public, pg_temp
 set timezone = 'UTC'
 as $$
 declare
-    o record;
+    r record;
     w record;
-    a record;
-    v_delivery deliveries;
-    v_attempt_status text;
-    v_delivery_status text;
-    v_results text[] := '{}';
-    v_applied jsonb := '[]'::jsonb;
+    v_results text[];
+    v_ords bigint[];
+    v_hooks uuid[];
+    v_ats timestamptz[];
+    v_attempt_statuses text[];
+    v_delivery_statuses text[];
+    v_disable_after bigint[];
+    v_current uuid;
     v_status text;
     v_at timestamptz;
     v_failing timestamptz;
@@ -284,6 +325,13 @@ declare
     v_reason text;
     v_updated timestamptz;
     v_newest timestamptz;
+    v_w_ids uuid[] := '{}';
+    v_w_status text[] := '{}';
+    v_w_at timestamptz[] := '{}';
+    v_w_failing timestamptz[] := '{}';
+    v_w_active boolean[] := '{}';
+    v_w_reason text[] := '{}';
+    v_w_updated timestamptz[] := '{}';
 begin
     if p_outcomes is null or jsonb_typeof(p_outcomes) <> 'array' then
         raise exception 'the outcomes must be a JSON array' using errcode = '22023';
@@ -313,8 +361,14 @@ begin
      order by d.id
        for update;
 
-    for o in
-        select x.*, x.ord
+    -- Every outcome at once, against the deliveries as locked: an outcome
+    -- applies when its claim still holds the delivery (pending, leased, the
+    -- claim's attempt number), and only the first such outcome of a
+    -- delivery in the batch, since applying it releases the lease (a stale
+    -- outcome changes nothing, so the order of the others does not matter).
+    -- Every outcome of an existing delivery is logged.
+    with o as (
+        select x.*
           from rows from (jsonb_to_recordset(p_outcomes) as (
                    id uuid, workspace_id uuid, webhook_id uuid, delivery_id uuid, attempt integer,
                    status text, response_status_code integer, response_body text, duration_ms integer,
@@ -323,99 +377,127 @@ begin
                with ordinality as x(id, workspace_id, webhook_id, delivery_id, attempt, status,
                    response_status_code, response_body, duration_ms, error, delivered_at,
                    next_attempt_at, disable_after_ms, ord)
-         order by x.ord
-    loop
-        v_attempt_status := case when o.status = 'pending' then 'failed' else o.status end;
-        v_delivery_status := case when o.next_attempt_at is not null then 'pending' else v_attempt_status end;
-        select * into v_delivery from deliveries
-         where id = o.delivery_id and workspace_id = o.workspace_id and webhook_id = o.webhook_id;
-        if not found then
-            v_results := v_results || 'not_found'::text;
-            continue;
-        end if;
-
+    ), j as (
+        select o.*, d.event_type, (d.id is not null) as found,
+               case when o.status = 'pending' then 'failed' else o.status end as attempt_status,
+               (d.id is not null and d.status = 'pending' and d.attempts = o.attempt
+                and d.lease_until is not null) as holds
+          from o
+          left join deliveries d
+            on d.id = o.delivery_id and d.workspace_id = o.workspace_id and d.webhook_id = o.webhook_id
+    ), a as (
+        select j.*,
+               case when j.next_attempt_at is not null then 'pending' else j.attempt_status end as delivery_status,
+               case when not j.found then 'not_found'
+                    when j.holds and row_number() over (partition by j.delivery_id, j.holds order by j.ord) = 1
+                        then 'recorded'
+                    else 'stale' end as answer
+          from j
+    ), logged as (
         insert into delivery_attempts (id, delivery_id, webhook_id, workspace_id, event_type, attempt,
                                        status, response_status_code, response_body, duration_ms,
                                        error, delivered_at)
-        values (coalesce(o.id, gen_random_uuid()), o.delivery_id, o.webhook_id, o.workspace_id,
-                v_delivery.event_type, o.attempt, v_attempt_status, o.response_status_code,
-                coalesce(o.response_body, ''), o.duration_ms, o.error, o.delivered_at);
-
-        if v_delivery.status <> 'pending' or v_delivery.attempts is distinct from o.attempt
-           or v_delivery.lease_until is null then
-            v_results := v_results || 'stale'::text;
-            continue;
-        end if;
-
-        update deliveries
-           set status = v_delivery_status,
-               next_attempt_at = o.next_attempt_at,
+        select coalesce(a.id, gen_random_uuid()), a.delivery_id, a.webhook_id, a.workspace_id,
+               a.event_type, a.attempt, a.attempt_status, a.response_status_code,
+               coalesce(a.response_body, ''), a.duration_ms, a.error, a.delivered_at
+          from a
+         where a.found
+         order by a.ord
+    ), applied as (
+        update deliveries d
+           set status = a.delivery_status,
+               next_attempt_at = a.next_attempt_at,
                lease_until = null,
                claimed_by = null,
-               updated_at = o.delivered_at
-         where id = o.delivery_id;
-        v_results := v_results || 'recorded'::text;
-        v_applied := v_applied || jsonb_build_object(
-            'workspace_id', o.workspace_id, 'webhook_id', o.webhook_id, 'ord', o.ord,
-            'delivered_at', o.delivered_at, 'attempt_status', v_attempt_status,
-            'delivery_status', v_delivery_status,
-            'disable_after_ms', coalesce(o.disable_after_ms, 0));
-    end loop;
+               updated_at = a.delivered_at
+          from a
+         where a.answer = 'recorded' and d.id = a.delivery_id
+    )
+    select array_agg(a.answer order by a.ord),
+           array_agg(a.ord) filter (where a.answer = 'recorded'),
+           array_agg(a.webhook_id) filter (where a.answer = 'recorded'),
+           array_agg(a.delivered_at) filter (where a.answer = 'recorded'),
+           array_agg(a.attempt_status) filter (where a.answer = 'recorded'),
+           array_agg(a.delivery_status) filter (where a.answer = 'recorded'),
+           array_agg(coalesce(a.disable_after_ms, 0)) filter (where a.answer = 'recorded'),
+           max(a.delivered_at) filter (where a.answer = 'recorded')
+      into v_results, v_ords, v_hooks, v_ats, v_attempt_statuses, v_delivery_statuses, v_disable_after, v_newest
+      from a;
 
-    -- Each webhook once: its attempts replayed in delivered_at order.
-    for w in
+    -- Each webhook once: its applied attempts replayed in delivered_at
+    -- order (ties in batch order), with the rules of one attempt each; the
+    -- row is written when the webhook's run ends, and only if it changed.
+    v_current := null;
+    for r in
         select wh.workspace_id, wh.id, wh.last_delivery_status, wh.last_delivery_at,
-               wh.failing_since, wh.active, wh.disabled_reason, wh.updated_at
-          from webhooks wh
-         where (wh.workspace_id, wh.id) in (
-                   select (x ->> 'workspace_id')::uuid, (x ->> 'webhook_id')::uuid
-                     from jsonb_array_elements(v_applied) x)
-         order by wh.id
+               wh.failing_since, wh.active, wh.disabled_reason, wh.updated_at,
+               x.delivered_at, x.attempt_status, x.delivery_status, x.disable_after_ms
+          from unnest(v_ords, v_hooks, v_ats, v_attempt_statuses, v_delivery_statuses, v_disable_after)
+               as x(ord, webhook_id, delivered_at, attempt_status, delivery_status, disable_after_ms)
+          join webhooks wh on wh.id = x.webhook_id
+         order by wh.id, x.delivered_at, x.ord
     loop
-        v_status := w.last_delivery_status;
-        v_at := w.last_delivery_at;
-        v_failing := w.failing_since;
-        v_active := w.active;
-        v_reason := w.disabled_reason;
-        v_updated := w.updated_at;
-        for a in
-            select x.delivered_at, x.attempt_status, x.delivery_status, x.disable_after_ms
-              from jsonb_to_recordset(v_applied) as x(
-                       workspace_id uuid, webhook_id uuid, ord bigint, delivered_at timestamptz,
-                       attempt_status text, delivery_status text, disable_after_ms bigint)
-             where x.workspace_id = w.workspace_id and x.webhook_id = w.id
-             order by x.delivered_at, x.ord
-        loop
-            if v_at is null or v_at <= a.delivered_at then
-                v_status := a.delivery_status;
+        if v_current is distinct from r.id then
+            if v_current is not null then
+                if v_status is distinct from w.last_delivery_status or v_at is distinct from w.last_delivery_at
+                   or v_failing is distinct from w.failing_since or v_active is distinct from w.active then
+                    v_w_ids := v_w_ids || w.id;
+                    v_w_status := v_w_status || v_status;
+                    v_w_at := v_w_at || v_at;
+                    v_w_failing := v_w_failing || v_failing;
+                    v_w_active := v_w_active || v_active;
+                    v_w_reason := v_w_reason || v_reason;
+                    v_w_updated := v_w_updated || v_updated;
+                end if;
             end if;
-            v_at := greatest(v_at, a.delivered_at);
-            v_failing := case when a.attempt_status = 'success' then null
-                              else coalesce(v_failing, a.delivered_at) end;
-            if a.attempt_status <> 'success' and a.disable_after_ms > 0 and v_active
-               and v_failing <= a.delivered_at - a.disable_after_ms * interval '1 millisecond' then
-                v_active := false;
-                v_reason := 'deliveries have failed since '
-                    || to_char(v_failing at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
-                v_updated := greatest(v_updated, a.delivered_at);
-            end if;
-        end loop;
-        if v_status is distinct from w.last_delivery_status or v_at is distinct from w.last_delivery_at
-           or v_failing is distinct from w.failing_since or v_active is distinct from w.active then
-            update webhooks
-               set last_delivery_status = v_status,
-                   last_delivery_at = v_at,
-                   failing_since = v_failing,
-                   active = v_active,
-                   disabled_reason = v_reason,
-                   updated_at = v_updated
-             where workspace_id = w.workspace_id and id = w.id;
+            v_current := r.id;
+            w := r;
+            v_status := r.last_delivery_status;
+            v_at := r.last_delivery_at;
+            v_failing := r.failing_since;
+            v_active := r.active;
+            v_reason := r.disabled_reason;
+            v_updated := r.updated_at;
+        end if;
+        if v_at is null or v_at <= r.delivered_at then
+            v_status := r.delivery_status;
+        end if;
+        v_at := greatest(v_at, r.delivered_at);
+        v_failing := case when r.attempt_status = 'success' then null
+                          else coalesce(v_failing, r.delivered_at) end;
+        if r.attempt_status <> 'success' and r.disable_after_ms > 0 and v_active
+           and v_failing <= r.delivered_at - r.disable_after_ms * interval '1 millisecond' then
+            v_active := false;
+            v_reason := 'deliveries have failed since '
+                || to_char(v_failing at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+            v_updated := greatest(v_updated, r.delivered_at);
         end if;
     end loop;
+    if v_current is not null
+       and (v_status is distinct from w.last_delivery_status or v_at is distinct from w.last_delivery_at
+            or v_failing is distinct from w.failing_since or v_active is distinct from w.active) then
+        v_w_ids := v_w_ids || w.id;
+        v_w_status := v_w_status || v_status;
+        v_w_at := v_w_at || v_at;
+        v_w_failing := v_w_failing || v_failing;
+        v_w_active := v_w_active || v_active;
+        v_w_reason := v_w_reason || v_reason;
+        v_w_updated := v_w_updated || v_updated;
+    end if;
+    if cardinality(v_w_ids) > 0 then
+        update webhooks wh
+           set last_delivery_status = x.status,
+               last_delivery_at = x.at,
+               failing_since = x.failing,
+               active = x.active,
+               disabled_reason = x.reason,
+               updated_at = x.updated
+          from unnest(v_w_ids, v_w_status, v_w_at, v_w_failing, v_w_active, v_w_reason, v_w_updated)
+               as x(id, status, at, failing, active, reason, updated)
+         where wh.id = x.id;
+    end if;
 
     if p_endpoints is not null and jsonb_typeof(p_endpoints) = 'array' and jsonb_array_length(p_endpoints) > 0 then
-        select max((x ->> 'delivered_at')::timestamptz) into v_newest
-          from jsonb_array_elements(v_applied) x;
         insert into delivery_endpoints as ep (webhook_id, workspace_id, in_flight_limit, paused_until,
                                               failures, circuit, updated_at)
         select distinct on (x.webhook_id)
@@ -436,7 +518,7 @@ begin
                updated_at = coalesce(greatest(ep.updated_at, excluded.updated_at), ep.updated_at);
     end if;
 
-    return to_jsonb(v_results);
+    return coalesce(to_jsonb(v_results), '[]'::jsonb);
 end;
 $$;
 

@@ -190,12 +190,12 @@ func testClaimDueStoredLimit(t *testing.T, s DeliveryStore) {
 
 	// MaxLimit clamps a stored limit and InitialLimit alike.
 	capped := engineHook(t, s, workspace)
-	cds := publishDue(t, s, capped, 4, engineEra, time.Second)
+	publishDue(t, s, capped, 4, engineEra, time.Second)
 	mustRecordAll(t, s, nil, []delivery.EndpointState{
 		{WebhookID: capped.ID, WorkspaceID: workspace, Limit: 5, Circuit: delivery.CircuitClosed},
 	})
 	fresh := engineHook(t, s, uuid.NewString())
-	fds := publishDue(t, s, fresh, 4, engineEra, time.Second)
+	publishDue(t, s, fresh, 4, engineEra, time.Second)
 	got := mustClaimDue(t, s, claimParams(worker, now, 20, 8, 2))
 	var ofCapped, ofFresh, ofHook int
 	for _, c := range got {
@@ -212,7 +212,6 @@ func testClaimDueStoredLimit(t *testing.T, s DeliveryStore) {
 		t.Errorf("with MaxLimit 2: %d claims of the limit-5 endpoint, %d of the new one (InitialLimit 8), %d of the one with 3 in flight; want 2, 2, 0",
 			ofCapped, ofFresh, ofHook)
 	}
-	_, _ = cds, fds
 
 	// A limit under one still lets one attempt through.
 	one := engineHook(t, s, uuid.NewString())
