@@ -22,6 +22,7 @@ type Store interface {
 	webhooks.Store
 	apikeys.Store
 	delivery.Store
+	delivery.DetailStore
 }
 
 // Stores is the opened persistence layer.
