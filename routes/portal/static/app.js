@@ -38,7 +38,7 @@ const canWrite = () => state.mode === "read_write";
 function show(title, ...content) {
   const m = main();
   const heading = h("h2", { tabindex: "-1", id: "view-title" }, title);
-  m.replaceChildren(heading, ...content);
+  m.replaceChildren(heading, ...content.flat().filter((c) => c !== null && c !== undefined && c !== false));
   heading.focus();
   document.title = title + " · LeadLex webhooks portal";
 }
@@ -547,5 +547,11 @@ function verifyView() {
         "err := signature.Verify(r.Header, body, secret, 5*time.Minute, time.Now())",
       ].join("\n"))));
 }
+
+// A new link opened in the same tab changes only the fragment: start over
+// with its key.
+window.addEventListener("hashchange", () => {
+  if (/(?:^#|&)k=wbk_/.test(location.hash)) location.reload();
+});
 
 start();
