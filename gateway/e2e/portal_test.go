@@ -10,6 +10,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -397,10 +398,11 @@ func TestPortalBrowser(t *testing.T) {
 		outer := b.t
 		b.t = t
 		defer func() { b.t = outer }()
-		// A parent key that expires in two seconds caps its link's key.
-		parent := d.createKey(workspaceA, "webhooks:write", "--tier", "unmetered", "--expires-at", time.Now().Add(2*time.Second).UTC().Format(time.RFC3339))
+		// A parent key that expires in a few seconds caps its link's key.
+		expires := time.Now().Add(4 * time.Second).Truncate(time.Second)
+		parent := d.createKey(workspaceA, "webhooks:write", "--tier", "unmetered", "--expires-at", expires.UTC().Format(time.RFC3339))
 		_, link := portalLink(t, d.g, parent, "")
-		time.Sleep(3 * time.Second)
+		time.Sleep(time.Until(expires) + 500*time.Millisecond)
 		b.do(ctx, "open the expired link", chromedp.Navigate("about:blank"), chromedp.Navigate(link), chromedp.WaitVisible(css("#link-gone")))
 		if got := b.text(ctx, "#gone-title"); got != "This portal link has expired." {
 			t.Errorf("expired page title = %q", got)
@@ -427,4 +429,43 @@ func TestPortalBrowser(t *testing.T) {
 		b.shot(ctx, "16-rate-limited")
 	})
 	b.checkPage()
+}
+
+// TestPortalLinkPrintedByMakeRun starts the binary as `make run` does and
+// checks the portal link it prints beside the development key: the page on
+// this gateway, a read-write key in the fragment that the API accepts.
+func TestPortalLinkPrintedByMakeRun(t *testing.T) {
+	e := newEnv(t)
+	g := e.start(map[string]string{
+		"GATEWAY_ENV": "development", "DEV_PRINT_KEY": "true", "DEV_SINK": "true",
+		"DATABASE_URL": "", "SUPABASE_URL": "", "REDIS_URL": "",
+		"SECRET_ENCRYPTION_KEY": "", "REDIS_KEY_PREFIX": "", "DEV_SINK_ADDR": "127.0.0.1:" + freePort(t),
+	})
+	_, rest, ok := strings.Cut(g.Logs(), "Webhook portal (read-write")
+	if !ok {
+		t.Fatalf("no portal link printed:\n%s", g.Logs())
+	}
+	var link string
+	for _, f := range strings.Fields(rest) {
+		if strings.HasPrefix(f, "http://") {
+			link = f
+			break
+		}
+	}
+	port := strings.TrimPrefix(g.url, "http://127.0.0.1:")
+	if !strings.HasPrefix(link, "http://localhost:"+port+base+"/portal/#k=wbk_") {
+		t.Fatalf("printed link %q is not this gateway's portal with a key in the fragment", link)
+	}
+	r := g.do(req{method: "GET", path: "/v1/portal-sessions/current", key: link[strings.Index(link, "#k=")+3:]})
+	if r.Status != 200 || r.data()["portal_session"].(map[string]any)["mode"] != "read_write" {
+		t.Errorf("the printed link's key: %d %s", r.Status, r.Raw)
+	}
+	page, err := http.Get(g.url + base + "/portal/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if page.StatusCode != 200 || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("the page: %d %s", page.StatusCode, page.Header.Get("Content-Type"))
+	}
 }
