@@ -279,6 +279,20 @@ func TestPortalBrowser(t *testing.T) {
 	if !strings.Contains(b.text(ctx, "#headers"), received[0].Header.Get("X-LeadLex-Delivery-ID")) {
 		t.Error("the header example does not name this delivery's id")
 	}
+	// The page's signature tool computes, over the payload the API shows,
+	// exactly the signatures the receiver got bytes for.
+	deliveryID := received[0].Header.Get("X-LeadLex-Delivery-ID")
+	b.do(ctx, "compute signatures", chromedp.SetValue(css("#f-secret"), secret), chromedp.SetValue(css("#f-ts"), "1796000000"),
+		chromedp.Click(css("#verify-form button[type=submit]")))
+	b.until(ctx, "the computed signatures", "#computed-signatures:not(:empty)", "")
+	std, err := signature.Standard(deliveryID, time.Unix(1796000000, 0), received[0].Body, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "X-LeadLex-Signature: " + signature.LeadLex(received[0].Body, secret) + "\nwebhook-signature: " + std
+	if got := b.text(ctx, "#computed-signatures"); got != want {
+		t.Errorf("the page computes\n%s\nwant\n%s", got, want)
+	}
 	b.shot(ctx, "05-delivery-detail")
 	b.do(ctx, "retry", chromedp.Click(css("#retry-delivery")))
 	b.until(ctx, "two attempts", `section.attempt[aria-label="Attempt 2"]`, "#refresh-delivery")
@@ -353,6 +367,11 @@ func TestPortalBrowser(t *testing.T) {
 		b.t = t
 		defer func() { b.t = outer }()
 		other := d.g.createHook(d.admin, hookBody("https://93.184.215.14/portal/read-only")) // never delivered to
+		// As the auto-disable rule leaves a webhook whose deliveries all failed.
+		if _, err := d.pool.Exec(context.Background(), `update webhooks set active = false, disabled_reason = $1 where id = $2`,
+			"every delivery failed for 72h", other); err != nil {
+			t.Fatal(err)
+		}
 		id, link := portalLink(t, d.g, d.admin, `{"mode": "read_only"}`)
 		b.do(ctx, "open the read-only link", chromedp.Navigate("about:blank"), chromedp.Navigate(link), chromedp.WaitVisible(css("#webhooks")))
 		if got := b.text(ctx, "#mode"); got != "Read-only" {
@@ -362,6 +381,12 @@ func TestPortalBrowser(t *testing.T) {
 			if n := b.count(ctx, sel); n != 0 {
 				t.Errorf("a read-only link shows %s", sel)
 			}
+		}
+		if got := b.text(ctx, "#webhooks .status-auto-disabled"); got != "Auto-disabled" {
+			t.Errorf("status = %q, want Auto-disabled", got)
+		}
+		if got := b.text(ctx, "#webhooks .reason"); got != "every delivery failed for 72h" {
+			t.Errorf("reason = %q", got)
 		}
 		b.shot(ctx, "13-read-only")
 		b.do(ctx, "read-only logs", chromedp.Click(css("#webhooks button.logs")), chromedp.WaitVisible(css("#refresh-logs")))

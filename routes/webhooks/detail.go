@@ -1,7 +1,6 @@
 package webhooks
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -30,7 +29,7 @@ func (m *DetailModule) Routes() []routes.Route {
 	return []routes.Route{
 		{Method: http.MethodGet, Path: "/v1/webhooks/:id/logs/:delivery_id", Permission: gateway.PermWebhooksRead, Handler: m.get, Summary: "Show one delivery with its payload and attempts",
 			Doc: routes.Doc{Data: detailData{}, Errors: []gateway.Code{gateway.CodeWebhookNotFound, gateway.CodeDeliveryNotFound},
-				Description: "The delivery (status, attempts so far, next_attempt_at), the exact body every attempt sends (payload: {id, type, created_at, workspace_id, data}) and each attempt logged, first attempt first (status code, error class, duration, response body). Attempts past the 30-day retention are gone; the delivery stays."}},
+				Description: "The delivery (status, attempts so far, next_attempt_at), the exact body every attempt sends (payload, a string holding the JSON {id, type, created_at, workspace_id, data} byte for byte, as the signatures cover it) and each attempt logged, first attempt first (status code, error class, duration, response body). Attempts past the 30-day retention are gone; the delivery stays."}},
 	}
 }
 
@@ -46,9 +45,10 @@ type DeliveryDetail struct {
 	NextAttemptAt *string `json:"next_attempt_at"`
 	CreatedAt     string  `json:"created_at"`
 	UpdatedAt     string  `json:"updated_at"`
-	// Payload is the request body as sent, byte for byte (the signature
-	// covers exactly these bytes).
-	Payload json.RawMessage `json:"payload"`
+	// Payload is the request body as sent, byte for byte, as a string: the
+	// signatures cover exactly these bytes, which re-encoding parsed JSON
+	// would not keep (key order, number spelling, escapes).
+	Payload string `json:"payload"`
 	// Log holds the attempts, first attempt first, as log entries.
 	Log []LogEntry `json:"log"`
 }
@@ -85,6 +85,6 @@ func (m *DetailModule) get(c echo.Context) error {
 		Test: d.Delivery.Test, Status: d.Delivery.Status, Attempts: d.Delivery.Attempts,
 		NextAttemptAt: routes.TimestampPtr(d.Delivery.NextAttemptAt),
 		CreatedAt:     routes.Timestamp(d.Delivery.CreatedAt), UpdatedAt: routes.Timestamp(d.Delivery.UpdatedAt),
-		Payload: delivery.Payload(d.Event), Log: log,
+		Payload: string(delivery.Payload(d.Event)), Log: log,
 	}})
 }

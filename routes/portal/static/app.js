@@ -413,7 +413,7 @@ async function logsView(w, status = "", page = 1) {
 async function deliveryView(w, deliveryID) {
   const r = await api("GET", `/v1/webhooks/${w.id}/logs/${deliveryID}`);
   const d = r.data.delivery;
-  const payload = JSON.stringify(d.payload);
+  const payload = d.payload; // the exact bytes sent, which the signatures cover
   const attempts = d.log.map((a) => h("section", { class: "card attempt", "aria-label": `Attempt ${a.attempt}` },
     h("h4", {}, `Attempt ${a.attempt} · `, h("span", { class: "status-" + a.status }, a.status)),
     h("dl", { class: "facts" },
@@ -440,12 +440,17 @@ async function deliveryView(w, deliveryID) {
         h("dt", {}, "Created"), h("dd", {}, when(d.created_at)))),
     h("h3", {}, "Payload sent"),
     h("p", { class: "hint" }, "The exact request body of every attempt; both signatures cover these bytes."),
-    h("pre", { id: "payload" }, JSON.stringify(d.payload, null, 2)),
+    h("pre", { id: "payload" }, pretty(d.payload)),
     h("h3", {}, "Headers of each attempt"),
     h("pre", { id: "headers" }, headerExample(d, w)),
     verifyTool(d, payload),
     h("h3", {}, "Attempts"),
     attempts.length ? attempts : h("p", { class: "hint" }, "No attempt has been made yet."));
+}
+
+// pretty indents a JSON text for reading; the bytes sent stay d.payload.
+function pretty(text) {
+  try { return JSON.stringify(JSON.parse(text), null, 2); } catch { return text; }
 }
 
 function headerExample(d, w) {
