@@ -441,7 +441,7 @@ async function deliveryView(w, deliveryID) {
     h("h3", {}, "Payload sent"),
     h("p", { class: "hint" }, "The exact request body of every attempt; both signatures cover these bytes."),
     h("pre", { id: "payload" }, pretty(d.payload)),
-    h("h3", {}, "Headers of each attempt"),
+    h("h3", {}, "Headers of the latest attempt"),
     h("pre", { id: "headers" }, headerExample(d, w)),
     verifyTool(d, payload),
     h("h3", {}, "Attempts"),
