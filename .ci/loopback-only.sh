@@ -29,6 +29,7 @@ command -v curl >/dev/null || missing+=(curl) # the e2e test runs make run's pri
 # fetched: install them here when this machine has none.
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium) # the portal's browser tests (gateway/e2e)
 [ ${#missing[@]} -eq 0 ] || .ci/services.sh install "${missing[@]}"
 
 # Everything the run needs from the network comes before the namespace.

@@ -85,6 +85,10 @@ ensure() {
   fi
 }
 
+# The portal's browser tests (gateway/e2e, TestPortal*) drive Debian's
+# chromium; a machine without it gets it here, as it gets the servers.
+[ -x /usr/bin/chromium ] || apt_install chromium
+
 ensure PostgreSQL DATABASE_URL "$pg_url" 5432 start_postgres
 ensure Redis REDIS_URL "$redis_url" 6379 start_redis
 read -r pg_host pg_port < <(hostport "$pg_url" 5432)

@@ -36,7 +36,10 @@ type Config struct {
 	Env      string // GATEWAY_ENV
 	Port     int    // PORT
 	BasePath string // BASE_PATH
-	LogLevel slog.Level
+	// PublicBaseURL is the origin portal links start with (PUBLIC_BASE_URL,
+	// e.g. https://data.leadlex.com); empty means the request's own.
+	PublicBaseURL string
+	LogLevel      slog.Level
 
 	DatabaseURL            string // DATABASE_URL: selects the postgres store
 	SupabaseURL            string // SUPABASE_URL
@@ -207,6 +210,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	}
 	c.TrustedProxies = p.prefixes("TRUSTED_PROXIES")
+	c.PublicBaseURL = publicBaseURL(&p, getenv("PUBLIC_BASE_URL"), c.Env == EnvProduction)
 	c.validate(&p)
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)

@@ -163,6 +163,9 @@ func printDevelopmentKey(ctx context.Context, app *server.App, cfg *config.Confi
     %s
 
 `, app.Stores.Kind, k.WorkspaceID, plain)
+	if err := printPortalLink(ctx, app, cfg, k, w); err != nil {
+		return err
+	}
 	if app.Sink == nil {
 		fmt.Fprint(w, "  With DEV_SINK=true (make run sets it) a local sink receives deliveries; see README.md.\n\n")
 		return nil

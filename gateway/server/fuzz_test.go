@@ -60,6 +60,7 @@ func newFuzzTarget(tb testing.TB, name string, env map[string]string) *fuzzTarge
 		{"POST", "/v1/webhooks/" + id + "/rotate-secret"},
 		{"POST", "/v1/events"},
 		{"POST", "/v1/api-keys"},
+		{"POST", "/v1/portal-sessions"},
 	}
 	return ft
 }
@@ -97,9 +98,11 @@ func FuzzHandlers(f *testing.F) {
 		`{"url": "https://[::ffff:93.184.215.14]/x", "events": ["deal.created"]}`,
 		`{"type": "deal.bulk_created", "data": {"items": [1,2,3], "count": 3}, "id": "7a0c1f7e-8c7b-4d43-9d55-3f4c3a0f9b12"}`,
 		`{"name": "k", "permissions": [], "expires_at": "9999-12-31T23:59:59Z"}`,
+		`{"mode": "read_write", "expires_in_seconds": 86400}`,
+		`{"mode": "read_only", "expires_in_seconds": 1e400}`,
 		`[]`, `null`, `"x"`, `{}`,
 	} {
-		for i := range 5 {
+		for i := range 6 {
 			f.Add(uint8(i), seed)
 		}
 	}

@@ -34,6 +34,7 @@ import (
 	apikeysroute "github.com/leadlex/api-gateway/routes/apikeys"
 	"github.com/leadlex/api-gateway/routes/events"
 	"github.com/leadlex/api-gateway/routes/openapi"
+	"github.com/leadlex/api-gateway/routes/portal"
 	webhooksroute "github.com/leadlex/api-gateway/routes/webhooks"
 	"github.com/redis/go-redis/v9"
 )
@@ -134,18 +135,21 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		resolver = r
 	}
 
+	hooks := &webhooks.Service{
+		Store:  stores,
+		URLs:   newSinkURLs(app.Sink, &urlcheck.Checker{Resolver: resolver, Allowed: cfg.Delivery.AllowCIDRs}),
+		Sealer: box,
+		Clock:  clock,
+		Limit:  cfg.WebhookLimit,
+	}
 	modules := []routes.Module{
-		&webhooksroute.Module{BasePath: cfg.BasePath, Deliveries: deliveries, Service: &webhooks.Service{
-			Store:  stores,
-			URLs:   newSinkURLs(app.Sink, &urlcheck.Checker{Resolver: resolver, Allowed: cfg.Delivery.AllowCIDRs}),
-			Sealer: box,
-			Clock:  clock,
-			Limit:  cfg.WebhookLimit,
-		}},
+		&webhooksroute.Module{BasePath: cfg.BasePath, Deliveries: deliveries, Service: hooks},
 	}
 	modules = append(modules,
+		&webhooksroute.DetailModule{Service: hooks, Details: &delivery.DetailService{Store: stores}},
 		&events.Module{Publisher: deliveries},
 		&apikeysroute.Module{Keys: app.Keys, BasePath: cfg.BasePath, Clock: clock},
+		&portal.Module{Keys: app.Keys, BasePath: cfg.BasePath, PublicBaseURL: cfg.PublicBaseURL},
 		&systemModule{app},
 	)
 	modules = append(modules, opts.ExtraModules...)
@@ -155,6 +159,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		stores.Close()
 		return nil, err
 	}
+	// The portal's page is mounted like a module but is no API operation,
+	// so it stays out of the document.
+	modules = append(modules, &portal.Page{})
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

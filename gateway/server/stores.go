@@ -23,6 +23,7 @@ type Store interface {
 	webhooks.Store
 	apikeys.Store
 	delivery.Store
+	delivery.DetailStore
 }
 
 // Stores is the opened persistence layer.

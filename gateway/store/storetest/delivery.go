@@ -69,6 +69,7 @@ func RunDelivery(t *testing.T, newStore func(t *testing.T) DeliveryStore) {
 		{"RetryDelivery", testRetryDelivery},
 		{"RetryUnknownDelivery", testRetryUnknownDelivery},
 		{"ReturnsCopies", testDeliveryReturnsCopies},
+		{"GetDelivery", testGetDelivery},
 	}, engineCases...))
 }
 
