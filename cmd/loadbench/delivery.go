@@ -26,7 +26,7 @@ import (
 
 // The delivery phase measures event delivery end to end, in production
 // mode, as scenarios run one after the other in one run (issue 10, "How it
-// is measured"). Each scenario has a throwaway database, a private queue
+// is measured"). Each scenario has a throwaway database
 // and Redis key prefix, a local HTTPS receiver on 127.0.0.1, and its own
 // `gateway serve` and one `gateway worker` process of the real binary:
 // publishers POST /v1/events to serve through the whole API chain, the
@@ -366,24 +366,15 @@ func (b *bench) setupScenario(ctx context.Context, s *scenarioRun) (cleanup func
 	}
 	undo = append(undo, func() { _ = os.Remove(caFile) })
 
-	// The queue's name and the key prefix are the scenario's own; the
-	// run's Redis keys under them are deleted at the end, and the queue
-	// leaves asynq's set of queues.
-	queue := "gwbench-" + b.runID + "-" + s.sc.name
+	// The key prefix is the scenario's own; the run's Redis keys under it
+	// are deleted at the end.
 	s.prefix = "gwbench:" + b.runID + ":" + s.sc.name + ":"
-	b.redisPatterns = append(b.redisPatterns, s.prefix+"*", "asynq:{"+queue+"}*")
-	b.onClose(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := b.redis.SRem(cctx, "asynq:queues", queue).Err(); err != nil {
-			b.warnf("remove queue %s from asynq:queues: %v", queue, err)
-		}
-	})
+	b.redisPatterns = append(b.redisPatterns, s.prefix+"*")
 	port, err := freePort()
 	if err != nil {
 		return cleanup, err
 	}
-	s.env, err = b.processEnv(db.URL, caFile, queue, s.prefix, port, s.sc.env)
+	s.env, err = b.processEnv(db.URL, caFile, s.prefix, port, s.sc.env)
 	if err != nil {
 		return cleanup, err
 	}
@@ -442,7 +433,7 @@ func (b *bench) setupScenario(ctx context.Context, s *scenarioRun) (cleanup func
 // processes: development mode (the test-only delivery settings need it)
 // with the tests' delivery guard armed, the engine's settings from the
 // flags, and extra on top.
-func (b *bench) processEnv(dbURL, caFile, queue, prefix, port string, extra map[string]string) (map[string]string, error) {
+func (b *bench) processEnv(dbURL, caFile, prefix, port string, extra map[string]string) (map[string]string, error) {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, fmt.Errorf("random encryption key: %w", err)
@@ -470,7 +461,6 @@ func (b *bench) processEnv(dbURL, caFile, queue, prefix, port string, extra map[
 		"DELIVERY_ALLOW_ONLY":  "true",
 		"DELIVERY_ALLOW_CIDRS": "127.0.0.1/32",
 		"DELIVERY_CA_FILE":     caFile,
-		"DELIVERY_QUEUE":       queue,
 		// The engine's settings (issue 10); a binary that does not know
 		// one ignores it.
 		"DELIVERY_CONCURRENCY":          strconv.Itoa(b.opts.deliveryConcurrency),

@@ -16,7 +16,7 @@
 //   - delivery: event delivery end to end in production mode, as the
 //     scenarios of issue 10 (-delivery selects them, -deliveries sizes
 //     them): the real binary built once, and per scenario a throwaway
-//     database, a private queue and Redis key prefix, a local HTTPS
+//     database and Redis key prefix, a local HTTPS
 //     receiver, `gateway serve` taking POST /v1/events and one `gateway
 //     worker` process delivering. The ceiling sends the same signed POSTs
 //     with the gateway's sender straight to the receiver; then one
@@ -26,8 +26,8 @@
 //     ratio to the ceiling, losses, duplicates and the publish rate next
 //     to each target, with PASS or MISS.
 //
-// It creates a throwaway database (gwbench_<hex>), a Redis key prefix and an
-// asynq queue (gwbench-<hex>) of its own, and removes them at the end, also
+// It creates a throwaway database (gwbench_<hex>) and a Redis key prefix of
+// its own, and removes them at the end, also
 // after a failure or an interrupt. The database and the receiver are the
 // tests' own helpers (internal/testdb, internal/testreceiver), so that the
 // benchmark measures what the tests check, set up the same way.

@@ -211,10 +211,6 @@ type Store interface {
 	RetireWorker(ctx context.Context, worker string) error
 	// Backlog reports the delivery engine's state at now (for metrics).
 	Backlog(ctx context.Context, now time.Time) (Backlog, error)
-	// DueDeliveries lists ids of pending deliveries due at or before now
-	// whose lease (if any) has expired, oldest first, at most limit.
-	// Deprecated: the sweeper of the asynq design; removed with it.
-	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]string, error)
 	// CreateTestDelivery stores ev and a one-shot delivery (Test, due at
 	// ev.CreatedAt) of it to one webhook of the workspace, whatever the
 	// webhook's subscriptions and active flag. ErrNotFound if no such webhook.

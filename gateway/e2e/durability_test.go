@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"sync"
@@ -59,14 +57,11 @@ func newThrowawayDeliveryEnv(t *testing.T, workers int, extra map[string]string)
 	e.vars["DATABASE_URL"] = db.URL
 	e.vars["REDIS_URL"] = rs.URL()
 	recv := newReceiver(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	queue := "gwtest-" + hex.EncodeToString(b)
-	recv.env(e, queue)
+	recv.env(e)
 	for k, v := range extra {
 		e.vars[k] = v
 	}
-	d := &deliveryEnv{env: e, rc: recv, queue: queue,
+	d := &deliveryEnv{env: e, rc: recv,
 		pub:   e.createKey(workspaceA, "events:publish", "--tier", "unmetered"),
 		admin: e.createKey(workspaceA, "webhooks:write", "--tier", "unmetered"),
 	}

@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,14 +86,12 @@ func (rc *receiver) distinct() int { return rc.core.Distinct() }
 
 // env points a test environment's gateways at this receiver: its CA, the
 // fake DNS, loopback allowed as a delivery target (test-only settings), a
-// short retry schedule, separate worker processes and a private queue.
-func (rc *receiver) env(e *env, queue string) {
+// short retry schedule and separate worker processes.
+func (rc *receiver) env(e *env) {
 	e.vars["DELIVERY_ALLOW_CIDRS"] = "127.0.0.1/32"
 	e.vars["DELIVERY_CA_FILE"] = rc.caFile
 	e.vars["DNS_SERVER"] = rc.dns.Addr()
 	e.vars["DELIVERY_RETRY_SCHEDULE"] = "300ms,300ms,300ms,300ms,300ms"
-	e.vars["DELIVERY_SWEEP_INTERVAL"] = "200ms"
-	e.vars["DELIVERY_QUEUE"] = queue
 	e.vars["RUN_WORKER"] = "false"
 }
 
@@ -108,37 +104,5 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// deleteQueue removes every Redis key of an asynq queue: what a Redis flush
-// does to the gateway's queue, limited to data this test created.
-func (e *env) deleteQueue(queue string) int {
-	e.t.Helper()
-	ctx := context.Background()
-	n := 0
-	iter := e.redis.Scan(ctx, 0, "asynq:{"+queue+"}*", 1000).Iterator()
-	for iter.Next(ctx) {
-		n += int(e.redis.Del(ctx, iter.Val()).Val())
-	}
-	e.redis.SRem(ctx, "asynq:queues", queue)
-	return n
-}
-
-// forgetAsynqServer removes a killed worker's heartbeat entries from asynq's
-// shared server and worker sets (asynq removes them itself on a graceful
-// shutdown, which a killed process never gets to).
-func (e *env) forgetAsynqServer(pid int) {
-	e.t.Helper()
-	ctx := context.Background()
-	marker := ":" + strconv.Itoa(pid) + ":"
-	for _, set := range []string{"asynq:servers", "asynq:workers"} {
-		members, _ := e.redis.ZRange(ctx, set, 0, -1).Result()
-		for _, m := range members {
-			if strings.Contains(m, marker) {
-				e.redis.ZRem(ctx, set, m)
-				e.redis.Del(ctx, m)
-			}
-		}
 	}
 }

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"strings"
@@ -25,11 +23,7 @@ func TestSupabaseStoreEndToEnd(t *testing.T) {
 	e.vars["SUPABASE_URL"] = srv.URL
 	e.vars["SUPABASE_SERVICE_ROLE_KEY"] = srv.Key
 	rc := newReceiver(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	queue := "gwtest-" + hex.EncodeToString(b)
-	rc.env(e, queue)
-	t.Cleanup(func() { e.deleteQueue(queue) })
+	rc.env(e)
 
 	admin := e.createKey(workspaceA, "webhooks:read,webhooks:write", "--tier", "unmetered")
 	pub := e.createKey(workspaceA, "events:publish", "--tier", "unmetered")

@@ -159,7 +159,7 @@ func TestDeliveryCannotCrossWorkspaces(t *testing.T) {
 	}
 }
 
-// The sweeper's query must stay on the partial index as the table grows.
+// DueDeliveries (the conformance suite's view of what is due) must stay on the partial index as the table grows.
 func TestDueDeliveriesUsesTheIndex(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)

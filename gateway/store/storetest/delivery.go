@@ -7,6 +7,7 @@ package storetest
 // publishing cases (fan-out, idempotency by event id, concurrency, ids).
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"slices"
@@ -21,10 +22,15 @@ import (
 )
 
 // DeliveryStore is what the delivery suite needs: a delivery store that also manages the
-// webhooks its deliveries go to.
+// webhooks its deliveries go to, and lists what is due without claiming it, so that the
+// suite can check that finished, cancelled and deleted deliveries never are (the engine
+// itself only claims, through ClaimDue).
 type DeliveryStore interface {
 	webhooks.Store
 	delivery.Store
+	// DueDeliveries lists ids of pending deliveries due at or before now whose lease (if
+	// any) has expired, oldest first, at most limit.
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]string, error)
 }
 
 // RunDelivery runs the delivery.Store suite. newStore is called once per subtest; since every
@@ -357,7 +363,7 @@ func assertPlainError(t *testing.T, what string, err error) {
 }
 
 // dueEra is when testDueDeliveries' deliveries are due; no other subtest
-// uses times this early, so the sweeper's unscoped query sees only them.
+// uses times this early, so the unscoped due list sees only them.
 var dueEra = time.Date(2001, 3, 4, 5, 6, 7, 891011000, time.FixedZone("UTC-3", -3*60*60))
 
 // retentionEra is when testDeleteAttemptsBefore's attempts are made; no other

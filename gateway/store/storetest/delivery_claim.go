@@ -1,7 +1,7 @@
 package storetest
 
 // Claims: one winner, the target read with the claim, cancelling for paused
-// webhooks, cascades from deleted webhooks, and the sweeper's due list.
+// webhooks, cascades from deleted webhooks, and the due list.
 
 import (
 	"errors"
@@ -124,7 +124,7 @@ func testClaimCancelsForPausedWebhook(t *testing.T, s DeliveryStore) {
 	assertNotClaimed(t, s, d.ID, base)
 
 	// Cancelled for good: making the webhook active again does not bring it
-	// back, and the sweeper does not see it.
+	// back, and it is not due.
 	if _, err := s.UpdateWebhook(ctx(t), workspace, hook.ID, webhooks.Patch{Active: ptr(true), UpdatedAt: base}); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func testDeletedWebhook(t *testing.T, s DeliveryStore) {
 
 func testDueDeliveries(t *testing.T, s DeliveryStore) {
 	_, hook := mustActiveHook(t, s)
-	// Published out of order: the sweeper takes the oldest first.
+	// Published out of order: the oldest comes first.
 	third := mustPublishOne(t, s, hook, dueEra.Add(2*time.Second))
 	first := mustPublishOne(t, s, hook, dueEra)
 	second := mustPublishOne(t, s, hook, dueEra.Add(time.Second))

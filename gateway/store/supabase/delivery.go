@@ -230,7 +230,7 @@ func (s *Store) RecordAttempt(ctx context.Context, o delivery.Outcome) error {
 // GET /rest/v1/deliveries?select=id&status=eq.pending&next_attempt_at=lte.<now>
 // &or=(lease_until.is.null,lease_until.lt."<now>")&order=...&limit=<limit>.
 // The time is quoted inside or=(...), where "." and ":" are reserved. A
-// server-side row cap may return fewer; the sweeper asks again. A zero now
+// server-side row cap may return fewer. A zero now
 // means the current time.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	const op = "due deliveries"
