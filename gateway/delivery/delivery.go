@@ -216,7 +216,9 @@ type Store interface {
 	// webhook's subscriptions and active flag. ErrNotFound if no such webhook.
 	CreateTestDelivery(ctx context.Context, ev Event, webhookID string) (*Delivery, error)
 	// RetryDelivery makes a delivery of the workspace's webhook pending and
-	// due at now again, whatever its status. ErrNotFound if there is none.
+	// due at now again, whatever its status; a test delivery becomes an
+	// ordinary one (Test false), which the engine claims and sends like any
+	// other. ErrNotFound if there is none.
 	RetryDelivery(ctx context.Context, workspaceID, webhookID, deliveryID string, now time.Time) (*Delivery, error)
 	// ListAttempts returns a page of a webhook's delivery log (contract
 	// §4.1) and its total: one pending entry per delivery waiting for its

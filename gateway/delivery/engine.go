@@ -331,6 +331,11 @@ func (e *Engine) claim(ctx context.Context, worker string, n int) ([]Claim, erro
 // open is a key configuration error the operator must fix: nothing is
 // sent (never unsigned) and the delivery waits for its lease to end.
 func (e *Engine) attempt(ctx context.Context, c Claim, rec *recorder) {
+	if !e.waitOutPause(ctx, c) {
+		e.stats.sending.Add(-1)
+		e.stats.deferred.Add(1)
+		return
+	}
 	o, res, ok := e.send(ctx, &c)
 	e.stats.sending.Add(-1) // before the hand-over: see recorder.run
 	if !ok {
@@ -338,6 +343,34 @@ func (e *Engine) attempt(ctx context.Context, c Claim, rec *recorder) {
 	}
 	st := e.eps.adapt(c, res, e.now(), e.Endpoint)
 	rec.add(o, st)
+}
+
+// waitOutPause keeps a claim from being sent while this engine knows its
+// endpoint to be paused: a 429 or 503 with Retry-After (or an open circuit)
+// may arrive after the claim was made but before the pause was recorded,
+// and the endpoint asked for no request at all until then. A short pause
+// (at most a quarter of the lease, so the attempt still ends well within
+// it) is waited out holding the slot; for a longer one, or when the engine
+// stops, the claim is left unsent and unrecorded: its lease runs out (or
+// RetireWorker releases it) and the stored pause keeps it unclaimed until
+// the endpoint may be called again. It reports whether to send now.
+func (e *Engine) waitOutPause(ctx context.Context, c Claim) bool {
+	until, paused := e.eps.pausedUntil(c.Delivery.WebhookID, e.now())
+	if !paused {
+		return true
+	}
+	wait := until.Sub(e.now())
+	if wait > e.lease()/4 {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // send makes the attempt of claim c: it opens the secrets, builds the

@@ -26,8 +26,10 @@ type Stats struct {
 	// gone, RecordErrors the failed calls (retried), Dropped the outcomes
 	// given up at a stop deadline.
 	RecordBatches, Recorded, Stale, RecordErrors, Dropped int64
-	// SecretErrors counts claims whose webhook secret did not open.
-	SecretErrors int64
+	// SecretErrors counts claims whose webhook secret did not open;
+	// Deferred the claims left unsent because their endpoint was paused
+	// for longer than the engine waits (see Engine.waitOutPause).
+	SecretErrors, Deferred int64
 	// HeartbeatErrors counts failed heartbeats, Released the leases of
 	// dead workers this engine's heartbeats released.
 	HeartbeatErrors, Released int64
@@ -43,6 +45,7 @@ type counters struct {
 	claimCalls, claimed, claimErrors                 atomic.Int64
 	recordBatches, recorded, stale, recordErrors     atomic.Int64
 	dropped, secretErrors, heartbeatErrors, released atomic.Int64
+	deferred                                         atomic.Int64
 
 	mu       sync.Mutex
 	attempts map[string]int64
@@ -74,7 +77,7 @@ func (e *Engine) Stats() Stats {
 		InFlight:   c.inFlight.Load(),
 		ClaimCalls: c.claimCalls.Load(), Claimed: c.claimed.Load(), ClaimErrors: c.claimErrors.Load(),
 		RecordBatches: c.recordBatches.Load(), Recorded: c.recorded.Load(), Stale: c.stale.Load(),
-		RecordErrors: c.recordErrors.Load(), Dropped: c.dropped.Load(), SecretErrors: c.secretErrors.Load(),
+		RecordErrors: c.recordErrors.Load(), Dropped: c.dropped.Load(), SecretErrors: c.secretErrors.Load(), Deferred: c.deferred.Load(),
 		HeartbeatErrors: c.heartbeatErrors.Load(), Released: c.released.Load(),
 		Attempts: map[string]int64{}, Errors: map[string]int64{},
 	}
@@ -138,6 +141,18 @@ func (x *endpoints) adapt(c Claim, res Result, now time.Time, p EndpointPolicy) 
 	en := x.entry(c)
 	en.st = Adapt(en.st, res, now, p)
 	return en.st
+}
+
+// pausedUntil returns the end of the endpoint's pause as this engine knows
+// it, and whether that is after now.
+func (x *endpoints) pausedUntil(webhookID string, now time.Time) (time.Time, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	en := x.m[webhookID]
+	if en == nil || en.st.PausedUntil == nil || !en.st.PausedUntil.After(now) {
+		return time.Time{}, false
+	}
+	return *en.st.PausedUntil, true
 }
 
 // pending adds delta to the endpoint's outcomes waiting to be recorded.

@@ -710,8 +710,12 @@ as $$
 declare
     v_delivery jsonb;
 begin
+    -- A retried test delivery becomes an ordinary one (test false): the
+    -- engine sends it, since only the API call that made a test delivery
+    -- sends it as a test, and gateway_claim_due takes no test delivery.
     update deliveries d
        set status = 'pending',
+           test = false,
            next_attempt_at = p_now,
            updated_at = p_now
      where d.id = p_id and d.workspace_id = p_workspace_id and d.webhook_id = p_webhook_id

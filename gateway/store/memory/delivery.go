@@ -529,6 +529,7 @@ func (s *Store) RetryDelivery(ctx context.Context, workspaceID, webhookID, deliv
 	}
 	due := now
 	d.d.Status = delivery.StatusPending
+	d.d.Test = false // as gateway_retry_delivery: the engine sends it
 	d.d.NextAttemptAt = &due
 	d.d.UpdatedAt = now
 	out := copyDelivery(d.d)

@@ -503,6 +503,15 @@ func testTestDelivery(t *testing.T, s DeliveryStore) {
 	}
 	assertAttempt(t, page[0], o.Attempt)
 
+	// Retried, it becomes an ordinary delivery, which ClaimDue may take.
+	r, err := s.RetryDelivery(ctx(t), workspace, hook.ID, d.ID, base.Add(2*time.Second))
+	if err != nil {
+		t.Fatalf("RetryDelivery of a test delivery: %v", err)
+	}
+	if r.Test || r.Status != delivery.StatusPending {
+		t.Errorf("retried test delivery: test %v, status %s; want an ordinary pending delivery", r.Test, r.Status)
+	}
+
 	// The event was stored under its id.
 	if _, created, err := s.PublishEvent(ctx(t), ev); err != nil || created {
 		t.Errorf("publishing the test event's id = created %v, %v; want an existing event", created, err)
