@@ -185,7 +185,10 @@ func (b *browser) until(ctx context.Context, what, sel, refresh string) {
 			b.t.Fatalf("%s: %s never appeared:\n%.3000s", what, sel, b.html(ctx))
 		}
 		if refresh != "" {
-			b.do(ctx, "refresh", chromedp.Click(css(refresh)))
+			// Clicked in the page, in one step: the button may be
+			// re-rendered between finding it and clicking it, which
+			// makes chromedp's Click lose its node.
+			eval[bool](b, ctx, fmt.Sprintf("(() => { const e = document.querySelector(%q); if (e) e.click(); return !!e; })()", refresh))
 		}
 		time.Sleep(400 * time.Millisecond)
 	}
