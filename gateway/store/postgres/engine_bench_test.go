@@ -48,7 +48,7 @@ func BenchmarkClaimDue(b *testing.B) {
 			worker := uuid.NewString()
 			c := context.Background()
 			code := 200
-			errClass := "http_status"
+			errClass := "http_error"
 			var claimTime, recordTime time.Duration
 			claimed := 0
 			b.ResetTimer()
