@@ -68,6 +68,11 @@ alter table deliveries set (
     autovacuum_vacuum_cost_delay = 0
 );
 
+-- The asynq design's sweeper scanned deliveries_due_idx; the engine claims
+-- through deliveries_webhook_due_idx instead. Every claim and record rewrites
+-- a delivery row with an entry in every index of the table, so an index
+-- nothing reads is dropped.
+drop index if exists deliveries_due_idx;
 -- Counting a webhook's attempts in flight, and finding a dead worker's
 -- leases: only leased rows (at most the in-flight total) are in it.
 create index if not exists deliveries_leased_idx
@@ -662,7 +667,7 @@ $$;
 -- gateway_delivery_backlog reports the engine's state at p_now, for metrics:
 -- {"due", "oldest_due", "in_flight", "paused_endpoints", "open_circuits"}.
 -- due counts the pending non-test deliveries due and not leased (waiting for
--- a slot), from deliveries_due_idx; in_flight the unexpired leases, from
+-- a slot), from deliveries_webhook_due_idx; in_flight the unexpired leases, from
 -- deliveries_leased_idx.
 create or replace function gateway_delivery_backlog(p_now timestamptz) returns jsonb
 language sql

@@ -134,7 +134,8 @@ func clampInt32(v int) int32 {
 
 // DueDeliveries returns the ids of up to limit pending deliveries due at or
 // before now whose lease, if any, ended before now, by due time then id, from
-// the partial index deliveries_due_idx. A zero now means the current time.
+// a scan of the pending rows (the conformance suite's view; the engine claims
+// through gateway_claim_due). A zero now means the current time.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	const op = "due deliveries"
 	ids := []string{}

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -157,30 +156,6 @@ func TestDeliveryCannotCrossWorkspaces(t *testing.T) {
 	if !errors.As(err, &pgErr) || pgErr.Code != "23503" {
 		t.Fatalf("a delivery to a webhook outside the workspace: %v, want a foreign key violation", err)
 	}
-}
-
-// DueDeliveries (the conformance suite's view of what is due) must stay on the partial index as the table grows.
-func TestDueDeliveriesUsesTheIndex(t *testing.T) {
-	t.Parallel()
-	s := newStore(t)
-	rows, err := s.pool.Query(ctx(t),
-		`explain select id from deliveries
-		 where status = 'pending' and next_attempt_at <= now()
-		   and (lease_until is null or lease_until < now())
-		 order by next_attempt_at, id limit 100`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range plan {
-		if strings.Contains(line, "deliveries_due_idx") {
-			return
-		}
-	}
-	t.Fatalf("plan does not use deliveries_due_idx:\n%v", plan)
 }
 
 // TestDeliveryRowLevelSecurity extends TestRowLevelSecurity to the delivery

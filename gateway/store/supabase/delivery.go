@@ -38,8 +38,7 @@ const (
 )
 
 // oldestFirst orders ascending with NULLS LAST, which is what ASC means by
-// default, so "next_attempt_at.asc.nullslast" is served from
-// deliveries_due_idx.
+// default ("next_attempt_at.asc.nullslast").
 var oldestFirst = &postgrest.OrderOpts{Ascending: true, NullsFirst: false}
 
 // publishArgs are the named arguments of gateway_publish_event. Data travels
