@@ -82,11 +82,17 @@ func buildDelivery(cfg *config.Config, logger *slog.Logger, clock gateway.Clock,
 		StopTimeout: d.Timeout + cfg.ShutdownTimeout,
 		Clock:       clock, Logger: logger,
 	}
+	// The engine in this process is woken directly; the others through
+	// Redis and, on the postgres store, NOTIFY: both coalesced and off the
+	// request's path (see delivery.Coalesce).
 	notifiers := notifiers{e}
 	if rdb != nil {
 		r := &wake.Redis{Client: rdb, Channel: cfg.RedisKeyPrefix + wake.Channel, Timeout: cfg.RedisTimeout, Logger: logger}
-		notifiers = append(notifiers, r)
+		notifiers = append(notifiers, delivery.Coalesce(r))
 		e.Wakeups = append(e.Wakeups, r)
+	}
+	if n, ok := stores.Store.(delivery.Notifier); ok {
+		notifiers = append(notifiers, delivery.Coalesce(n))
 	}
 	if w, ok := stores.Store.(delivery.Wakeups); ok {
 		e.Wakeups = append(e.Wakeups, w)

@@ -687,8 +687,13 @@ as $$
                and (lease_until is null or lease_until < p_now)) due;
 $$;
 
--- gateway_publish_event, as in 20261127000003, and it notifies
--- gateway_deliveries when it created deliveries (delivered at commit).
+-- gateway_publish_event, as in 20261127000003, without the lease columns in
+-- its answer. It does not NOTIFY: Postgres serialises the commits of all
+-- notifying transactions (the notify queue's lock is held until the commit
+-- is flushed), which capped publishing at one commit flush at a time
+-- (~520 events/s here). The API wakes the engines after the commit instead,
+-- coalesced (delivery.Coalesce: Redis pub/sub, and a NOTIFY of its own
+-- through postgres.Store.Notify).
 create or replace function gateway_publish_event(
     p_id uuid,
     p_workspace_id uuid,
@@ -702,7 +707,6 @@ set timezone = 'UTC'
 as $$
 declare
     v_created boolean;
-    v_count integer;
 begin
     insert into events (id, workspace_id, type, data, created_at)
     values (p_id, p_workspace_id, p_type, p_data, p_created_at)
@@ -717,10 +721,6 @@ begin
          where w.workspace_id = p_workspace_id
            and w.active
            and p_type = any (w.events);
-        get diagnostics v_count = row_count;
-        if v_count > 0 then
-            perform pg_notify('gateway_deliveries', '');
-        end if;
     end if;
     return jsonb_build_object(
         'created', v_created,
@@ -732,8 +732,9 @@ begin
 end;
 $$;
 
--- gateway_retry_delivery, as in 20261127000003, and it notifies
--- gateway_deliveries when it made a delivery pending.
+-- gateway_retry_delivery, as in 20261127000003, without the lease columns in
+-- its answer; a retried test delivery becomes an ordinary one. Like
+-- publishing, it leaves waking the engines to the API.
 create or replace function gateway_retry_delivery(
     p_workspace_id uuid,
     p_webhook_id uuid,
@@ -757,9 +758,6 @@ begin
            updated_at = p_now
      where d.id = p_id and d.workspace_id = p_workspace_id and d.webhook_id = p_webhook_id
     returning to_jsonb(d) - 'lease_until' - 'claimed_by' into v_delivery;
-    if v_delivery is not null then
-        perform pg_notify('gateway_deliveries', '');
-    end if;
     return v_delivery;
 end;
 $$;

@@ -41,10 +41,10 @@ func drain(ch <-chan struct{}) {
 	}
 }
 
-// TestSubscribe checks the LISTEN wake-ups: one at connect, one per
-// publish that made deliveries and per retry (coalesced), none for a
-// publish without subscribers, one after the listener's backend was killed
-// (the reconnect), and the channel closed when the context ends.
+// TestSubscribe checks the LISTEN wake-ups: one at connect, none from a
+// publish or a retry by itself, one per Notify (coalesced), one after the
+// listener's backend was killed (the reconnect), and the channel closed
+// when the context ends.
 func TestSubscribe(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
@@ -54,29 +54,28 @@ func TestSubscribe(t *testing.T) {
 		t.Fatal("no wake-up after connecting")
 	}
 
+	// Publishing and retrying do not notify inside their transactions
+	// (which would serialise every publish on the notify queue's lock):
+	// the API notifies after the commit, through Notify.
 	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	w, d := deliveryFixture(t, s, at)
-	if !waitWake(t, ch, 10*time.Second) {
-		t.Fatal("no wake-up after a publish that made a delivery")
-	}
-
-	// Without subscribers there is nothing to deliver, and no wake-up.
-	if _, _, err := s.PublishEvent(ctx(t), delivery.Event{ID: uuid.NewString(), WorkspaceID: w.WorkspaceID,
-		Type: "lead.updated", Data: []byte(`{}`), CreatedAt: at}); err != nil {
+	if _, err := s.RetryDelivery(ctx(t), w.WorkspaceID, w.ID, d.ID, at); err != nil {
 		t.Fatal(err)
 	}
 	if waitWake(t, ch, 500*time.Millisecond) {
-		t.Error("a wake-up after a publish that made no delivery")
+		t.Error("a wake-up from a publish or a retry itself; the API's Notify should be the only source")
+	}
+	s.Notify(ctx(t))
+	if !waitWake(t, ch, 10*time.Second) {
+		t.Fatal("no wake-up after Notify")
 	}
 
 	// Several notifications coalesce into one pending wake-up.
 	for range 3 {
-		if _, err := s.RetryDelivery(ctx(t), w.WorkspaceID, w.ID, d.ID, at); err != nil {
-			t.Fatal(err)
-		}
+		s.Notify(ctx(t))
 	}
 	if !waitWake(t, ch, 10*time.Second) {
-		t.Fatal("no wake-up after a retry")
+		t.Fatal("no wake-up after three Notify")
 	}
 	time.Sleep(200 * time.Millisecond)
 	drain(ch)
@@ -92,11 +91,9 @@ func TestSubscribe(t *testing.T) {
 		t.Fatal("no wake-up after the reconnect")
 	}
 	drain(ch)
-	if _, err := s.RetryDelivery(ctx(t), w.WorkspaceID, w.ID, d.ID, at); err != nil {
-		t.Fatal(err)
-	}
+	s.Notify(ctx(t))
 	if !waitWake(t, ch, 10*time.Second) {
-		t.Fatal("no wake-up after a retry, once reconnected")
+		t.Fatal("no wake-up after Notify, once reconnected")
 	}
 
 	cancel()

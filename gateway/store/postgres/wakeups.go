@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// Wake-ups over LISTEN/NOTIFY: gateway_publish_event, gateway_retry_delivery
-// and the lease releases notify the channel gateway_deliveries (at commit),
-// and Subscribe listens on it.
+// Wake-ups over LISTEN/NOTIFY: the API's Notify (after a publish or a
+// retry has committed) and the lease releases of gateway_release_leases
+// notify the channel gateway_deliveries, and Subscribe listens on it.
 
 // wakeupChannel is the channel the SQL functions notify.
 const wakeupChannel = "gateway_deliveries"
@@ -19,6 +19,19 @@ const (
 	listenBackoffMax = 5 * time.Second
 	listenTimeout    = 5 * time.Second
 )
+
+// notifyTimeout bounds one NOTIFY of Notify.
+const notifyTimeout = time.Second
+
+// Notify implements delivery.Notifier: one NOTIFY gateway_deliveries, as a
+// statement of its own (no transaction of the caller's waits on the notify
+// queue's lock). Wrap it in delivery.Coalesce so that a burst of publishes
+// costs one. A failure is ignored: engines poll anyway.
+func (s *Store) Notify(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
+	defer cancel()
+	_, _ = s.pool.Exec(ctx, "select pg_notify($1, '')", wakeupChannel)
+}
 
 // Subscribe implements delivery.Wakeups: it takes a connection of its own
 // out of the pool (it is never returned: a connection that listens must not
