@@ -70,6 +70,7 @@ func startProcess(bin, command string, env map[string]string) (*process, error) 
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	dieWithBench(p.cmd)
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start gateway %s: %w", command, err)
 	}
