@@ -591,3 +591,65 @@ func TestEngineDropsAnOutcomeTheStoreRefuses(t *testing.T) {
 		t.Errorf("stats %+v, want exactly the refused outcome dropped", s)
 	}
 }
+
+// forgetfulStore records outcomes but not the endpoints' states, as a store
+// that has not yet seen another worker's pause: ClaimDue keeps handing out
+// the endpoint's deliveries, and only the engine knows it is paused.
+type forgetfulStore struct{ delivery.Store }
+
+func (s forgetfulStore) RecordAttempts(ctx context.Context, o []delivery.Outcome, _ []delivery.EndpointState) ([]error, error) {
+	return s.Store.RecordAttempts(ctx, o, nil)
+}
+
+// A claim whose endpoint the engine knows to be paused is not sent before
+// the pause ends: a short pause is waited out, a long one leaves the claim
+// unsent for its lease (and the stored pause) to hold back.
+func TestEngineHoldsClaimsOfAPausedEndpoint(t *testing.T) {
+	t.Parallel()
+	const url = "https://limited.example/h"
+	cases := []struct {
+		name  string
+		pause time.Duration
+	}{
+		{"short pause is waited out", 300 * time.Millisecond},
+		{"long pause leaves the claim unsent", time.Hour},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEngineEnv(t)
+			e.store = forgetfulStore{e.mem}
+			e.webhook(url)
+			var mu sync.Mutex
+			var at []time.Time // real arrival times of the sends
+			e.snd.setHandler(func(_ context.Context, _ string) delivery.Result {
+				mu.Lock()
+				defer mu.Unlock()
+				at = append(at, time.Now())
+				if len(at) == 1 {
+					return status(http.StatusTooManyRequests, tc.pause)
+				}
+				return ok200(context.Background(), url)
+			})
+			e.publish(url, 3)
+			eng := e.engine()
+			eng.Endpoint.InitialLimit, eng.Endpoint.MaxLimit = 1, 1 // one claim at a time
+			e.run(eng)
+			sends := func() int { mu.Lock(); defer mu.Unlock(); return len(at) }
+			if tc.pause < time.Second {
+				waitFor(t, "the held deliveries", func() bool { return e.successes(url) == 2 })
+				mu.Lock()
+				defer mu.Unlock()
+				if gap := at[1].Sub(at[0]); gap < tc.pause {
+					t.Errorf("the next send came %s after the 429, within its %s pause", gap, tc.pause)
+				}
+				return
+			}
+			waitFor(t, "a deferred claim", func() bool { return eng.Stats().Deferred > 0 })
+			time.Sleep(100 * time.Millisecond) // ten poll intervals
+			if n := sends(); n != 1 {
+				t.Errorf("%d sends during an hour's pause the store does not know of, want only the first", n)
+			}
+		})
+	}
+}
