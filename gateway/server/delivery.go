@@ -91,10 +91,10 @@ func buildDelivery(cfg *config.Config, logger *slog.Logger, clock gateway.Clock,
 		notifiers = append(notifiers, delivery.Coalesce(r))
 		e.Wakeups = append(e.Wakeups, r)
 	}
-	if n, ok := stores.Store.(delivery.Notifier); ok {
+	if n, ok := stores.Backend.(delivery.Notifier); ok {
 		notifiers = append(notifiers, delivery.Coalesce(n))
 	}
-	if w, ok := stores.Store.(delivery.Wakeups); ok {
+	if w, ok := stores.Backend.(delivery.Wakeups); ok {
 		e.Wakeups = append(e.Wakeups, w)
 	}
 	svc := &delivery.Service{Store: stores, Processor: e, Notifier: notifiers, Clock: clock, Logger: logger}

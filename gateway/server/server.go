@@ -93,6 +93,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 	app := &App{Config: cfg, Stores: stores, logger: logger}
+	// Every store call is observed when metrics or tracing are on: their
+	// setup fills obs before stores.observe looks at it.
+	obs := &storeObserver{}
+	stores.observe(obs)
 	box, err := openBox(cfg, logger)
 	if err != nil {
 		stores.Close()

@@ -29,10 +29,14 @@ type Store interface {
 // Stores is the opened persistence layer.
 type Stores struct {
 	Store
-	Kind  string
-	Pool  *pgxpool.Pool // set for the postgres store
-	Ping  func(ctx context.Context) error
-	Close func()
+	// Backend is the opened store itself, Store the same one observed
+	// (metrics, traces) once observe has run: the wiring asks Backend for
+	// the optional interfaces a backend may have (Wakeups, Notifier).
+	Backend Store
+	Kind    string
+	Pool    *pgxpool.Pool // set for the postgres store
+	Ping    func(ctx context.Context) error
+	Close   func()
 }
 
 // OpenStores opens the store the configuration selects.
@@ -53,17 +57,26 @@ func OpenStores(ctx context.Context, cfg *config.Config) (*Stores, error) {
 			return nil, fmt.Errorf("connect to postgres: %w", err)
 		}
 		s := postgres.New(pool)
-		return &Stores{Store: s, Kind: "postgres", Pool: pool, Ping: s.Ping, Close: pool.Close}, nil
+		return &Stores{Store: s, Backend: s, Kind: "postgres", Pool: pool, Ping: s.Ping, Close: pool.Close}, nil
 	case "supabase":
 		s, err := supabase.New(cfg.SupabaseURL, cfg.SupabaseServiceRoleKey, cfg.StoreTimeout)
 		if err != nil {
 			return nil, fmt.Errorf("SUPABASE_URL: %w", err)
 		}
-		return &Stores{Store: s, Kind: "supabase", Ping: s.Ping, Close: func() {}}, nil
+		return &Stores{Store: s, Backend: s, Kind: "supabase", Ping: s.Ping, Close: func() {}}, nil
 	default:
 		s := memory.New()
-		return &Stores{Store: s, Kind: "memory", Ping: func(context.Context) error { return nil }, Close: func() {}}, nil
+		return &Stores{Store: s, Backend: s, Kind: "memory", Ping: func(context.Context) error { return nil }, Close: func() {}}, nil
 	}
+}
+
+// observe routes every call through o, unless o observes nothing (then the
+// calls cost nothing extra).
+func (s *Stores) observe(o *storeObserver) {
+	if o.ended == nil && o.tracer == nil {
+		return
+	}
+	s.Store = observedStore{Store: s.Backend, o: o}
 }
 
 // devEncryptionKey is used only in development without SECRET_ENCRYPTION_KEY
