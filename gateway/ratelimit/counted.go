@@ -25,7 +25,9 @@ func (c *counter) count(d Decision, err error) (Decision, error) {
 	return d, err
 }
 
-func (c *counter) counts() Counts { return Counts{Allowed: c.allowed.Load(), Limited: c.limited.Load()} }
+func (c *counter) counts() Counts {
+	return Counts{Allowed: c.allowed.Load(), Limited: c.limited.Load()}
+}
 
 // Counted counts the decisions of a Limiter used on its own (the
 // in-process limits of an instance without Redis); Fallback counts its
