@@ -99,8 +99,16 @@ func New() *Metrics {
 // from and its Go version, as labels of a constant 1.
 func buildInfo() prometheus.Collector {
 	version := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		version = bi.Main.Version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		// A binary built from a checkout says "(devel)"; its commit says more.
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && version == "(devel)" && len(s.Value) >= 12 {
+				version = s.Value[:12]
+			}
+		}
 	}
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
