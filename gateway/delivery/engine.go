@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/signature"
@@ -130,6 +131,8 @@ type Engine struct {
 	// Logger receives one line per attempt and the engine's errors; nil
 	// discards them.
 	Logger *slog.Logger
+	// Tracer starts a span per attempt (trace.go); nil: no tracing.
+	Tracer trace.Tracer
 
 	initOnce sync.Once
 	wake     chan struct{} // Notify and the subscriptions, coalesced
@@ -377,6 +380,8 @@ func (e *Engine) waitOutPause(ctx context.Context, c Claim) bool {
 // payload and signature once, sends, and returns the outcome to record;
 // false when the secret does not open (logged).
 func (e *Engine) send(ctx context.Context, c *Claim) (Outcome, Result, bool) {
+	ctx, span := e.startAttempt(ctx, c)
+	defer span.End()
 	d := c.Delivery
 	now := e.now()
 	secrets, err := e.secrets(c, now)
@@ -393,6 +398,7 @@ func (e *Engine) send(ctx context.Context, c *Claim) (Outcome, Result, bool) {
 	// ends: a graceful stop waits for it and records it.
 	res := e.Sender.Send(context.WithoutCancel(ctx), c.Target.URL, header, body)
 	o := e.outcome(c, res, now, e.now())
+	e.endAttempt(span, o)
 	e.stats.countResult(res, o)
 	return o, res, true
 }

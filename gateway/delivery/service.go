@@ -30,8 +30,11 @@ type Service struct {
 	// Notifier wakes the engines after a publish or a retry; nil for
 	// none (the engines poll, or the store notifies by itself).
 	Notifier Notifier
-	Clock    gateway.Clock
-	Logger   *slog.Logger
+	// Traces stores the publishing request's trace context with each new
+	// event (tracing on); nil stores none.
+	Traces TraceStore
+	Clock  gateway.Clock
+	Logger *slog.Logger
 }
 
 // Published is the result of Publish.
@@ -63,6 +66,9 @@ func (s *Service) Publish(ctx context.Context, workspaceID, id, typ string, data
 	deliveries, created, err := s.Store.PublishEvent(ctx, ev)
 	if err != nil {
 		return nil, gateway.Unavailable(fmt.Errorf("publish event: %w", err))
+	}
+	if created {
+		s.saveTrace(ctx, ev)
 	}
 	if created && len(deliveries) > 0 {
 		s.notify(ctx)
