@@ -37,6 +37,7 @@ import (
 	"github.com/leadlex/api-gateway/routes/portal"
 	webhooksroute "github.com/leadlex/api-gateway/routes/webhooks"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // App is an assembled gateway.
@@ -70,6 +71,9 @@ type Options struct {
 	// or a lookup that would have left the allowed addresses; in-process
 	// tests fail on it.
 	OnGuardViolation func(address string)
+	// TracerProvider turns tracing on with this provider (tests); nil
+	// means the global one when the configuration turns tracing on.
+	TracerProvider trace.TracerProvider
 }
 
 func (o Options) logOutput() io.Writer {
@@ -96,6 +100,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	// Every store call is observed when metrics or tracing are on: their
 	// setup fills obs before stores.observe looks at it.
 	obs := &storeObserver{}
+	tracer := tracerFor(cfg, opts)
+	obs.tracer = storeTracer(tracer)
 	stores.observe(obs)
 	box, err := openBox(cfg, logger)
 	if err != nil {
@@ -119,6 +125,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		limiter = &ratelimit.Fallback{Primary: shared, Secondary: local, Cooldown: time.Second, Logger: logger}
 		idem = idempotency.NewRedis(app.Redis, cfg.RedisKeyPrefix+"idem:")
 	}
+	if tracer != nil {
+		limiter = ratelimit.Traced(limiter, tracer)
+	}
 	app.Limiter = limiter
 
 	app.Keys = apikeys.NewService(stores, clock, plan.Names(), cfg.KeyCacheTTL)
@@ -134,6 +143,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 	app.Engine = engine
+	traceDeliveries(tracer, stores, deliveries, engine)
 	resolver := opts.Resolver
 	if r := g.resolver(cfg); r != nil && resolver == nil {
 		resolver = r
@@ -171,9 +181,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = handleError
 	e.IPExtractor = ipExtractor(cfg)
+	e.Use(middleware.RequestID())
+	var logOpts []middleware.AccessLogOption
+	if tracer != nil {
+		e.Use(middleware.Tracing(tracer, cfg.Tracing.TrustParent))
+		logOpts = append(logOpts, middleware.WithTraces())
+	}
 	e.Use(
-		middleware.RequestID(),
-		middleware.AccessLog(opts.logOutput(), cfg.LogLevel),
+		middleware.AccessLog(opts.logOutput(), cfg.LogLevel, logOpts...),
 		middleware.Recover(logger),
 		middleware.HeaderLimit(headerLimit),
 		middleware.BodyLimit(cfg.MaxBodyBytes),
