@@ -104,7 +104,7 @@ func TestEngineAttemptSpan(t *testing.T) {
 				t.Errorf("status %v", s.Status)
 			}
 			for _, kv := range s.Attributes {
-				if v := kv.Value.Emit(); strings.Contains(v, "secret-token") {
+				if v := kv.Value.String(); strings.Contains(v, "secret-token") {
 					t.Errorf("attribute %s holds the URL: %q", kv.Key, v)
 				}
 			}

@@ -59,7 +59,7 @@ func TestTracedNamesTheBackend(t *testing.T) {
 			got := map[attribute.Key]attribute.Value{}
 			for _, kv := range s.Attributes {
 				got[kv.Key] = kv.Value
-				if kv.Value.Emit() == "203.0.113.7" || kv.Value.Emit() == "ip:203.0.113.7" {
+				if kv.Value.String() == "203.0.113.7" || kv.Value.String() == "ip:203.0.113.7" {
 					t.Errorf("attribute %s holds the client address", kv.Key)
 				}
 			}
