@@ -2,7 +2,9 @@ package middleware_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -152,6 +154,34 @@ func TestTracingIncomingParent(t *testing.T) {
 			}
 			if s.Parent.IsValid() || len(s.Links) != 1 || s.Links[0].SpanContext.SpanID().String() != "00f067aa0ba902b7" {
 				t.Errorf("untrusted: parent %v links %v, want a root linked to the caller", s.Parent, s.Links)
+			}
+		})
+	}
+}
+
+// BenchmarkRequestPipeline compares a request through RequestID and
+// AccessLog with tracing off (no tracer, no span lookup: the production
+// default) and on (Tracing and AccessLog WithTraces, spans recorded and
+// dropped by an always-on sampler without an exporter).
+func BenchmarkRequestPipeline(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "on"}[on], func(b *testing.B) {
+			e := echo.New()
+			mws := []echo.MiddlewareFunc{middleware.RequestID()}
+			var opts []middleware.AccessLogOption
+			if on {
+				tp := sdktrace.NewTracerProvider()
+				b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+				mws = append(mws, middleware.Tracing(tp.Tracer("bench"), false))
+				opts = append(opts, middleware.WithTraces())
+			}
+			mws = append(mws, middleware.AccessLog(io.Discard, slog.LevelInfo, opts...))
+			e.Use(mws...)
+			e.GET("/v1/webhooks/:id", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+			req := httptest.NewRequest("GET", "/v1/webhooks/x", nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				e.ServeHTTP(httptest.NewRecorder(), req)
 			}
 		})
 	}
