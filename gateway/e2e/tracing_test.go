@@ -88,6 +88,13 @@ func (c *collector) find(name string) []exported {
 	return out
 }
 
+// count is the number of spans received so far.
+func (c *collector) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.spans)
+}
+
 func (c *collector) exports() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -150,7 +157,7 @@ func TestTracingLinksPublishToDelivery(t *testing.T) {
 		}
 	}
 	if publish == nil {
-		t.Fatalf("no span %q with request.id %s among %d exported", route, requestID, len(col.spans))
+		t.Fatalf("no span %q with request.id %s among %d exported", route, requestID, col.count())
 	}
 	if publish.GetKind() != tracepb.Span_SPAN_KIND_SERVER {
 		t.Errorf("request span kind = %v, want server", publish.GetKind())
