@@ -82,6 +82,7 @@ type Config struct {
 	DevSinkAddr string // DEV_SINK_ADDR: loopback host:port of the sink
 
 	Delivery Delivery
+	Tracing  Tracing
 }
 
 // Delivery configures event delivery.
@@ -217,6 +218,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.TrustedProxies = p.prefixes("TRUSTED_PROXIES")
 	c.MetricsAddr = p.listenAddr("METRICS_ADDR")
 	c.PublicBaseURL = publicBaseURL(&p, getenv("PUBLIC_BASE_URL"), c.Env == EnvProduction)
+	c.Tracing = p.tracing()
 	c.validate(&p)
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
@@ -456,4 +458,89 @@ func (p *parser) level(name string, def slog.Level) slog.Level {
 		return def
 	}
 	return l
+}
+
+// --- Tracing (issue 11): OpenTelemetry traces over OTLP/HTTP. ---
+//
+// The variables are OpenTelemetry's own, so that an operator's usual
+// settings work: tracing is on when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+// OTEL_EXPORTER_OTLP_ENDPOINT is set (and OTEL_SDK_DISABLED is not true).
+// The exporter reads the endpoint, OTEL_EXPORTER_OTLP_HEADERS and the rest
+// itself, and the batch processor its OTEL_BSP_* settings; what is parsed
+// here is validated here, so that a typo fails the start instead of
+// silently sampling everything or nothing.
+
+// Samplers, as OTEL_TRACES_SAMPLER names them (the ones the SDK provides).
+const (
+	SamplerAlwaysOn            = "always_on"
+	SamplerAlwaysOff           = "always_off"
+	SamplerRatio               = "traceidratio"
+	SamplerParentAlwaysOn      = "parentbased_always_on"
+	SamplerParentAlwaysOff     = "parentbased_always_off"
+	SamplerParentRatio         = "parentbased_traceidratio"
+	defaultTracingServiceName  = "leadlex-gateway"
+	defaultTracingExportMillis = 10_000
+)
+
+// Tracing configures OpenTelemetry tracing. With Enabled false nothing is
+// built: no exporter, no provider, no middleware, no span on any path.
+type Tracing struct {
+	// Enabled is true when an OTLP endpoint is configured.
+	Enabled bool
+	// ServiceName is the resource's service.name (OTEL_SERVICE_NAME).
+	ServiceName string
+	// Sampler is one of the Sampler* names (OTEL_TRACES_SAMPLER, default
+	// parentbased_always_on); SamplerArg is the ratio of the ratio
+	// samplers (OTEL_TRACES_SAMPLER_ARG, 0 to 1, default 1).
+	Sampler    string
+	SamplerArg float64
+	// ExportTimeout bounds one export to the collector, retries included
+	// (OTEL_EXPORTER_OTLP_TRACES_TIMEOUT or OTEL_EXPORTER_OTLP_TIMEOUT, in
+	// milliseconds as the specification has it; default 10 s).
+	ExportTimeout time.Duration
+	// TrustParent (TRACE_TRUST_PARENT, default false) makes an incoming
+	// W3C traceparent the parent of the request's span. Off, a request
+	// always starts a new trace (sampled by Sampler) and only links to the
+	// caller's context: a client on the internet could otherwise choose
+	// trace ids and force sampling on. Turn it on behind a proxy that sets
+	// traceparent itself and strips the clients'.
+	TrustParent bool
+}
+
+// tracing reads the Tracing block.
+func (p *parser) tracing() Tracing {
+	t := Tracing{
+		Enabled:     p.str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") != "" || p.str("OTEL_EXPORTER_OTLP_ENDPOINT", "") != "",
+		ServiceName: p.str("OTEL_SERVICE_NAME", defaultTracingServiceName),
+		Sampler: p.oneOf("OTEL_TRACES_SAMPLER", SamplerParentAlwaysOn, SamplerAlwaysOn, SamplerAlwaysOff, SamplerRatio,
+			SamplerParentAlwaysOn, SamplerParentAlwaysOff, SamplerParentRatio),
+		SamplerArg:  1,
+		TrustParent: p.boolean("TRACE_TRUST_PARENT", false),
+	}
+	if p.boolean("OTEL_SDK_DISABLED", false) {
+		t.Enabled = false
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		if v := p.str(name, ""); v != "" {
+			if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+				p.errf("%s: must be an http(s) URL such as http://127.0.0.1:4318", name)
+			}
+		}
+	}
+	if v := p.str("OTEL_TRACES_SAMPLER_ARG", ""); v != "" && (t.Sampler == SamplerRatio || t.Sampler == SamplerParentRatio) {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r < 0 || r > 1 {
+			p.errf("OTEL_TRACES_SAMPLER_ARG: must be a ratio from 0 to 1, got %q", v)
+		} else {
+			t.SamplerArg = r
+		}
+	}
+	ms := defaultTracingExportMillis
+	if p.str("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "") != "" {
+		ms = p.intRange("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", ms, 1, 300_000)
+	} else {
+		ms = p.intRange("OTEL_EXPORTER_OTLP_TIMEOUT", ms, 1, 300_000)
+	}
+	t.ExportTimeout = time.Duration(ms) * time.Millisecond
+	return t
 }

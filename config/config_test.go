@@ -124,3 +124,60 @@ func TestProductionAcceptsSafeSettings(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 }
+
+// TestLoadTracing covers the tracing block: on only with an OTLP endpoint
+// (and not with OTEL_SDK_DISABLED), the defaults, and every parsed value
+// validated with the variable named.
+func TestLoadTracing(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    Tracing
+		wantErr string
+	}{
+		{name: "off without an endpoint", env: map[string]string{"OTEL_SERVICE_NAME": "x"},
+			want: Tracing{ServiceName: "x", Sampler: SamplerParentAlwaysOn, SamplerArg: 1, ExportTimeout: 10 * time.Second}},
+		{name: "on with the base endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"},
+			want: Tracing{Enabled: true, ServiceName: "leadlex-gateway", Sampler: SamplerParentAlwaysOn, SamplerArg: 1, ExportTimeout: 10 * time.Second}},
+		{name: "on with the traces endpoint, every setting", env: map[string]string{
+			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://collector.internal:4318/v1/traces",
+			"OTEL_SERVICE_NAME":                  "edge",
+			"OTEL_TRACES_SAMPLER":                "parentbased_traceidratio",
+			"OTEL_TRACES_SAMPLER_ARG":            "0.25",
+			"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT":  "2500",
+			"OTEL_EXPORTER_OTLP_TIMEOUT":         "9000",
+			"TRACE_TRUST_PARENT":                 "true",
+		}, want: Tracing{Enabled: true, ServiceName: "edge", Sampler: SamplerParentRatio, SamplerArg: 0.25, ExportTimeout: 2500 * time.Millisecond, TrustParent: true}},
+		{name: "the general timeout", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_TIMEOUT": "500"},
+			want: Tracing{Enabled: true, ServiceName: "leadlex-gateway", Sampler: SamplerParentAlwaysOn, SamplerArg: 1, ExportTimeout: 500 * time.Millisecond}},
+		{name: "sampler argument ignored by a sampler without a ratio", env: map[string]string{"OTEL_TRACES_SAMPLER": "always_off", "OTEL_TRACES_SAMPLER_ARG": "oops"},
+			want: Tracing{ServiceName: "leadlex-gateway", Sampler: SamplerAlwaysOff, SamplerArg: 1, ExportTimeout: 10 * time.Second}},
+		{name: "disabled by OTEL_SDK_DISABLED", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_SDK_DISABLED": "true"},
+			want: Tracing{ServiceName: "leadlex-gateway", Sampler: SamplerParentAlwaysOn, SamplerArg: 1, ExportTimeout: 10 * time.Second}},
+		{name: "endpoint not a URL", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "127.0.0.1:4318"}, wantErr: "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{name: "traces endpoint of another scheme", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "grpc://127.0.0.1:4317"}, wantErr: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
+		{name: "unknown sampler", env: map[string]string{"OTEL_TRACES_SAMPLER": "jaeger_remote"}, wantErr: "OTEL_TRACES_SAMPLER"},
+		{name: "ratio above one", env: map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.5"}, wantErr: "OTEL_TRACES_SAMPLER_ARG"},
+		{name: "ratio not a number", env: map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "half"}, wantErr: "OTEL_TRACES_SAMPLER_ARG"},
+		{name: "timeout not in milliseconds", env: map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "10s"}, wantErr: "OTEL_EXPORTER_OTLP_TIMEOUT"},
+		{name: "trust flag not a boolean", env: map[string]string{"TRACE_TRUST_PARENT": "maybe"}, wantErr: "TRACE_TRUST_PARENT"},
+		{name: "SDK flag not a boolean", env: map[string]string{"OTEL_SDK_DISABLED": "yes please"}, wantErr: "OTEL_SDK_DISABLED"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(env(tc.env))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Load error = %v, want one naming %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if c.Tracing != tc.want {
+				t.Errorf("Tracing = %+v, want %+v", c.Tracing, tc.want)
+			}
+		})
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/routes"
 )
@@ -23,8 +25,16 @@ import (
 //
 // It encodes the line itself rather than through slog: on the hot path this
 // is the largest cost after the Redis round trip, and the fields are fixed.
-func AccessLog(out io.Writer, level slog.Leveler) echo.MiddlewareFunc {
+//
+// With WithTraces (tracing on) the line also gets trace_id while the
+// request's span is recording, and a failed request's span gets the error
+// code (AttrErrorType); without it no span is looked up at all.
+func AccessLog(out io.Writer, level slog.Leveler, opts ...AccessLogOption) echo.MiddlewareFunc {
 	w := &lineWriter{out: out}
+	var o accessLogOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -32,6 +42,13 @@ func AccessLog(out io.Writer, level slog.Leveler) echo.MiddlewareFunc {
 			if err != nil {
 				// Render now, so that the status logged is the one sent.
 				c.Error(err)
+			}
+			var span trace.Span
+			if o.traces {
+				span = trace.SpanFromContext(c.Request().Context())
+				if err != nil && span.IsRecording() {
+					span.SetAttributes(AttrErrorType.String(string(routes.ErrorOf(err).Code)))
+				}
 			}
 			res := c.Response()
 			lvl := slog.LevelInfo
@@ -50,6 +67,9 @@ func AccessLog(out io.Writer, level slog.Leveler) echo.MiddlewareFunc {
 			line = append(line, lvl.String()...)
 			line = append(line, `","msg":"request"`...)
 			line = field(line, "request_id", RequestIDOf(c))
+			if span != nil && span.IsRecording() {
+				line = field(line, "trace_id", span.SpanContext().TraceID().String())
+			}
 			line = field(line, "method", req.Method)
 			line = field(line, "path", req.URL.Path)
 			line = append(line, `,"status":`...)
@@ -78,6 +98,14 @@ func AccessLog(out io.Writer, level slog.Leveler) echo.MiddlewareFunc {
 		}
 	}
 }
+
+// AccessLogOption adjusts AccessLog.
+type AccessLogOption func(*accessLogOptions)
+
+type accessLogOptions struct{ traces bool }
+
+// WithTraces links the log to the traces: mount it with Tracing.
+func WithTraces() AccessLogOption { return func(o *accessLogOptions) { o.traces = true } }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 

@@ -27,6 +27,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/migrate"
 	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/gateway/server"
+	"github.com/leadlex/api-gateway/gateway/tracing"
 )
 
 const usage = `Usage: gateway [command]
@@ -90,6 +91,11 @@ func Run(args []string, stdout, stderr io.Writer) int {
 type usageError struct{ error }
 
 func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, stderr io.Writer) error {
+	flush, err := tracing.Setup(ctx, cfg.Tracing, tracing.RoleServe, logger)
+	if err != nil {
+		return err
+	}
+	defer flushTraces(flush, logger)
 	app, err := server.New(ctx, cfg, logger, server.Options{})
 	if err != nil {
 		return err
@@ -141,6 +147,11 @@ func work(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	if cfg.DevSink {
 		return usageError{errors.New("DEV_SINK: the development sink runs inside `serve`, whose own worker delivers to it")}
 	}
+	flush, err := tracing.Setup(ctx, cfg.Tracing, tracing.RoleWorker, logger)
+	if err != nil {
+		return err
+	}
+	defer flushTraces(flush, logger)
 	app, err := server.New(ctx, cfg, logger, server.Options{})
 	if err != nil {
 		return err
@@ -175,6 +186,14 @@ func startMetrics(app *server.App, cfg *config.Config, logger *slog.Logger) (sto
 		}
 	}()
 	return func() { cancel(); <-done }, nil
+}
+
+// flushTraces sends the spans still queued at exit, after everything else
+// has stopped (tracing.ShutdownTimeout bounds it); a failure is logged.
+func flushTraces(flush tracing.Shutdown, logger *slog.Logger) {
+	if err := flush(); err != nil {
+		logger.Warn("tracing: spans lost at exit", "error", err.Error())
+	}
 }
 
 // printDevelopmentKey issues a key with every permission for `make run`, so

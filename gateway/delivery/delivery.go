@@ -87,6 +87,9 @@ type Claim struct {
 	// Endpoint is the webhook's stored endpoint state (ClaimDue only; a
 	// zero Limit means none is stored yet).
 	Endpoint EndpointState
+	// Trace is the W3C traceparent of the request that published the
+	// event, when tracing is on and one was stored (see LinkTraces).
+	Trace string
 }
 
 // Target is what a worker needs to send a claimed delivery: the webhook's URL

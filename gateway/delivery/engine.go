@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/leadlex/api-gateway/gateway"
 	"github.com/leadlex/api-gateway/gateway/signature"
@@ -132,6 +133,8 @@ type Engine struct {
 	Logger *slog.Logger
 	// Observer, when set, is told of every attempt (metrics).
 	Observer AttemptObserver
+	// Tracer starts a span per attempt (trace.go); nil: no tracing.
+	Tracer trace.Tracer
 
 	initOnce sync.Once
 	wake     chan struct{} // Notify and the subscriptions, coalesced
@@ -379,6 +382,8 @@ func (e *Engine) waitOutPause(ctx context.Context, c Claim) bool {
 // payload and signature once, sends, and returns the outcome to record;
 // false when the secret does not open (logged).
 func (e *Engine) send(ctx context.Context, c *Claim) (Outcome, Result, bool) {
+	ctx, span := e.startAttempt(ctx, c)
+	defer span.End()
 	d := c.Delivery
 	now := e.now()
 	secrets, err := e.secrets(c, now)
@@ -400,6 +405,7 @@ func (e *Engine) send(ctx context.Context, c *Claim) (Outcome, Result, bool) {
 	if e.Observer != nil {
 		e.Observer.ObserveAttempt(outcome, res.Duration)
 	}
+	e.endAttempt(span, o)
 	return o, res, true
 }
 

@@ -31,8 +31,11 @@ type Service struct {
 	// Notifier wakes the engines after a publish or a retry; nil for
 	// none (the engines poll, or the store notifies by itself).
 	Notifier Notifier
-	Clock    gateway.Clock
-	Logger   *slog.Logger
+	// Traces stores the publishing request's trace context with each new
+	// event (tracing on); nil stores none.
+	Traces TraceStore
+	Clock  gateway.Clock
+	Logger *slog.Logger
 
 	published, created atomic.Int64
 }
@@ -79,6 +82,7 @@ func (s *Service) Publish(ctx context.Context, workspaceID, id, typ string, data
 	if created {
 		s.published.Add(1)
 		s.created.Add(int64(len(deliveries)))
+		s.saveTrace(ctx, ev)
 	}
 	if created && len(deliveries) > 0 {
 		s.notify(ctx)

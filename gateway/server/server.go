@@ -39,6 +39,7 @@ import (
 	"github.com/leadlex/api-gateway/routes/portal"
 	webhooksroute "github.com/leadlex/api-gateway/routes/webhooks"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // App is an assembled gateway.
@@ -76,6 +77,9 @@ type Options struct {
 	// or a lookup that would have left the allowed addresses; in-process
 	// tests fail on it.
 	OnGuardViolation func(address string)
+	// TracerProvider turns tracing on with this provider (tests); nil
+	// means the global one when the configuration turns tracing on.
+	TracerProvider trace.TracerProvider
 }
 
 func (o Options) logOutput() io.Writer {
@@ -106,6 +110,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		app.Metrics = metrics.New()
 		obs.ended = app.Metrics.StoreCall
 	}
+	tracer := tracerFor(cfg, opts)
+	obs.tracer = storeTracer(tracer)
 	stores.observe(obs)
 	box, err := openBox(cfg, logger)
 	if err != nil {
@@ -132,6 +138,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		limiter = fallback
 		idem = idempotency.NewRedis(app.Redis, cfg.RedisKeyPrefix+"idem:")
 	}
+	if tracer != nil {
+		limiter = ratelimit.Traced(limiter, tracer)
+	}
 	app.Limiter = limiter
 
 	app.Keys = apikeys.NewService(stores, clock, plan.Names(), cfg.KeyCacheTTL)
@@ -155,6 +164,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		m.WatchLimiter(limiterState(counted, fallback))
 		m.WatchHealth(app.health)
 	}
+	traceDeliveries(tracer, stores, deliveries, engine)
 	resolver := opts.Resolver
 	if r := g.resolver(cfg); r != nil && resolver == nil {
 		resolver = r
@@ -192,14 +202,17 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = handleError
 	e.IPExtractor = ipExtractor(cfg)
-	e.Use(
-		middleware.RequestID(),
-	)
+	e.Use(middleware.RequestID())
+	var logOpts []middleware.AccessLogOption
+	if tracer != nil {
+		e.Use(middleware.Tracing(tracer, cfg.Tracing.TrustParent))
+		logOpts = append(logOpts, middleware.WithTraces())
+	}
 	if app.Metrics != nil {
 		e.Use(middleware.Metrics(app.Metrics, cfg.BasePath))
 	}
 	e.Use(
-		middleware.AccessLog(opts.logOutput(), cfg.LogLevel),
+		middleware.AccessLog(opts.logOutput(), cfg.LogLevel, logOpts...),
 		middleware.Recover(logger),
 		middleware.HeaderLimit(headerLimit),
 		middleware.BodyLimit(cfg.MaxBodyBytes),

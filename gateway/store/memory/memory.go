@@ -60,6 +60,9 @@ type Store struct {
 	keyByHash map[string]string
 	// delivery holds events, deliveries and attempts (delivery.go).
 	delivery deliveryState
+	// traces is the event_traces table (traces.go); events are never
+	// deleted here, so neither are its rows.
+	traces map[eventKey]string
 }
 
 // New returns an empty store.

@@ -76,7 +76,7 @@ func RunDelivery(t *testing.T, newStore func(t *testing.T) DeliveryStore) {
 		{"RetryUnknownDelivery", testRetryUnknownDelivery},
 		{"ReturnsCopies", testDeliveryReturnsCopies},
 		{"GetDelivery", testGetDelivery},
-	}, engineCases...))
+	}, append(engineCases, traceCases...)...))
 }
 
 // lease is the lease most claims take.
