@@ -81,17 +81,35 @@ type Prometheus struct {
 	out bytes.Buffer
 }
 
-// Start writes a configuration that scrapes targets every ScrapeInterval,
-// starts BinaryPath on a free 127.0.0.1 port with its storage under
-// tb.TempDir(), and returns once Prometheus answers /-/ready. A missing
-// binary, a target off loopback or a failed start fails the test (never
-// skips it). Cleanup stops the server.
+// Config is what StartConfig's Prometheus scrapes and evaluates.
+type Config struct {
+	// Targets are scraped every ScrapeInterval.
+	Targets []Target
+	// RuleFiles are Prometheus rule files (recording and alerting rules),
+	// evaluated every ScrapeInterval: a test can then query what a rule
+	// records, and ALERTS, against the metrics the real processes expose.
+	RuleFiles []string
+}
+
+// Start is StartConfig with targets and no rules.
 func Start(tb testing.TB, targets ...Target) *Prometheus {
+	tb.Helper()
+	return StartConfig(tb, Config{Targets: targets})
+}
+
+// StartConfig writes a configuration that scrapes c.Targets and evaluates
+// c.RuleFiles every ScrapeInterval, starts BinaryPath on a free 127.0.0.1
+// port with its storage under tb.TempDir(), and returns once Prometheus
+// answers /-/ready (it has loaded the configuration and the rules by then).
+// A missing binary, a target off loopback, a rule file that does not load
+// or a failed start fails the test (never skips it). Cleanup stops the
+// server.
+func StartConfig(tb testing.TB, c Config) *Prometheus {
 	tb.Helper()
 	if _, err := os.Stat(BinaryPath); err != nil {
 		tb.Fatalf("testprometheus: %v (install Debian's prometheus package: `.ci/services.sh install prometheus`; make test does)", err)
 	}
-	cfg, err := config(targets)
+	cfg, err := config(c)
 	if err != nil {
 		tb.Fatalf("testprometheus: %v", err)
 	}
@@ -400,6 +418,7 @@ func (p *Prometheus) stop() {
 type (
 	configFile struct {
 		Global        globalConfig   `json:"global"`
+		RuleFiles     []string       `json:"rule_files,omitempty"`
 		ScrapeConfigs []scrapeConfig `json:"scrape_configs"`
 	}
 	globalConfig struct {
@@ -418,16 +437,28 @@ type (
 	}
 )
 
-// config is the configuration file for targets: one scrape job per Job and
-// metrics path, in the order the targets first name them.
-func config(targets []Target) ([]byte, error) {
+// config is the configuration file for c: one scrape job per Job and
+// metrics path, in the order the targets first name them, and the rule
+// files by absolute path (Prometheus resolves relative ones against the
+// configuration's directory, a temporary one).
+func config(c Config) ([]byte, error) {
 	interval := ScrapeInterval.String()
 	cfg := configFile{
 		Global:        globalConfig{ScrapeInterval: interval, ScrapeTimeout: interval, EvaluationInterval: interval},
 		ScrapeConfigs: []scrapeConfig{},
 	}
+	for _, f := range c.RuleFiles {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("rule file: %w", err)
+		}
+		cfg.RuleFiles = append(cfg.RuleFiles, abs)
+	}
 	jobs := map[string]int{}
-	for _, t := range targets {
+	for _, t := range c.Targets {
 		if t.Job == "" {
 			return nil, fmt.Errorf("target %q has no job", t.Addr)
 		}

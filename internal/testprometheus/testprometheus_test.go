@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -123,7 +125,7 @@ func TestTargetsMustBeLoopback(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := config(tc.targets)
+			cfg, err := config(Config{Targets: tc.targets})
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("config: %v", err)
@@ -137,5 +139,66 @@ func TestTargetsMustBeLoopback(t *testing.T) {
 				t.Fatalf("config: %v, want an error containing %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// fixtureRules records a sum of the fixture's gauge and alerts, at once,
+// when the kitchen is warmer than 20 degrees.
+const fixtureRules = `groups:
+  - name: fixture
+    rules:
+      - record: job:fixture_temperature:sum
+        expr: sum by (job) (fixture_temperature)
+      - alert: FixtureKitchenWarm
+        expr: fixture_temperature{room="kitchen"} > 20
+        labels:
+          severity: info
+`
+
+// TestStartConfigEvaluatesRules starts Prometheus with a rule file and
+// checks that what a recording rule records and the alert a rule fires are
+// queryable.
+func TestStartConfigEvaluatesRules(t *testing.T) {
+	srv := serveFixture(t)
+	rules := filepath.Join(t.TempDir(), "rules.yml")
+	if err := os.WriteFile(rules, []byte(fixtureRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := StartConfig(t, Config{
+		Targets:   []Target{{Job: "fixture", Addr: strings.TrimPrefix(srv.URL, "http://")}},
+		RuleFiles: []string{rules},
+	})
+	got := p.EventuallyValue(t, `job:fixture_temperature:sum`, 33.5)
+	if got.Metric["job"] != "fixture" {
+		t.Errorf("recorded series %s, want job=fixture", got)
+	}
+	alert := p.EventuallyValue(t, `ALERTS{alertname="FixtureKitchenWarm",alertstate="firing"}`, 1)
+	if alert.Metric["room"] != "kitchen" || alert.Metric["severity"] != "info" {
+		t.Errorf("alert %s, want room=kitchen and severity=info", alert)
+	}
+	if r := p.Query(t, `ALERTS{room="cellar"}`); len(r.Samples) != 0 {
+		t.Errorf("the cellar (12 degrees) alerts: %s", r)
+	}
+}
+
+// TestConfigRuleFiles checks that rule files are named by absolute path
+// and that a missing one is refused before Prometheus starts.
+func TestConfigRuleFiles(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yml")
+	if err := os.WriteFile(rules, []byte(fixtureRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	cfg, err := config(Config{RuleFiles: []string{"rules.yml"}})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	abs, _ := filepath.Abs(rules)
+	if !strings.Contains(string(cfg), fmt.Sprintf("%q", abs)) {
+		t.Errorf("config does not name %s by its absolute path:\n%s", abs, cfg)
+	}
+	if _, err := config(Config{RuleFiles: []string{"missing.yml"}}); err == nil {
+		t.Error("config with a missing rule file: no error")
 	}
 }
