@@ -40,6 +40,11 @@ type Config struct {
 	// e.g. https://data.leadlex.com); empty means the request's own.
 	PublicBaseURL string
 	LogLevel      slog.Level
+	// MetricsAddr is where /metrics listens (METRICS_ADDR, host:port such as
+	// 127.0.0.1:9464 or :9464); empty turns metrics off. It is a listener of
+	// its own so that the edge proxy, which forwards only PORT, never
+	// exposes it.
+	MetricsAddr string
 
 	DatabaseURL            string // DATABASE_URL: selects the postgres store
 	SupabaseURL            string // SUPABASE_URL
@@ -210,6 +215,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	}
 	c.TrustedProxies = p.prefixes("TRUSTED_PROXIES")
+	c.MetricsAddr = p.listenAddr("METRICS_ADDR")
 	c.PublicBaseURL = publicBaseURL(&p, getenv("PUBLIC_BASE_URL"), c.Env == EnvProduction)
 	c.validate(&p)
 	if len(p.errs) > 0 {
@@ -364,6 +370,20 @@ func parsePlan(v string) (Plan, error) {
 type parser struct {
 	getenv func(string) string
 	errs   []error
+}
+
+// listenAddr reads an optional host:port to listen on.
+func (p *parser) listenAddr(name string) string {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(v)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		p.errf("%s: must be host:port or :port, such as 127.0.0.1:9464 (got %q)", name, v)
+		return ""
+	}
+	return v
 }
 
 func (p *parser) errf(format string, args ...any) {

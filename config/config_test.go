@@ -21,6 +21,9 @@ func TestLoadDefaults(t *testing.T) {
 	if c.StoreKind() != "memory" {
 		t.Errorf("StoreKind = %q, want memory", c.StoreKind())
 	}
+	if c.MetricsAddr != "" {
+		t.Errorf("MetricsAddr = %q, want metrics off by default", c.MetricsAddr)
+	}
 	if c.Plans["starter"] != (Plan{PerMinute: 10, PerDay: 100}) || c.Plans["org"] != (Plan{PerMinute: 200, PerDay: 10000}) {
 		t.Errorf("plans = %+v", c.Plans)
 	}
@@ -43,6 +46,7 @@ func TestLoadParsesValues(t *testing.T) {
 		"TRUSTED_PROXIES":       "10.0.0.0/8, 192.168.1.7",
 		"RATE_LIMIT_STARTER":    "3/7",
 		"LOG_LEVEL":             "debug",
+		"METRICS_ADDR":          "127.0.0.1:9464",
 	}))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -59,6 +63,9 @@ func TestLoadParsesValues(t *testing.T) {
 	if c.Plans["starter"] != (Plan{PerMinute: 3, PerDay: 7}) || c.Plans["pro"] != (Plan{PerMinute: 50, PerDay: 1000}) {
 		t.Errorf("plans = %+v", c.Plans)
 	}
+	if c.MetricsAddr != "127.0.0.1:9464" {
+		t.Errorf("MetricsAddr = %q", c.MetricsAddr)
+	}
 }
 
 func TestLoadErrorsNameTheVariable(t *testing.T) {
@@ -72,6 +79,9 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad env", map[string]string{"GATEWAY_ENV": "staging"}, []string{"GATEWAY_ENV"}},
 		{"short key", map[string]string{"SECRET_ENCRYPTION_KEY": "c2hvcnQ="}, []string{"SECRET_ENCRYPTION_KEY"}},
 		{"bad proxy", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, []string{"TRUSTED_PROXIES"}},
+		{"metrics address without port", map[string]string{"METRICS_ADDR": "127.0.0.1"}, []string{"METRICS_ADDR"}},
+		{"metrics port out of range", map[string]string{"METRICS_ADDR": ":99999"}, []string{"METRICS_ADDR"}},
+		{"metrics port not a number", map[string]string{"METRICS_ADDR": ":metrics"}, []string{"METRICS_ADDR"}},
 		{"bad plan", map[string]string{"RATE_LIMIT_PRO": "fast"}, []string{"RATE_LIMIT_PRO"}},
 		{"bad redis", map[string]string{"REDIS_URL": "127.0.0.1:6379"}, []string{"REDIS_URL"}},
 		{"bad database", map[string]string{"DATABASE_URL": "mysql://x"}, []string{"DATABASE_URL"}},

@@ -109,7 +109,7 @@ func (a *Auth) Middleware() echo.MiddlewareFunc {
 				ip := c.RealIP()
 				if b, ok := a.isBlocked(ip); ok {
 					if !a.mayVerify(ip, token) {
-						return RateLimited(c, b)
+						return ipLimited(c, b)
 					}
 					blocked = &b
 				}
@@ -127,7 +127,7 @@ func (a *Auth) Middleware() echo.MiddlewareFunc {
 				case !errors.As(err, &ae):
 					return gateway.Unavailable(err)
 				case blocked != nil:
-					return RateLimited(c, *blocked)
+					return ipLimited(c, *blocked)
 				}
 				return a.fail(c, ae)
 			}
@@ -148,7 +148,7 @@ func (a *Auth) fail(c echo.Context, reason *apikeys.AuthError) error {
 	}
 	if !d.Allowed {
 		a.block(ip, now, d)
-		return RateLimited(c, d)
+		return ipLimited(c, d)
 	}
 	return invalidKey(c, reason)
 }
@@ -254,7 +254,15 @@ func bearer(h string) (string, bool) {
 // rfc9110Space is the whitespace HTTP knows: SP and HTAB.
 const rfc9110Space = " \t"
 
+// ipLimited refuses a request from an address over its budget of failed
+// authentications.
+func ipLimited(c echo.Context, d ratelimit.Decision) error {
+	markRejected(c, RejectIP)
+	return RateLimited(c, d)
+}
+
 func invalidKey(c echo.Context, reason *apikeys.AuthError) error {
+	markRejected(c, RejectAuth)
 	// RFC 6750 §3.1: no error attribute when the request had no credentials.
 	challenge := `Bearer realm="leadlex", error="invalid_token"`
 	if reason == apikeys.ErrMissing {

@@ -26,6 +26,7 @@ func RequirePermission(anyOf ...gateway.Permission) echo.MiddlewareFunc {
 					return next(c)
 				}
 			}
+			markRejected(c, RejectPermission)
 			return gateway.E(gateway.CodeInsufficientPermissions, "This API key lacks the permission this endpoint requires.").
 				WithDetails(map[string]any{"required": required})
 		}

@@ -46,6 +46,7 @@ func (r *RateLimit) Middleware() echo.MiddlewareFunc {
 			h[headerRemaining] = []string{strconv.Itoa(d.DayRemaining)}
 			h[headerReset] = []string{strconv.FormatInt(d.DayReset.Unix(), 10)}
 			if !d.Allowed {
+				markRejected(c, rejectKeyPrefix+d.Window)
 				return RateLimited(c, d)
 			}
 			return next(c)

@@ -9,6 +9,8 @@
 //   - chain: the real gateway (server.New with every middleware) serving a
 //     benchmark route behind request ID, access log, auth with a cached key,
 //     the Redis rate limiter and the permission check;
+//   - chain+metrics: the same chain with metrics on (METRICS_ADDR): the
+//     report prints its ratio to the chain, what metrics cost;
 //   - chain redis-down: the same chain on a second gateway whose REDIS_URL
 //     points at a closed local port, so that limits fall back to
 //     in-process ones; the report prints the p99 a dead Redis adds;
@@ -146,7 +148,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up per server")
 	fs.IntVar(&o.maxRequests, "max", 2_000_000, "most requests per server and period (warm-up or measured)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of one measured period to this file")
-	fs.StringVar(&o.profilePhase, "profile-phase", phaseChain, "which phase -cpuprofile covers: "+phaseBare+", "+phaseRedisRate+", "+phaseChain+", "+phaseRedisDown+" or "+phaseCreate+" (the delivery scenarios run the gateway in processes of its own)")
+	fs.StringVar(&o.profilePhase, "profile-phase", phaseChain, "which phase -cpuprofile covers: "+phaseBare+", "+phaseRedisRate+", "+phaseChain+", "+phaseMetrics+", "+phaseRedisDown+" or "+phaseCreate+" (the delivery scenarios run the gateway in processes of its own)")
 	fs.StringVar(&level, "log-level", "info", "level of the gateway's (discarded) logs: info formats every access-log line as production does")
 	fs.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", testdb.DefaultURL), "PostgreSQL server on which to create the throwaway database")
 	fs.StringVar(&o.redisURL, "redis-url", envOr("REDIS_URL", testredis.DefaultURL), "Redis server")
@@ -178,7 +180,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-max must be from -c to 50000000, got %d", o.maxRequests)
 	}
 	switch o.profilePhase {
-	case phaseBare, phaseRedisRate, phaseChain, phaseRedisDown, phaseCreate:
+	case phaseBare, phaseRedisRate, phaseChain, phaseMetrics, phaseRedisDown, phaseCreate:
 	default:
 		return o, fmt.Errorf("-profile-phase must name a phase, got %q", o.profilePhase)
 	}

@@ -65,6 +65,8 @@ func report(w io.Writer, opts options, results []*result) {
 	}
 	ratio("chain / bare+redis_rate", phaseChain, phaseRedisRate, chainNote)
 	ratio("chain / bare", phaseChain, phaseBare, "")
+	ratio("chain+metrics / chain", phaseMetrics, phaseChain, "what metrics cost the hot path")
+	ratio("chain+metrics / bare+redis_rate", phaseMetrics, phaseRedisRate, fmt.Sprintf("target >= %.2f with metrics on", chainTarget))
 	ratio("create / bare", phaseCreate, phaseBare, "")
 	if c, d := byName[phaseChain], byName[phaseRedisDown]; c != nil && d != nil {
 		fmt.Fprintf(w, "\nredis down: p99 %s ms against %s ms with redis: %s ms added (target under %s ms)\n",

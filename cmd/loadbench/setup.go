@@ -39,6 +39,9 @@ const (
 	phaseBare      = "bare"
 	phaseRedisRate = "bare+redis_rate"
 	phaseChain     = "chain"
+	// phaseMetrics is the chain with metrics on (METRICS_ADDR set): what
+	// recording every request, store call and limiter decision costs.
+	phaseMetrics = "chain+metrics"
 	// phaseRedisDown is the chain on a gateway whose REDIS_URL points at a
 	// closed local port: what a dead Redis costs once limits fell back.
 	phaseRedisDown = "chain redis-down"
@@ -185,6 +188,18 @@ func setup(ctx context.Context, opts options, stderr io.Writer) (*bench, error) 
 	if err != nil {
 		return b, err
 	}
+	// Metrics need only the registry here (no listener: nothing scrapes
+	// during the run), which METRICS_ADDR's presence turns on.
+	withMetrics, err := b.startGateway(ctx, dbURL, map[string]string{"METRICS_ADDR": "127.0.0.1:0"})
+	if err != nil {
+		return b, err
+	}
+	metricsKey, err := b.issueKey(ctx, withMetrics, gateway.PermWebhooksRead)
+	if err != nil {
+		return b, err
+	}
+	metricsHeaders := headers.Clone()
+	metricsHeaders.Set(echo.HeaderAuthorization, "Bearer "+metricsKey.plain)
 	deadRedis, err := closedRedisURL()
 	if err != nil {
 		return b, err
@@ -202,6 +217,7 @@ func setup(ctx context.Context, opts options, stderr io.Writer) (*bench, error) 
 		&phase{name: phaseBare, target: getTarget(bareURL+pingPath, chainHeaders)},
 		&phase{name: phaseRedisRate, target: getTarget(rateURL+pingPath, chainHeaders)},
 		&phase{name: phaseChain, target: getTarget(gw.url+pingPath, chainHeaders), keyIDs: []string{chainKey.id}},
+		&phase{name: phaseMetrics, target: getTarget(withMetrics.url+pingPath, metricsHeaders), keyIDs: []string{metricsKey.id}},
 		&phase{name: phaseRedisDown, target: getTarget(down.url+pingPath, chainHeaders)},
 	)
 

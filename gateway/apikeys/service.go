@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -123,6 +124,18 @@ type Service struct {
 	flight      singleflight.Group
 
 	usage usage
+	// hits and misses count the lookups served from the cache and those
+	// that went to the store (shared reads count once per caller).
+	hits, misses atomic.Int64
+}
+
+// CacheStats counts key lookups since the service was made: those served
+// from the in-process cache, and those that needed the store.
+type CacheStats struct{ Hits, Misses int64 }
+
+// CacheStats returns the cache's counters (for metrics).
+func (s *Service) CacheStats() CacheStats {
+	return CacheStats{Hits: s.hits.Load(), Misses: s.misses.Load()}
 }
 
 type cached struct {
@@ -475,8 +488,10 @@ func (s *Service) lookup(ctx context.Context, hash string) (*Key, error) {
 	c, ok := s.cache[hash]
 	s.mu.RUnlock()
 	if ok && now.Sub(c.fetched) < s.cacheTTL {
+		s.hits.Add(1)
 		return c.key, nil
 	}
+	s.misses.Add(1)
 	// When a busy key's entry expires, every request in flight misses at
 	// once; one store read serves them all.
 	// The read is shared, so it must not fail because the first caller gave

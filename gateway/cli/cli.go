@@ -99,6 +99,12 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, stderr 
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := startMetrics(app, cfg, logger)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	if cfg.DevelopmentKeyPrint {
 		if err := printDevelopmentKey(ctx, app, cfg, stderr); err != nil {
 			return err
@@ -140,7 +146,35 @@ func work(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 		return err
 	}
 	defer app.Close()
+	stopMetrics, err := startMetrics(app, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	return app.RunWorker(ctx)
+}
+
+// startMetrics serves /metrics on METRICS_ADDR, when set, until the
+// returned function is called: after the API has drained and the worker
+// has stopped, so that the last scrapes still see the shutdown.
+func startMetrics(app *server.App, cfg *config.Config, logger *slog.Logger) (stop func(), err error) {
+	if cfg.MetricsAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	logger.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := app.ServeMetrics(ctx, ln); err != nil {
+			logger.Error("metrics listener stopped", "error", err.Error())
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
 // printDevelopmentKey issues a key with every permission for `make run`, so

@@ -300,6 +300,7 @@ type Backlog struct {
 	InFlight        int        // unexpired leases
 	PausedEndpoints int        // endpoints with PausedUntil after now
 	OpenCircuits    int        // endpoints with an open circuit
+	AutoDisabled    int        // webhooks the auto-disable rule set inactive
 }
 
 // Result is the outcome of one attempt, as the sender reports it to the

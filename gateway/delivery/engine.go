@@ -130,6 +130,8 @@ type Engine struct {
 	// Logger receives one line per attempt and the engine's errors; nil
 	// discards them.
 	Logger *slog.Logger
+	// Observer, when set, is told of every attempt (metrics).
+	Observer AttemptObserver
 
 	initOnce sync.Once
 	wake     chan struct{} // Notify and the subscriptions, coalesced
@@ -393,7 +395,11 @@ func (e *Engine) send(ctx context.Context, c *Claim) (Outcome, Result, bool) {
 	// ends: a graceful stop waits for it and records it.
 	res := e.Sender.Send(context.WithoutCancel(ctx), c.Target.URL, header, body)
 	o := e.outcome(c, res, now, e.now())
-	e.stats.countResult(res, o)
+	outcome := outcomeOf(o)
+	e.stats.countResult(res, outcome)
+	if e.Observer != nil {
+		e.Observer.ObserveAttempt(outcome, res.Duration)
+	}
 	return o, res, true
 }
 
@@ -498,6 +504,7 @@ func (e *Engine) Cleanup(ctx context.Context, retention time.Duration) (int, err
 	if err != nil {
 		return n, fmt.Errorf("cleanup: %w", err)
 	}
+	e.stats.logsDeleted.Add(int64(n))
 	return n, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,6 +33,17 @@ type Service struct {
 	Notifier Notifier
 	Clock    gateway.Clock
 	Logger   *slog.Logger
+
+	published, created atomic.Int64
+}
+
+// ServiceStats counts what a Service wrote since it was made: new events
+// (idempotent replays are not counted) and the deliveries they made.
+type ServiceStats struct{ EventsPublished, DeliveriesCreated int64 }
+
+// Stats returns the service's counters (for metrics).
+func (s *Service) Stats() ServiceStats {
+	return ServiceStats{EventsPublished: s.published.Load(), DeliveriesCreated: s.created.Load()}
 }
 
 // Published is the result of Publish.
@@ -63,6 +75,10 @@ func (s *Service) Publish(ctx context.Context, workspaceID, id, typ string, data
 	deliveries, created, err := s.Store.PublishEvent(ctx, ev)
 	if err != nil {
 		return nil, gateway.Unavailable(fmt.Errorf("publish event: %w", err))
+	}
+	if created {
+		s.published.Add(1)
+		s.created.Add(int64(len(deliveries)))
 	}
 	if created && len(deliveries) > 0 {
 		s.notify(ctx)

@@ -33,6 +33,8 @@ type Stats struct {
 	// HeartbeatErrors counts failed heartbeats, Released the leases of
 	// dead workers this engine's heartbeats released.
 	HeartbeatErrors, Released int64
+	// LogsDeleted counts the attempts the retention cleanup deleted.
+	LogsDeleted int64
 	// PausedEndpoints and OpenCircuits count the endpoints this engine has
 	// seen that are paused at the time of the snapshot, or open.
 	PausedEndpoints, OpenCircuits int
@@ -45,19 +47,38 @@ type counters struct {
 	claimCalls, claimed, claimErrors                 atomic.Int64
 	recordBatches, recorded, stale, recordErrors     atomic.Int64
 	dropped, secretErrors, heartbeatErrors, released atomic.Int64
-	deferred                                         atomic.Int64
+	deferred, logsDeleted                            atomic.Int64
 
 	mu       sync.Mutex
 	attempts map[string]int64
 	errors   map[string]int64
 }
 
-// countResult counts one made attempt by outcome and error class.
-func (c *counters) countResult(res Result, o Outcome) {
-	outcome := o.Attempt.Status
-	if outcome == StatusFailed && o.NextAttemptAt != nil {
-		outcome = "retry"
+// Attempt outcomes as Stats and AttemptObserver name them.
+const (
+	OutcomeSuccess = StatusSuccess
+	OutcomeRetry   = "retry"
+	OutcomeFailed  = StatusFailed
+)
+
+// AttemptObserver is told of every attempt an engine makes, as it ends:
+// metrics keep the latency distribution this way, which counters in Stats
+// cannot give. It must return quickly and be safe for concurrent use.
+type AttemptObserver interface {
+	ObserveAttempt(outcome string, took time.Duration)
+}
+
+// outcomeOf names an outcome: success, retry (failed, another attempt
+// scheduled) or failed (for good).
+func outcomeOf(o Outcome) string {
+	if o.Attempt.Status == StatusFailed && o.NextAttemptAt != nil {
+		return OutcomeRetry
 	}
+	return o.Attempt.Status
+}
+
+// countResult counts one made attempt by outcome and error class.
+func (c *counters) countResult(res Result, outcome string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.attempts == nil {
@@ -78,7 +99,7 @@ func (e *Engine) Stats() Stats {
 		ClaimCalls: c.claimCalls.Load(), Claimed: c.claimed.Load(), ClaimErrors: c.claimErrors.Load(),
 		RecordBatches: c.recordBatches.Load(), Recorded: c.recorded.Load(), Stale: c.stale.Load(),
 		RecordErrors: c.recordErrors.Load(), Dropped: c.dropped.Load(), SecretErrors: c.secretErrors.Load(), Deferred: c.deferred.Load(),
-		HeartbeatErrors: c.heartbeatErrors.Load(), Released: c.released.Load(),
+		HeartbeatErrors: c.heartbeatErrors.Load(), Released: c.released.Load(), LogsDeleted: c.logsDeleted.Load(),
 		Attempts: map[string]int64{}, Errors: map[string]int64{},
 	}
 	if w, ok := e.worker.Load().(string); ok {

@@ -30,6 +30,11 @@ type Fallback struct {
 	Logger    *slog.Logger
 
 	downUntil atomic.Int64 // unix nanos; 0 when Primary is believed healthy
+	// downSince is when the current degradation began (unix nanos, valid
+	// while downUntil is not 0); downTotal sums the ended ones.
+	downSince, downTotal atomic.Int64
+	// primary and secondary count the decisions each made.
+	primary, secondary counter
 }
 
 // Allow implements Limiter.
@@ -38,27 +43,33 @@ func (f *Fallback) Allow(ctx context.Context, subject string, l Limits, now time
 	if until == 0 {
 		d, err := f.Primary.Allow(ctx, subject, l, now)
 		if err == nil {
-			return d, nil
+			return f.primary.count(d, nil)
 		}
-		if f.downUntil.CompareAndSwap(0, time.Now().Add(f.Cooldown).UnixNano()) {
+		if t := time.Now(); f.downUntil.CompareAndSwap(0, t.Add(f.Cooldown).UnixNano()) {
+			f.downSince.Store(t.UnixNano())
 			f.Logger.Error("rate limiter: redis failed; using in-process limits", "error", err.Error())
 		}
-		return f.Secondary.Allow(ctx, subject, l, now)
+		return f.secondary.count(f.Secondary.Allow(ctx, subject, l, now))
 	}
 	claim, ok := f.claim(until)
 	if !ok {
-		return f.Secondary.Allow(ctx, subject, l, now)
+		return f.secondary.count(f.Secondary.Allow(ctx, subject, l, now))
 	}
 	if p, isProber := f.Primary.(Prober); isProber {
 		go f.probe(p, claim)
-		return f.Secondary.Allow(ctx, subject, l, now)
+		return f.secondary.count(f.Secondary.Allow(ctx, subject, l, now))
 	}
 	d, err := f.Primary.Allow(ctx, subject, l, now)
 	if err != nil {
-		return f.Secondary.Allow(ctx, subject, l, now)
+		return f.secondary.count(f.Secondary.Allow(ctx, subject, l, now))
 	}
 	f.restored(claim)
-	return d, nil
+	return f.primary.count(d, nil)
+}
+
+// Counts returns the decisions made so far by Primary and by Secondary.
+func (f *Fallback) Counts() (primary, secondary Counts) {
+	return f.primary.counts(), f.secondary.counts()
 }
 
 // claim decides who checks Primary once the cooldown that ends at until is
@@ -83,8 +94,19 @@ func (f *Fallback) probe(p Prober, claim int64) {
 
 func (f *Fallback) restored(claim int64) {
 	if f.downUntil.CompareAndSwap(claim, 0) {
+		f.downTotal.Add(time.Now().UnixNano() - f.downSince.Load())
 		f.Logger.Info("rate limiter: redis is back; shared limits restored")
 	}
+}
+
+// DegradedFor returns the total time decisions have come from the
+// fallback, the current degradation included (for metrics).
+func (f *Fallback) DegradedFor() time.Duration {
+	total := f.downTotal.Load()
+	if f.Degraded() {
+		total += time.Now().UnixNano() - f.downSince.Load()
+	}
+	return time.Duration(max(total, 0))
 }
 
 // Degraded reports whether decisions currently come from the fallback: from

@@ -121,3 +121,55 @@ func TestFallbackOneCallerChecksAPlainPrimary(t *testing.T) {
 		t.Fatal("a successful check did not end degraded mode")
 	}
 }
+
+// TestFallbackCountsDecisionsBySource checks what the metrics report: each
+// decision is counted once, under the limiter that made it, failures are
+// not decisions, and the time in fallback grows only while degraded.
+func TestFallbackCountsDecisionsBySource(t *testing.T) {
+	p := &probingLimiter{}
+	f := &Fallback{Primary: p, Secondary: NewMemory(), Cooldown: time.Hour, Logger: discard()}
+	allow := func(n int, perMinute int) {
+		t.Helper()
+		for range n {
+			if _, err := f.Allow(context.Background(), "k", Limits{PerMinute: perMinute}, base); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	allow(3, 1)
+	if f.DegradedFor() != 0 {
+		t.Fatalf("DegradedFor = %v before any failure", f.DegradedFor())
+	}
+	p.down.Store(true)
+	allow(3, 1) // the first fails over; in-process, one is allowed, two limited
+	primary, secondary := f.Counts()
+	if primary != (Counts{Allowed: 3}) || secondary != (Counts{Allowed: 1, Limited: 2}) {
+		t.Fatalf("Counts = %+v, %+v; want {3 0}, {1 2}", primary, secondary)
+	}
+	time.Sleep(2 * time.Millisecond)
+	during := f.DegradedFor()
+	if during < 2*time.Millisecond {
+		t.Fatalf("DegradedFor = %v while degraded for 2ms or more", during)
+	}
+	p.down.Store(false)
+	f.downUntil.Store(time.Now().Add(-time.Second).UnixNano())
+	allow(1, 1000) // claims the check: the probe restores Primary in the background
+	waitHealthy(t, f)
+	ended := f.DegradedFor()
+	time.Sleep(2 * time.Millisecond)
+	if ended < during || f.DegradedFor() != ended {
+		t.Fatalf("DegradedFor = %v after the end (was %v, during %v); want it fixed once restored", f.DegradedFor(), ended, during)
+	}
+}
+
+func TestCountedCountsDecisions(t *testing.T) {
+	c := &Counted{Limiter: NewMemory()}
+	for range 3 {
+		if _, err := c.Allow(context.Background(), "k", Limits{PerMinute: 2}, base); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := c.Counts(); got != (Counts{Allowed: 2, Limited: 1}) {
+		t.Fatalf("Counts = %+v, want {2 1}", got)
+	}
+}

@@ -117,6 +117,11 @@ func (n notifiers) Notify(ctx context.Context) {
 // are recorded before it returns.
 func (a *App) RunWorker(ctx context.Context) error {
 	d := a.Config.Delivery
+	if m := a.Metrics; m != nil {
+		// Only processes that deliver ask the store for the backlog at
+		// every scrape; API instances would only repeat it.
+		a.backlogWatched.Do(func() { m.WatchBacklog(a.Stores.Backlog, a.Engine.Clock.Now) })
+	}
 	a.logger.Info("worker started", "store", a.Stores.Kind, "concurrency", d.Concurrency, "endpoint_concurrency", d.EndpointConcurrency,
 		"batch", d.Batch, "redis_wakeups", a.Redis != nil, "wakeups", len(a.Engine.Wakeups))
 	err := a.Engine.Run(ctx)

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/delivery"
 	"github.com/leadlex/api-gateway/gateway/devsink"
 	"github.com/leadlex/api-gateway/gateway/idempotency"
+	"github.com/leadlex/api-gateway/gateway/metrics"
 	"github.com/leadlex/api-gateway/gateway/plan"
 	"github.com/leadlex/api-gateway/gateway/ratelimit"
 	"github.com/leadlex/api-gateway/gateway/urlcheck"
@@ -50,9 +52,13 @@ type App struct {
 	// Engine delivers events; RunWorker runs it.
 	Engine *delivery.Engine
 	// Sink is the development delivery sink (DEV_SINK), nil when off.
-	Sink   *devsink.Sink
-	logger *slog.Logger
-	ready  atomic.Bool
+	Sink *devsink.Sink
+	// Metrics is the registry /metrics serves (METRICS_ADDR), nil when off.
+	Metrics *metrics.Metrics
+	logger  *slog.Logger
+	ready   atomic.Bool
+	// backlogWatched makes RunWorker export the backlog once.
+	backlogWatched sync.Once
 }
 
 // Options adjust an assembly; the zero value is production behaviour.
@@ -96,6 +102,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	// Every store call is observed when metrics or tracing are on: their
 	// setup fills obs before stores.observe looks at it.
 	obs := &storeObserver{}
+	if cfg.MetricsAddr != "" {
+		app.Metrics = metrics.New()
+		obs.ended = app.Metrics.StoreCall
+	}
 	stores.observe(obs)
 	box, err := openBox(cfg, logger)
 	if err != nil {
@@ -104,7 +114,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 
 	var local = ratelimit.NewMemory()
-	var limiter middleware.Limiter = local
+	counted := &ratelimit.Counted{Limiter: local}
+	var limiter middleware.Limiter = counted
+	var fallback *ratelimit.Fallback
 	var idem middleware.IdempotencyStore = idempotency.NewMemory()
 	if cfg.RedisURL != "" {
 		app.Redis, err = openRedis(cfg)
@@ -116,7 +128,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		if err := shared.Load(ctx); err != nil {
 			logger.Warn("redis not reachable at start; rate limits are per instance until it is", "error", err.Error())
 		}
-		limiter = &ratelimit.Fallback{Primary: shared, Secondary: local, Cooldown: time.Second, Logger: logger}
+		fallback = &ratelimit.Fallback{Primary: shared, Secondary: local, Cooldown: time.Second, Logger: logger}
+		limiter = fallback
 		idem = idempotency.NewRedis(app.Redis, cfg.RedisKeyPrefix+"idem:")
 	}
 	app.Limiter = limiter
@@ -134,6 +147,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 	app.Engine = engine
+	if m := app.Metrics; m != nil {
+		engine.Observer = m
+		m.WatchEngine(engine)
+		m.WatchPublisher(deliveries)
+		m.WatchKeys(app.Keys)
+		m.WatchLimiter(limiterState(counted, fallback))
+		m.WatchHealth(app.health)
+	}
 	resolver := opts.Resolver
 	if r := g.resolver(cfg); r != nil && resolver == nil {
 		resolver = r
@@ -173,6 +194,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	e.IPExtractor = ipExtractor(cfg)
 	e.Use(
 		middleware.RequestID(),
+	)
+	if app.Metrics != nil {
+		e.Use(middleware.Metrics(app.Metrics, cfg.BasePath))
+	}
+	e.Use(
 		middleware.AccessLog(opts.logOutput(), cfg.LogLevel),
 		middleware.Recover(logger),
 		middleware.HeaderLimit(headerLimit),
@@ -311,31 +337,57 @@ func (a *App) healthz(c echo.Context) error {
 func (a *App) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
+	h := a.health(ctx)
 	checks := map[string]string{}
-	ok := a.ready.Load()
-	if !ok {
+	if !a.ready.Load() {
 		checks["server"] = "shutting_down"
 	}
-	if err := a.Stores.Ping(ctx); err != nil {
-		ok = false
-		checks["database"] = "down"
-		a.logger.Warn("readiness: database", "error", err.Error())
-	} else {
-		checks["database"] = "ok"
-	}
-	if a.Redis != nil {
-		if err := a.Redis.Ping(ctx).Err(); err != nil {
-			checks["redis"] = "down"
-			a.logger.Warn("readiness: redis", "error", err.Error())
-		} else {
-			checks["redis"] = "ok"
+	for name, up := range h.Dependencies {
+		checks[name] = "ok"
+		if !up {
+			checks[name] = "down"
 		}
 	}
 	status, word := http.StatusOK, "ready"
-	if !ok {
+	if !h.Ready {
 		status, word = http.StatusServiceUnavailable, "unavailable"
 	}
 	return c.JSON(status, Health{Status: word, Checks: checks})
+}
+
+// health checks the dependencies (the store always, Redis when
+// configured); the instance is ready while it is not shutting down and the
+// store answers. /readyz and the gateway_ready metric both ask it.
+func (a *App) health(ctx context.Context) metrics.Health {
+	h := metrics.Health{Ready: a.ready.Load(), Dependencies: map[string]bool{}}
+	if err := a.Stores.Ping(ctx); err != nil {
+		h.Ready = false
+		h.Dependencies["database"] = false
+		a.logger.Warn("readiness: database", "error", err.Error())
+	} else {
+		h.Dependencies["database"] = true
+	}
+	if a.Redis != nil {
+		err := a.Redis.Ping(ctx).Err()
+		h.Dependencies["redis"] = err == nil
+		if err != nil {
+			a.logger.Warn("readiness: redis", "error", err.Error())
+		}
+	}
+	return h
+}
+
+// limiterState reads the rate limiter's counters for metrics: the
+// fallback's by source when Redis is configured, else the in-process
+// limiter's, all local.
+func limiterState(local *ratelimit.Counted, fallback *ratelimit.Fallback) func() metrics.LimiterState {
+	return func() metrics.LimiterState {
+		if fallback == nil {
+			return metrics.LimiterState{Local: local.Counts()}
+		}
+		redis, inProcess := fallback.Counts()
+		return metrics.LimiterState{Redis: redis, Local: inProcess, FallbackActive: fallback.Degraded(), FallbackFor: fallback.DegradedFor()}
+	}
 }
 
 // Serve accepts connections on ln until ctx is cancelled, then stops taking

@@ -386,5 +386,10 @@ func (s *Store) Backlog(ctx context.Context, now time.Time) (delivery.Backlog, e
 			b.OpenCircuits++
 		}
 	}
+	for _, w := range s.webhooks {
+		if h := s.delivery.health[w.ID]; !w.Active && h != nil && h.disabledReason != "" {
+			b.AutoDisabled++
+		}
+	}
 	return b, nil
 }

@@ -109,8 +109,8 @@ func TestDecodeClaimsAndBacklog(t *testing.T) {
 	if _, err := DecodeClaims([]byte(`[{"delivery": {"id": "d"}}]`)); err == nil {
 		t.Error("a claim without event and target accepted")
 	}
-	b, err := DecodeBacklog([]byte(`{"due": 3, "oldest_due": "2026-04-17T12:00:00+00:00", "in_flight": 2, "paused_endpoints": 1, "open_circuits": 1}`))
-	if err != nil || b.Due != 3 || b.OldestDue == nil || b.InFlight != 2 || b.PausedEndpoints != 1 || b.OpenCircuits != 1 {
+	b, err := DecodeBacklog([]byte(`{"due": 3, "oldest_due": "2026-04-17T12:00:00+00:00", "in_flight": 2, "paused_endpoints": 1, "open_circuits": 1, "auto_disabled": 4}`))
+	if err != nil || b.Due != 3 || b.OldestDue == nil || b.InFlight != 2 || b.PausedEndpoints != 1 || b.OpenCircuits != 1 || b.AutoDisabled != 4 {
 		t.Errorf("backlog %+v, %v", b, err)
 	}
 	if _, err := DecodeBacklog([]byte(`{}`)); err == nil {

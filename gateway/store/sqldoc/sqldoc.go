@@ -255,6 +255,7 @@ func DecodeBacklog(raw []byte) (delivery.Backlog, error) {
 		InFlight        int   `json:"in_flight"`
 		PausedEndpoints int   `json:"paused_endpoints"`
 		OpenCircuits    int   `json:"open_circuits"`
+		AutoDisabled    int   `json:"auto_disabled"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return delivery.Backlog{}, fmt.Errorf("decoding the backlog: %w", err)
@@ -263,7 +264,7 @@ func DecodeBacklog(raw []byte) (delivery.Backlog, error) {
 		return delivery.Backlog{}, errors.New("the backlog lacks \"due\"")
 	}
 	return delivery.Backlog{Due: *doc.Due, OldestDue: doc.OldestDue.Ptr(), InFlight: doc.InFlight,
-		PausedEndpoints: doc.PausedEndpoints, OpenCircuits: doc.OpenCircuits}, nil
+		PausedEndpoints: doc.PausedEndpoints, OpenCircuits: doc.OpenCircuits, AutoDisabled: doc.AutoDisabled}, nil
 }
 
 // Answers of gateway_record_attempt and gateway_record_attempts.

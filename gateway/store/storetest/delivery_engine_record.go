@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/leadlex/api-gateway/gateway/delivery"
+	"github.com/leadlex/api-gateway/gateway/webhooks"
 )
 
 // claimOf returns the claim of delivery d among claims, failing the test
@@ -136,10 +137,27 @@ func testRecordAttemptsDisable(t *testing.T, s DeliveryStore) {
 				outcomes[i] = outcome(claimOf(t, claims, d), status, at, nil)
 				outcomes[i].DisableAfter = time.Hour
 			}
+			disabledBefore := mustBacklog(t, s, now).AutoDisabled
 			mustRecordAll(t, s, outcomes, nil)
 			w := mustGetHook(t, s, hook)
 			if w.Active != tc.active {
 				t.Errorf("Active = %v, want %v", w.Active, tc.active)
+			}
+			wantDisabled := 0
+			if !tc.active {
+				wantDisabled = 1
+			}
+			if got := mustBacklog(t, s, now).AutoDisabled - disabledBefore; got != wantDisabled {
+				t.Errorf("Backlog.AutoDisabled grew by %d, want %d", got, wantDisabled)
+			}
+			if !tc.active {
+				// Made active again, it is no longer counted.
+				if _, err := s.UpdateWebhook(ctx(t), hook.WorkspaceID, hook.ID, webhooks.Patch{Active: ptr(true), UpdatedAt: now.Add(2 * time.Hour)}); err != nil {
+					t.Fatal(err)
+				}
+				if got := mustBacklog(t, s, now).AutoDisabled; got != disabledBefore {
+					t.Errorf("after reactivation Backlog.AutoDisabled = %d, want %d", got, disabledBefore)
+				}
 			}
 			if (w.DisabledReason != nil) == tc.active {
 				t.Errorf("DisabledReason = %v with Active %v", w.DisabledReason, w.Active)
@@ -268,6 +286,16 @@ func testRetireWorker(t *testing.T, s DeliveryStore) {
 	if err := s.RetireWorker(ctx(t), retiring); err != nil {
 		t.Errorf("RetireWorker of a forgotten worker: %v", err)
 	}
+}
+
+// mustBacklog returns the store's backlog at now.
+func mustBacklog(t *testing.T, s DeliveryStore, now time.Time) delivery.Backlog {
+	t.Helper()
+	b, err := s.Backlog(ctx(t), now)
+	if err != nil {
+		t.Fatalf("Backlog: %v", err)
+	}
+	return b
 }
 
 func testBacklog(t *testing.T, s DeliveryStore) {
