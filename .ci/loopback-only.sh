@@ -30,6 +30,9 @@ command -v curl >/dev/null || missing+=(curl) # the e2e test runs make run's pri
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium) # the portal's browser tests (gateway/e2e)
+# promtool (deploy's rule tests) and a real Prometheus (the scrape tests);
+# services.sh installs it without starting the package's daemon.
+{ [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || missing+=(prometheus)
 [ ${#missing[@]} -eq 0 ] || .ci/services.sh install "${missing[@]}"
 
 # Everything the run needs from the network comes before the namespace.

@@ -6,7 +6,8 @@
 # throwaway instances under ${GW_SERVICES_DIR:-/tmp/leadlex-gw-services}.
 # Everything it says goes to stderr; stdout carries only the export lines.
 # `.ci/services.sh install PKG...` only installs Debian packages (the
-# loopback-only check uses it for strace and iproute2).
+# loopback-only check uses it for strace and iproute2, and for prometheus,
+# which it installs the way install_prometheus does).
 set -euo pipefail
 
 log() { echo "services: $*" >&2; }
@@ -35,7 +36,47 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
 }
 
-if [ "${1:-}" = install ]; then shift; apt_install "$@"; exit 0; fi
+# install_prometheus: Debian's prometheus package, for /usr/bin/promtool (the
+# alert rules' unit tests) and /usr/bin/prometheus (tests start their own on a
+# free loopback port, see internal/testprometheus). The package would start a
+# daemon on :9090 scraping this machine, so nothing may start during the
+# install (a policy-rc.d answering 101, "action forbidden", unless the machine
+# already has its own), no recommended exporters come along, and a daemon that
+# started anyway (a machine whose init ignores policy-rc.d) is stopped again.
+install_prometheus() {
+  local policy=/usr/sbin/policy-rc.d placed=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# services.sh: no daemon starts while it installs prometheus\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod 755 "$policy"
+    placed=1
+  fi
+  local status=0
+  apt_install --no-install-recommends prometheus || status=$?
+  [ -z "$placed" ] || as_root rm -f "$policy"
+  [ "$status" = 0 ] || return "$status"
+  # The package's daemon runs as its own account, prometheus; ours run as the
+  # tests' user, so this finds only the package's.
+  if pgrep -u prometheus -x prometheus >/dev/null 2>&1; then
+    log "stopping the prometheus daemon the package started"
+    if [ -d /run/systemd/system ]; then as_root systemctl disable --now prometheus >&2 || true
+    else as_root service prometheus stop >&2 || true; fi
+    for _ in $(seq 1 50); do pgrep -u prometheus -x prometheus >/dev/null 2>&1 || break; sleep 0.1; done
+    if pgrep -u prometheus -x prometheus >/dev/null 2>&1; then
+      log "the package's prometheus daemon is still running; stop it (the tests start their own)"; return 1
+    fi
+  fi
+  [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] || { log "prometheus installed, but /usr/bin/prometheus or /usr/bin/promtool is missing"; return 1; }
+}
+
+if [ "${1:-}" = install ]; then
+  shift
+  others=()
+  for pkg in "$@"; do
+    if [ "$pkg" = prometheus ]; then install_prometheus; else others+=("$pkg"); fi
+  done
+  [ ${#others[@]} -eq 0 ] || apt_install "${others[@]}"
+  exit 0
+fi
 
 wait_for() {
   for _ in $(seq 1 100); do reachable "$1" "$2" && return 0; sleep 0.1; done
@@ -88,6 +129,9 @@ ensure() {
 # The portal's browser tests (gateway/e2e, TestPortal*) drive Debian's
 # chromium; a machine without it gets it here, as it gets the servers.
 [ -x /usr/bin/chromium ] || apt_install chromium
+# The alert rules' tests (deploy) run promtool, and the scrape tests
+# (internal/testprometheus, gateway/e2e) a real Prometheus.
+{ [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || install_prometheus
 
 ensure PostgreSQL DATABASE_URL "$pg_url" 5432 start_postgres
 ensure Redis REDIS_URL "$redis_url" 6379 start_redis
