@@ -14,7 +14,7 @@ build:
 run: build
 	GATEWAY_ENV=development DEV_PRINT_KEY=true DEV_SINK=true DATABASE_URL= SUPABASE_URL= REDIS_URL= ./bin/gateway serve
 
-## test: every test against real PostgreSQL and Redis (started or installed if missing), with -race
+## test: every test against real PostgreSQL, Redis and Prometheus (started or installed if missing), with -race
 test: lint
 	$(SERVICES) && $(GO) test -race -count=1 -timeout 20m ./...
 
