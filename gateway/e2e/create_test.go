@@ -128,7 +128,14 @@ func TestCreateWebhookRejectsBadInput(t *testing.T) {
 		{"array body", req{body: `[]`}, 400, "validation_error", nil},
 		{"text/plain", req{body: hookBody("https://93.184.215.14/a"), ctype: "text/plain"}, 415, "unsupported_media_type", nil},
 		{"form", req{body: "url=x", ctype: "application/x-www-form-urlencoded"}, 415, "unsupported_media_type", nil},
-		{"oversized", req{body: `{"url": "https://93.184.215.14/a", "events": ["contact.created"], "description": "` + strings.Repeat("a", 70<<10) + `"}`}, 413, "payload_too_large", nil},
+		// Sent as a careful client sends a large body, with Expect: the 413
+		// comes before the body. Without it the client may still be writing
+		// when the server, which answers at once and reads no further (see
+		// middleware.AbandonUnreadBody), closes: on a loaded machine the
+		// reset could then beat the answer. slow_body_test covers the
+		// answer to a body that is sent anyway.
+		{"oversized", req{body: `{"url": "https://93.184.215.14/a", "events": ["contact.created"], "description": "` + strings.Repeat("a", 70<<10) + `"}`,
+			headers: map[string]string{"Expect": "100-continue"}}, 413, "payload_too_large", nil},
 		{"unknown field", req{body: `{"url": "https://93.184.215.14/a", "events": ["contact.created"], "secret": "mine"}`}, 400, "validation_error", map[string]any{"field": "secret"}},
 		{"url not a string", req{body: `{"url": 5, "events": ["contact.created"]}`}, 400, "validation_error", map[string]any{"field": "url"}},
 		{"events not an array", req{body: `{"url": "https://93.184.215.14/a", "events": "contact.created"}`}, 400, "validation_error", map[string]any{"field": "events"}},

@@ -229,7 +229,8 @@ type lineCounter struct {
 
 // Write implements io.Writer.
 func (c *lineCounter) Write(p []byte) (int, error) {
-	c.n.Add(1)
+	// Written before counted: whoever sees the count sees the line.
 	_, _ = c.w.Write(p)
+	c.n.Add(1)
 	return len(p), nil
 }
