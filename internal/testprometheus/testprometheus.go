@@ -11,7 +11,6 @@
 package testprometheus
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,9 +25,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/leadlex/api-gateway/internal/testproc"
 )
 
 // BinaryPath is Debian's prometheus (package prometheus).
@@ -76,9 +76,7 @@ type Prometheus struct {
 	cmd    *exec.Cmd
 	done   chan struct{}
 	client *http.Client
-
-	mu  sync.Mutex
-	out bytes.Buffer
+	out    testproc.Output
 }
 
 // Config is what StartConfig's Prometheus scrapes and evaluates.
@@ -119,7 +117,7 @@ func StartConfig(tb testing.TB, c Config) *Prometheus {
 		tb.Fatalf("testprometheus: %v", err)
 	}
 	p := &Prometheus{
-		addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(tb))),
+		addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(testproc.FreePort(tb))),
 		done:   make(chan struct{}),
 		client: &http.Client{Timeout: 10 * time.Second},
 	}
@@ -131,8 +129,7 @@ func StartConfig(tb testing.TB, c Config) *Prometheus {
 	)
 	p.cmd.Dir = dir
 	p.cmd.SysProcAttr = sysProcAttr()
-	w := &lockedWriter{mu: &p.mu, b: &p.out}
-	p.cmd.Stdout, p.cmd.Stderr = w, w
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	if err := p.cmd.Start(); err != nil {
 		tb.Fatalf("testprometheus: start %s: %v", BinaryPath, err)
 	}
@@ -149,8 +146,6 @@ func (p *Prometheus) URL() string { return "http://" + p.addr }
 
 // Logs is what Prometheus has printed so far (warnings and errors only).
 func (p *Prometheus) Logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	return p.out.String()
 }
 
@@ -497,29 +492,4 @@ func loopback(addr string) error {
 		return fmt.Errorf("target %q: bad port", addr)
 	}
 	return nil
-}
-
-// freePort asks the kernel for a free loopback port. Another process could
-// take it before Prometheus binds it; the start then fails loudly.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("testprometheus: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// lockedWriter collects the process's output for Logs.
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }

@@ -9,7 +9,6 @@
 package testservices
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -19,9 +18,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/leadlex/api-gateway/internal/testproc"
 )
 
 // startTimeout bounds the wait for a server to accept connections; both
@@ -54,7 +54,7 @@ func StartPostgres(tb testing.TB) *Postgres {
 		tb.Fatalf("testservices: %v", err)
 	}
 	dir := tb.TempDir()
-	p := &Postgres{t: tb, bin: bin, data: filepath.Join(dir, "pg"), port: freePort(tb)}
+	p := &Postgres{t: tb, bin: bin, data: filepath.Join(dir, "pg"), port: testproc.FreePort(tb)}
 	if os.Getuid() == 0 {
 		// The postgres account must reach the data directory: open the
 		// test's own temporary directories to traversal and hand it the
@@ -147,9 +147,7 @@ type Redis struct {
 	port int
 	cmd  *exec.Cmd
 	done chan struct{}
-
-	mu  sync.Mutex
-	out bytes.Buffer
+	out  testproc.Output
 }
 
 // StartRedis starts redis-server on a free loopback port with its directory
@@ -161,11 +159,10 @@ func StartRedis(tb testing.TB) *Redis {
 	if err != nil {
 		tb.Fatalf("testservices: redis-server not found (install the redis-server package; .ci/services.sh does): %v", err)
 	}
-	r := &Redis{t: tb, port: freePort(tb), done: make(chan struct{})}
+	r := &Redis{t: tb, port: testproc.FreePort(tb), done: make(chan struct{})}
 	r.cmd = exec.Command(path, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", tb.TempDir(), "--daemonize", "no")
-	w := &lockedBuffer{mu: &r.mu, b: &r.out}
-	r.cmd.Stdout, r.cmd.Stderr = w, w
+	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
 	if err := r.cmd.Start(); err != nil {
 		tb.Fatalf("testservices: start redis-server: %v", err)
 	}
@@ -205,33 +202,7 @@ func (r *Redis) stop() {
 }
 
 func (r *Redis) logs() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	return r.out.String()
-}
-
-type lockedBuffer struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-// freePort asks the kernel for a free loopback port. Another process could
-// take it before the server binds it; the server's start then fails loudly.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("testservices: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // waitTCP waits until something accepts connections on the loopback port,
