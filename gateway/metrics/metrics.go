@@ -9,13 +9,14 @@ package metrics
 
 import (
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/leadlex/api-gateway/gateway"
 )
 
 // namespace prefixes every metric of the gateway's own.
@@ -95,25 +96,13 @@ func New() *Metrics {
 	return m
 }
 
-// buildInfo is gateway_build_info: the module version the binary was built
-// from and its Go version, as labels of a constant 1.
+// buildInfo is gateway_build_info: the binary's version (gateway.Version) and
+// its Go version, as labels of a constant 1.
 func buildInfo() prometheus.Collector {
-	version := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
-		}
-		// A binary built from a checkout says "(devel)"; its commit says more.
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && version == "(devel)" && len(s.Value) >= 12 {
-				version = s.Value[:12]
-			}
-		}
-	}
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
 		Help:        "The gateway's version and Go version, as labels; the value is 1.",
-		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
+		ConstLabels: prometheus.Labels{"version": gateway.Version(), "goversion": runtime.Version()},
 	})
 	g.Set(1)
 	return g

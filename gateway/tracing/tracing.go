@@ -11,7 +11,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -24,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/trace/embedded"
 
 	"github.com/leadlex/api-gateway/config"
+	"github.com/leadlex/api-gateway/gateway"
 )
 
 // Scope is the instrumentation scope of every span the gateway starts.
@@ -89,7 +89,7 @@ func NewProvider(ctx context.Context, cfg config.Tracing, role string) (*sdktrac
 		resource.WithTelemetrySDK(),
 		resource.WithAttributes(
 			attribute.String("service.name", cfg.ServiceName),
-			attribute.String("service.version", Version()),
+			attribute.String("service.version", gateway.Version()),
 			RoleKey.String(role),
 		))
 	if err != nil {
@@ -124,25 +124,7 @@ func Sampler(cfg config.Tracing) sdktrace.Sampler {
 
 // Tracer returns the gateway's tracer from tp.
 func Tracer(tp trace.TracerProvider) trace.Tracer {
-	return tp.Tracer(Scope, trace.WithInstrumentationVersion(Version()))
-}
-
-// Version is the binary's version for service.version: the module version
-// when built from a tagged module, else the VCS revision, else "devel".
-func Version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && s.Value != "" {
-			return s.Value
-		}
-	}
-	return "devel"
+	return tp.Tracer(Scope, trace.WithInstrumentationVersion(gateway.Version()))
 }
 
 // ChildOnly wraps t so that it starts spans only inside an existing trace:
