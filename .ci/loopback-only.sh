@@ -46,25 +46,45 @@ trace=${LOOPBACK_TRACE:-$work/connect.trace}
 cmd=("$@")
 [ ${#cmd[@]} -gt 0 ] || cmd=(make test)
 
+# traced_run TRACEFILE: the command in the namespace, every connect traced
+# to TRACEFILE; what it prints on stderr is also kept in $work/stderr.
+traced_run() {
+  rm -rf "$work/services"
+  # stdout goes straight out (fd 3); stderr also through tee into the file.
+  { unshare --net -- env GW_SERVICES_DIR="$work/services" TRACE="$1" \
+    GOPROXY="file://$(go env GOMODCACHE)/cache/download" GOFLAGS=-mod=mod GOSUMDB=off GOTOOLCHAIN=local DATABASE_URL= REDIS_URL= \
+    bash -euo pipefail -c '
+      ip link set lo up
+      stop() {
+        [ ! -s "$GW_SERVICES_DIR/redis.pid" ] || kill "$(cat "$GW_SERVICES_DIR/redis.pid")" 2>/dev/null || true
+        if [ -s "$GW_SERVICES_DIR/pg/postmaster.pid" ]; then
+          bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+          runuser -u postgres -- "$bin/pg_ctl" -D "$GW_SERVICES_DIR/pg" -m fast stop >/dev/null 2>&1 || true
+        fi
+      }
+      trap stop EXIT
+      # The services start untraced (they are not our code, and strace -f
+      # would wait for the daemons); make test finds them already running.
+      eval "$(.ci/services.sh)"
+      strace -f -qq --seccomp-bpf -e trace=connect,socket -o "$TRACE" "$@"
+    ' loopback-only "${cmd[@]}" 2>&1 1>&3 3>&- | tee "$work/stderr" >&2 3>&-; } 3>&1
+  return "${PIPESTATUS[0]}"
+}
+
 set +e
-unshare --net -- env GW_SERVICES_DIR="$work/services" TRACE="$trace" \
-  GOPROXY="file://$(go env GOMODCACHE)/cache/download" GOFLAGS=-mod=mod GOSUMDB=off GOTOOLCHAIN=local DATABASE_URL= REDIS_URL= \
-  bash -euo pipefail -c '
-    ip link set lo up
-    stop() {
-      [ ! -s "$GW_SERVICES_DIR/redis.pid" ] || kill "$(cat "$GW_SERVICES_DIR/redis.pid")" 2>/dev/null || true
-      if [ -s "$GW_SERVICES_DIR/pg/postmaster.pid" ]; then
-        bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
-        runuser -u postgres -- "$bin/pg_ctl" -D "$GW_SERVICES_DIR/pg" -m fast stop >/dev/null 2>&1 || true
-      fi
-    }
-    trap stop EXIT
-    # The services start untraced (they are not our code, and strace -f
-    # would wait for the daemons); make test finds them already running.
-    eval "$(.ci/services.sh)"
-    strace -f -qq --seccomp-bpf -e trace=connect,socket -o "$TRACE" "$@"
-  ' loopback-only "${cmd[@]}"
+traced_run "$trace"
 status=$?
+# strace itself can fail (seen once: "strace: ptrace(PTRACE_LISTEN,…):
+# Input/output error" after a few connects), and then it ends the traced
+# command, whatever the tests were doing. That run proves nothing either
+# way, so it is run once more; the connects of both runs are checked.
+if [ "$status" != 0 ] && grep -q '^strace: ptrace(' "$work/stderr"; then
+  log "strace itself failed ($(grep -m1 '^strace: ptrace(' "$work/stderr")); running the command once more"
+  traced_run "$trace.again"
+  status=$?
+  cat "$trace.again" >> "$trace" 2>/dev/null
+  rm -f "$trace.again"
+fi
 set -e
 
 # Every connect destination must be loopback: AF_INET in 127.0.0.0/8,
