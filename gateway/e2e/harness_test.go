@@ -8,11 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +23,7 @@ import (
 	"github.com/leadlex/api-gateway/gateway/delivery/sender"
 	"github.com/leadlex/api-gateway/internal/testdb"
 	"github.com/leadlex/api-gateway/internal/testdns"
+	"github.com/leadlex/api-gateway/internal/testproc"
 	"github.com/leadlex/api-gateway/internal/testredis"
 	"github.com/redis/go-redis/v9"
 )
@@ -151,8 +152,7 @@ type gw struct {
 	t      *testing.T
 	url    string
 	cmd    *exec.Cmd
-	mu     sync.Mutex
-	logs   bytes.Buffer
+	logs   testproc.Output
 	done   chan struct{}
 	client *http.Client
 	// guardTripExpected is set by the test that shows the guard trips;
@@ -160,26 +160,11 @@ type gw struct {
 	guardTripExpected bool
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
+// freePort is a free loopback port, as the PORT and METRICS_ADDR values
+// want it.
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
+	return strconv.Itoa(testproc.FreePort(t))
 }
 
 // start runs `gateway serve` with the env plus extra variables and waits
@@ -222,8 +207,7 @@ func (e *env) launch(g *gw, command string, extra map[string]string) {
 	g.done = make(chan struct{})
 	g.cmd = exec.Command(binary, command)
 	g.cmd.Env = e.environ(extra)
-	w := lockedWriter{&g.mu, &g.logs}
-	g.cmd.Stdout, g.cmd.Stderr = w, w
+	g.cmd.Stdout, g.cmd.Stderr = &g.logs, &g.logs
 	if err := g.cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
@@ -256,11 +240,7 @@ func (g *gw) checkGuard() {
 }
 
 // Logs returns everything the process wrote so far.
-func (g *gw) Logs() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.logs.String()
-}
+func (g *gw) Logs() string { return g.logs.String() }
 
 // reply is a decoded response.
 type reply struct {
