@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"io"
+	"net"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -281,5 +282,44 @@ func TestMetricsOffByDefault(t *testing.T) {
 	}
 	if _, observed := app.Stores.Store.(observedStore); observed {
 		t.Fatal("the store is observed without metrics or tracing")
+	}
+}
+
+// With Redis down, the metrics say so: limits are decided in-process and
+// counted as local, the fallback is active and its time grows, Redis's
+// dependency gauge is 0, and the instance stays ready (limits fail open).
+func TestMetricsWhileRedisIsDown(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	_ = ln.Close()
+	app, key := newAppEnv(t, map[string]string{"REDIS_URL": "redis://" + closed + "/0", "METRICS_ADDR": "127.0.0.1:0"}, Options{})
+	for range 3 {
+		if rec, _ := call(t, app, "GET", "/v1/webhooks", key, ""); rec.Code != 200 {
+			t.Fatalf("GET /v1/webhooks with Redis down: %d %s", rec.Code, rec.Body)
+		}
+	}
+	time.Sleep(5 * time.Millisecond)
+	f := gather(t, app)
+	for _, c := range []struct {
+		metric string
+		labels map[string]string
+		want   float64
+	}{
+		{"gateway_ratelimit_decisions_total", l("backend", "local", "result", "allowed"), 3},
+		{"gateway_ratelimit_decisions_total", l("backend", "redis"), 0},
+		{"gateway_ratelimit_fallback_active", nil, 1},
+		{"gateway_dependency_up", l("dependency", "redis"), 0},
+		{"gateway_dependency_up", l("dependency", "database"), 1},
+		{"gateway_ready", nil, 1},
+	} {
+		if got := f.value(t, c.metric, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.metric, c.labels, got, c.want)
+		}
+	}
+	if got := f.value(t, "gateway_ratelimit_fallback_seconds_total", nil); got <= 0 {
+		t.Errorf("gateway_ratelimit_fallback_seconds_total = %v while in fallback, want > 0", got)
 	}
 }
